@@ -1,0 +1,1 @@
+"""Use cases: commands, queries, ports, the worker DTO and its one mapper, contracts, jobs."""

@@ -1,0 +1,1 @@
+"""Commands (imperative, frozen dataclasses) with their handlers, one module per topic."""

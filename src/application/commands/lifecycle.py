@@ -1,0 +1,171 @@
+"""Create, import, start, stop, pause, resume and terminate workers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from application.commands.common import CommandResult, add_worker, change_worker
+from application.ports import Clock, WorkerStore
+from domain.status import PauseReason, WorkerStatus
+from domain.worker import CMLWorker
+
+
+@dataclass(frozen=True)
+class CreateWorker:
+    """Request a new worker; the instance is provisioned by the operations engine."""
+
+    name: str
+    region: str
+    instance_type: str
+    actor: str
+    correlation_id: str
+    ami_id: str | None = None
+    launch_template: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    idle_detection_enabled: bool = True
+    idle_timeout_minutes: int | None = None
+    worker_id: UUID | None = None
+
+
+def create_worker(cmd: CreateWorker, store: WorkerStore) -> CommandResult:
+    worker = CMLWorker.create(
+        id=cmd.worker_id,
+        name=cmd.name,
+        region=cmd.region,
+        instance_type=cmd.instance_type,
+        ami_id=cmd.ami_id,
+        launch_template=cmd.launch_template,
+        tags=dict(cmd.tags),
+        idle_detection_enabled=cmd.idle_detection_enabled,
+        idle_timeout_minutes=cmd.idle_timeout_minutes,
+        actor=cmd.actor,
+        correlation_id=cmd.correlation_id,
+    )
+    return add_worker(store, worker, cmd.correlation_id)
+
+
+@dataclass(frozen=True)
+class ImportWorker:
+    """Take an existing EC2 instance under management."""
+
+    instance_id: str
+    name: str
+    region: str
+    instance_type: str
+    status: WorkerStatus
+    actor: str
+    correlation_id: str
+    ami_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    idle_detection_enabled: bool = True
+    idle_timeout_minutes: int | None = None
+    worker_id: UUID | None = None
+
+
+def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
+    worker = CMLWorker.import_instance(
+        id=cmd.worker_id,
+        instance_id=cmd.instance_id,
+        name=cmd.name,
+        region=cmd.region,
+        instance_type=cmd.instance_type,
+        observed=cmd.status,
+        ami_id=cmd.ami_id,
+        tags=dict(cmd.tags),
+        idle_detection_enabled=cmd.idle_detection_enabled,
+        idle_timeout_minutes=cmd.idle_timeout_minutes,
+        actor=cmd.actor,
+        correlation_id=cmd.correlation_id,
+    )
+    return add_worker(store, worker, cmd.correlation_id)
+
+
+@dataclass(frozen=True)
+class WorkerCommand:
+    """A command on one existing worker, by someone, for a traceable reason."""
+
+    worker_id: UUID
+    actor: str
+    correlation_id: str
+
+
+class StartWorker(WorkerCommand):
+    """Start a stopped worker."""
+
+
+class StopWorker(WorkerCommand):
+    """Stop a worker (not counted as a pause)."""
+
+
+class TerminateWorker(WorkerCommand):
+    """Terminate the worker's instance. Final."""
+
+
+def start_worker(cmd: StartWorker, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.request_start(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        cmd.correlation_id,
+    )
+
+
+def stop_worker(cmd: StopWorker, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.request_stop(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        cmd.correlation_id,
+    )
+
+
+def terminate_worker(cmd: TerminateWorker, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.request_terminate(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class PauseWorker(WorkerCommand):
+    """Pause a running worker to save money."""
+
+    reason: PauseReason = PauseReason.MANUAL
+    idle_minutes: float | None = None
+
+
+def pause_worker(cmd: PauseWorker, store: WorkerStore, clock: Clock) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.pause(
+            cmd.reason,
+            at=clock.now(),
+            idle_minutes=cmd.idle_minutes,
+            actor=cmd.actor,
+            correlation_id=cmd.correlation_id,
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class ResumeWorker(WorkerCommand):
+    """Resume a paused worker; opens the snooze period."""
+
+    reason: PauseReason = PauseReason.MANUAL
+
+
+def resume_worker(cmd: ResumeWorker, store: WorkerStore, clock: Clock) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.resume(
+            cmd.reason, at=clock.now(), actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )

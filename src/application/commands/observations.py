@@ -1,0 +1,83 @@
+"""What the jobs observe on a worker: instance state, service, endpoint, metrics, activity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from application.commands.common import CommandResult, change_worker
+from application.commands.lifecycle import WorkerCommand
+from application.ports import Clock, WorkerStore
+from domain.status import ServiceStatus, WorkerStatus
+from domain.values import ActivityRecord, MetricThresholds, Telemetry
+from domain.worker import CMLWorker
+
+
+@dataclass(frozen=True)
+class RecordMetrics(WorkerCommand):
+    """Record an observation of the worker's metrics if it changed materially."""
+
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    thresholds: MetricThresholds = field(default_factory=MetricThresholds)
+
+
+def record_metrics(cmd: RecordMetrics, store: WorkerStore, clock: Clock) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.record_metrics(
+            cmd.telemetry,
+            at=clock.now(),
+            thresholds=cmd.thresholds,
+            actor=cmd.actor,
+            correlation_id=cmd.correlation_id,
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class RecordActivity(WorkerCommand):
+    """Record CML activity newer than what is known; ``cursor`` marks what was read."""
+
+    records: Sequence[ActivityRecord] = ()
+    cursor: str | None = None
+
+
+def record_activity(cmd: RecordActivity, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.record_activity(
+            tuple(cmd.records), cursor=cmd.cursor, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class ObserveInstance(WorkerCommand):
+    """Record what EC2 and the CML API say about the worker right now."""
+
+    status: WorkerStatus | None = None
+    service_status: ServiceStatus | None = None
+    service_detail: str | None = None
+    public_ip: str | None = None
+    private_ip: str | None = None
+    public_dns: str | None = None
+
+
+def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
+    return change_worker(store, cmd.worker_id, lambda w: _observe(w, cmd), cmd.correlation_id)
+
+
+def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
+    who = {"actor": cmd.actor, "correlation_id": cmd.correlation_id}
+    if cmd.status is not None:
+        worker.observe_status(cmd.status, **who)
+    if cmd.service_status is not None:
+        worker.change_service_status(cmd.service_status, detail=cmd.service_detail, **who)
+    if cmd.public_ip is not None or cmd.private_ip is not None:
+        worker.change_endpoint(
+            public_ip=cmd.public_ip, private_ip=cmd.private_ip, public_dns=cmd.public_dns, **who
+        )

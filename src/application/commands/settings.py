@@ -1,0 +1,48 @@
+"""Idle detection and tags: settings an operator changes on a worker."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from application.commands.common import CommandResult, change_worker
+from application.commands.lifecycle import WorkerCommand
+from application.ports import WorkerStore
+
+
+@dataclass(frozen=True)
+class ConfigureIdleDetection(WorkerCommand):
+    """Enable or disable idle auto-pause; ``timeout_minutes=None`` uses the global default."""
+
+    enabled: bool = True
+    timeout_minutes: int | None = None
+
+
+def configure_idle_detection(cmd: ConfigureIdleDetection, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.configure_idle_detection(
+            cmd.enabled, cmd.timeout_minutes, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class ChangeTags(WorkerCommand):
+    """Add or change some tags and remove others; the rest are kept."""
+
+    add: Mapping[str, str] = field(default_factory=dict)
+    remove: Sequence[str] = ()
+
+
+def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.change_tags(
+            dict(cmd.add), tuple(cmd.remove), actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )

@@ -1,0 +1,32 @@
+"""Ports: what the use cases need from the outside world, as Protocols."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.worker import CMLWorker
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class WorkerStore(Protocol):
+    """The event store seen from the use cases: load and save CMLWorker aggregates."""
+
+    def get(self, worker_id: UUID) -> CMLWorker:
+        """The worker's current state; raises ``WorkerNotFound``."""
+        ...
+
+    def save(self, *workers: CMLWorker) -> int:
+        """Store pending events atomically; raises ``ConcurrencyConflict`` on a race.
+
+        Returns the global log position of the last stored event, or the current
+        end of the log when there was nothing to store.
+        """
+        ...
+

@@ -1,0 +1,740 @@
+"""The CMLWorker aggregate: one EC2 instance running Cisco Modeling Labs.
+
+Each command method sits next to the event it triggers and the guard that protects
+it. Events are minimal: what changed, plus who (``actor``) and why
+(``correlation_id``); never a copy of the state, never a secret. Times that matter to
+the domain arrive as data (``at``); the library stamps each event with its own
+``timestamp`` as well.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import IllegalTransition, InvalidValue
+from domain.policies import material_changes
+from domain.status import (
+    LIVE_STATUSES,
+    LicenseStatus,
+    PauseReason,
+    ServiceStatus,
+    WorkerStatus,
+)
+from domain.values import ActivityRecord, MetricThresholds, PauseRecord, Telemetry
+
+PAUSE_HISTORY_LIMIT = 20
+RECENT_ACTIVITY_LIMIT = 10
+S = WorkerStatus
+
+
+def _guard(action: str, current: WorkerStatus, allowed: frozenset[WorkerStatus]) -> None:
+    if current not in allowed:
+        names = tuple(sorted(s.value for s in allowed))
+        raise IllegalTransition(action, current.value, names)
+
+
+class CMLWorker(Aggregate):
+    """A CML worker and everything cml-fleet knows about it."""
+
+    TOPIC = "cml-fleet:CMLWorker"
+
+    class Event(Aggregate.Event):
+        actor: str
+        correlation_id: str
+
+        def apply(self, aggregate: Any) -> None:
+            assert isinstance(aggregate, CMLWorker)
+            aggregate.last_actor = self.actor
+            aggregate.last_correlation_id = self.correlation_id
+            self.apply_to(aggregate)
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            """What the event changes; each concrete event says."""
+
+    # ---------------------------------------------------------------- creation
+
+    class Created(Event, Aggregate.Created):
+        """A new worker was requested; no instance exists yet."""
+
+        TOPIC = "cml-fleet:CMLWorker.Created"
+        name: str
+        region: str
+        instance_type: str
+        ami_id: str | None
+        launch_template: str | None
+        tags: dict[str, str]
+        idle_detection_enabled: bool
+        idle_timeout_minutes: int | None
+
+    class Imported(Event, Aggregate.Created):
+        """An existing EC2 instance was taken under management."""
+
+        TOPIC = "cml-fleet:CMLWorker.Imported"
+        name: str
+        region: str
+        instance_type: str
+        ami_id: str | None
+        instance_id: str
+        observed: WorkerStatus
+        tags: dict[str, str]
+        idle_detection_enabled: bool
+        idle_timeout_minutes: int | None
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        region: str,
+        instance_type: str,
+        actor: str,
+        correlation_id: str,
+        ami_id: str | None = None,
+        launch_template: str | None = None,
+        instance_id: str | None = None,
+        observed: WorkerStatus = S.PENDING,
+        tags: dict[str, str] | None = None,
+        idle_detection_enabled: bool = True,
+        idle_timeout_minutes: int | None = None,
+    ) -> None:
+        self.name = name
+        self.region = region
+        self.instance_type = instance_type
+        self.ami_id = ami_id
+        self.launch_template = launch_template
+        self.instance_id = instance_id
+        self.status = observed
+        self.status_changed_at: datetime = self.created_on
+        self.public_ip: str | None = None
+        self.private_ip: str | None = None
+        self.public_dns: str | None = None
+        self.service_status = ServiceStatus.UNKNOWN
+        self.service_detail: str | None = None
+        self.license_status = LicenseStatus.UNREGISTERED
+        self.license_fingerprint: str | None = None
+        self.license_detail: str | None = None
+        self.telemetry = Telemetry()
+        self.metrics_recorded_at: datetime | None = None
+        self.last_activity_at: datetime | None = None
+        self.recent_activity: tuple[ActivityRecord, ...] = ()
+        self.activity_cursor: str | None = None
+        self.idle_detection_enabled = idle_detection_enabled
+        self.idle_timeout_minutes = idle_timeout_minutes
+        self.pause_history: tuple[PauseRecord, ...] = ()
+        self.last_paused_at: datetime | None = None
+        self.last_resumed_at: datetime | None = None
+        self.auto_pause_count = 0
+        self.manual_pause_count = 0
+        self.external_pause_count = 0
+        self.resume_count = 0
+        self.tags: dict[str, str] = dict(tags or {})
+        self.created_by = actor
+        self.last_actor = actor
+        self.last_correlation_id = correlation_id
+        self.terminated_at: datetime | None = None
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        region: str,
+        instance_type: str,
+        actor: str,
+        correlation_id: str,
+        ami_id: str | None = None,
+        launch_template: str | None = None,
+        tags: dict[str, str] | None = None,
+        idle_detection_enabled: bool = True,
+        idle_timeout_minutes: int | None = None,
+        id: UUID | None = None,  # noqa: A002 - the library's keyword
+    ) -> CMLWorker:
+        """Record a request for a new worker (the instance is provisioned later)."""
+        if ami_id is None and launch_template is None:
+            raise InvalidValue("ami_id", "an AMI id or a launch template is required")
+        _check_timeout(idle_timeout_minutes)
+        return cls._create(
+            cls.Created,
+            id=id,
+            name=name,
+            region=region,
+            instance_type=instance_type,
+            ami_id=ami_id,
+            launch_template=launch_template,
+            tags=dict(tags or {}),
+            idle_detection_enabled=idle_detection_enabled,
+            idle_timeout_minutes=idle_timeout_minutes,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    @classmethod
+    def import_instance(
+        cls,
+        *,
+        instance_id: str,
+        name: str,
+        region: str,
+        instance_type: str,
+        observed: WorkerStatus,
+        actor: str,
+        correlation_id: str,
+        ami_id: str | None = None,
+        tags: dict[str, str] | None = None,
+        idle_detection_enabled: bool = True,
+        idle_timeout_minutes: int | None = None,
+        id: UUID | None = None,  # noqa: A002
+    ) -> CMLWorker:
+        """Take an existing EC2 instance under management."""
+        _check_timeout(idle_timeout_minutes)
+        return cls._create(
+            cls.Imported,
+            id=id,
+            name=name,
+            region=region,
+            instance_type=instance_type,
+            ami_id=ami_id,
+            instance_id=instance_id,
+            observed=observed,
+            tags=dict(tags or {}),
+            idle_detection_enabled=idle_detection_enabled,
+            idle_timeout_minutes=idle_timeout_minutes,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    # --------------------------------------------------------------- lifecycle
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.status is S.TERMINATED
+
+    class InstanceAssigned(Event):
+        """The EC2 instance for a requested worker exists."""
+
+        TOPIC = "cml-fleet:CMLWorker.InstanceAssigned"
+        instance_id: str
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.instance_id = self.instance_id
+            worker._set_status(S.PROVISIONING, self.timestamp)
+
+    def assign_instance(self, instance_id: str, *, actor: str, correlation_id: str) -> None:
+        _guard("assign an instance to", self.status, frozenset({S.PENDING}))
+        self.trigger_event(
+            self.InstanceAssigned,
+            instance_id=instance_id,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    class StatusChanged(Event):
+        """EC2 reported the instance in a different state."""
+
+        TOPIC = "cml-fleet:CMLWorker.StatusChanged"
+        previous: WorkerStatus
+        status: WorkerStatus
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(self.status, self.timestamp)
+
+    def observe_status(self, status: WorkerStatus, *, actor: str, correlation_id: str) -> bool:
+        """Record what EC2 says. Facts are not refused, but a terminated worker stays so.
+
+        Returns whether an event was recorded. Termination is recorded as
+        :class:`Terminated`.
+        """
+        if self.is_terminated or status is self.status:
+            return False
+        if status is S.TERMINATED:
+            self.trigger_event(self.Terminated, actor=actor, correlation_id=correlation_id)
+            return True
+        self.trigger_event(
+            self.StatusChanged,
+            previous=self.status,
+            status=status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    class StartRequested(Event):
+        """An operator asked to start a stopped worker."""
+
+        TOPIC = "cml-fleet:CMLWorker.StartRequested"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(S.STARTING, self.timestamp)
+
+    def request_start(self, *, actor: str, correlation_id: str) -> None:
+        _guard("start", self.status, frozenset({S.STOPPED}))
+        self.trigger_event(self.StartRequested, actor=actor, correlation_id=correlation_id)
+
+    class StopRequested(Event):
+        """An operator asked to stop a worker (not counted as a pause)."""
+
+        TOPIC = "cml-fleet:CMLWorker.StopRequested"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(S.STOPPING, self.timestamp)
+
+    def request_stop(self, *, actor: str, correlation_id: str) -> None:
+        _guard("stop", self.status, frozenset({S.RUNNING, S.STARTING, S.PROVISIONING}))
+        self.trigger_event(self.StopRequested, actor=actor, correlation_id=correlation_id)
+
+    class TerminateRequested(Event):
+        """An admin asked to terminate the worker's instance."""
+
+        TOPIC = "cml-fleet:CMLWorker.TerminateRequested"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(S.TERMINATING, self.timestamp)
+
+    def request_terminate(self, *, actor: str, correlation_id: str) -> None:
+        _guard("terminate", self.status, LIVE_STATUSES)
+        self.trigger_event(self.TerminateRequested, actor=actor, correlation_id=correlation_id)
+
+    class Terminated(Event):
+        """The instance is gone. Final."""
+
+        TOPIC = "cml-fleet:CMLWorker.Terminated"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(S.TERMINATED, self.timestamp)
+            worker.terminated_at = self.timestamp
+
+    def _set_status(self, status: WorkerStatus, at: datetime) -> None:
+        if status is not self.status:
+            self.status = status
+            self.status_changed_at = at
+
+    # ---------------------------------------------------------- pause / resume
+
+    class Paused(Event):
+        """The worker is being stopped to save money, for ``reason``."""
+
+        TOPIC = "cml-fleet:CMLWorker.Paused"
+        reason: PauseReason
+        at: datetime
+        idle_minutes: float | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            record = PauseRecord(self.at, self.reason.value, self.actor, self.idle_minutes)
+            worker.pause_history = (tuple(worker.pause_history) + (record,))[-PAUSE_HISTORY_LIMIT:]
+            worker.last_paused_at = self.at
+            if self.reason is PauseReason.IDLE_TIMEOUT:
+                worker.auto_pause_count += 1
+            elif self.reason is PauseReason.MANUAL:
+                worker.manual_pause_count += 1
+            else:
+                worker.external_pause_count += 1
+            if self.reason is not PauseReason.EXTERNAL:
+                worker._set_status(S.STOPPING, self.timestamp)
+
+    def pause(
+        self,
+        reason: PauseReason,
+        *,
+        at: datetime,
+        actor: str,
+        correlation_id: str,
+        idle_minutes: float | None = None,
+    ) -> None:
+        """Pause a running worker. ``external`` records a stop done outside cml-fleet."""
+        allowed = {S.RUNNING} if reason is not PauseReason.EXTERNAL else {S.STOPPING, S.STOPPED}
+        _guard("pause", self.status, frozenset(allowed))
+        self.trigger_event(
+            self.Paused,
+            reason=reason,
+            at=at,
+            idle_minutes=idle_minutes,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    class Resumed(Event):
+        """A paused worker is being started again; opens the snooze period."""
+
+        TOPIC = "cml-fleet:CMLWorker.Resumed"
+        reason: PauseReason
+        at: datetime
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.last_resumed_at = self.at
+            worker.resume_count += 1
+            history = tuple(worker.pause_history)  # a list after a snapshot round trip
+            if history and history[-1].resumed_at is None:
+                closed = replace(
+                    history[-1],
+                    resumed_at=self.at,
+                    resume_reason=self.reason.value,
+                    resumed_by=self.actor,
+                )
+                worker.pause_history = history[:-1] + (closed,)
+            if self.reason is not PauseReason.EXTERNAL:
+                worker._set_status(S.STARTING, self.timestamp)
+
+    def resume(self, reason: PauseReason, *, at: datetime, actor: str, correlation_id: str) -> None:
+        """Resume a stopped worker. ``external`` records a start done outside cml-fleet."""
+        allowed = {S.STOPPED} if reason is not PauseReason.EXTERNAL else {S.STARTING, S.RUNNING}
+        _guard("resume", self.status, frozenset(allowed))
+        self.trigger_event(
+            self.Resumed, reason=reason, at=at, actor=actor, correlation_id=correlation_id
+        )
+
+    # ------------------------------------------------------- service, endpoint
+
+    class ServiceStatusChanged(Event):
+        """The CML API on the worker became reachable, ready or unreachable."""
+
+        TOPIC = "cml-fleet:CMLWorker.ServiceStatusChanged"
+        service_status: ServiceStatus
+        detail: str | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.service_status = self.service_status
+            worker.service_detail = self.detail
+
+    def change_service_status(
+        self, status: ServiceStatus, *, detail: str | None, actor: str, correlation_id: str
+    ) -> bool:
+        if self.is_terminated or (status, detail) == (self.service_status, self.service_detail):
+            return False
+        self.trigger_event(
+            self.ServiceStatusChanged,
+            service_status=status,
+            detail=detail,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    class EndpointChanged(Event):
+        """The instance's addresses changed (e.g. a new public IP after a start)."""
+
+        TOPIC = "cml-fleet:CMLWorker.EndpointChanged"
+        public_ip: str | None
+        private_ip: str | None
+        public_dns: str | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.public_ip = self.public_ip
+            worker.private_ip = self.private_ip
+            worker.public_dns = self.public_dns
+
+    def change_endpoint(
+        self,
+        *,
+        public_ip: str | None,
+        private_ip: str | None,
+        public_dns: str | None,
+        actor: str,
+        correlation_id: str,
+    ) -> bool:
+        new = (public_ip, private_ip, public_dns)
+        if self.is_terminated or new == (self.public_ip, self.private_ip, self.public_dns):
+            return False
+        self.trigger_event(
+            self.EndpointChanged,
+            public_ip=public_ip,
+            private_ip=private_ip,
+            public_dns=public_dns,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    # ------------------------------------------------------- metrics, activity
+
+    class MetricsRecorded(Event):
+        """Metrics changed materially (or the last recording went stale)."""
+
+        TOPIC = "cml-fleet:CMLWorker.MetricsRecorded"
+        changes: dict[str, Any]
+        at: datetime
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.telemetry = worker.telemetry.updated(self.changes)
+            worker.metrics_recorded_at = self.at
+
+    def record_metrics(
+        self,
+        observed: Telemetry,
+        *,
+        at: datetime,
+        thresholds: MetricThresholds,
+        actor: str,
+        correlation_id: str,
+    ) -> bool:
+        """Record an observation if it is material; returns whether it was."""
+        if self.is_terminated:
+            return False
+        changes = material_changes(
+            self.telemetry, observed, self.metrics_recorded_at, at, thresholds
+        )
+        if changes is None:
+            return False
+        self.trigger_event(
+            self.MetricsRecorded, changes=changes, at=at, actor=actor, correlation_id=correlation_id
+        )
+        return True
+
+    class ActivityRecorded(Event):
+        """New relevant CML activity was seen (lab started, a user was active, ...)."""
+
+        TOPIC = "cml-fleet:CMLWorker.ActivityRecorded"
+        last_activity_at: datetime
+        records: tuple[ActivityRecord, ...]
+        cursor: str | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            if worker.last_activity_at is None or self.last_activity_at > worker.last_activity_at:
+                worker.last_activity_at = self.last_activity_at
+            recent = tuple(worker.recent_activity) + tuple(self.records)
+            worker.recent_activity = recent[-RECENT_ACTIVITY_LIMIT:]
+            if self.cursor is not None:
+                worker.activity_cursor = self.cursor
+
+    def record_activity(
+        self,
+        records: tuple[ActivityRecord, ...],
+        *,
+        cursor: str | None,
+        actor: str,
+        correlation_id: str,
+    ) -> bool:
+        """Record activity newer than what is known; returns whether any was new."""
+        fresh = tuple(
+            r for r in records if self.last_activity_at is None or r.at > self.last_activity_at
+        )
+        if self.is_terminated or not fresh:
+            return False
+        self.trigger_event(
+            self.ActivityRecorded,
+            last_activity_at=max(r.at for r in fresh),
+            records=fresh[-RECENT_ACTIVITY_LIMIT:],
+            cursor=cursor,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
+
+    # ---------------------------------------------------------- idle detection
+
+    class IdleDetectionToggled(Event):
+        """Idle detection was switched on or off for this worker."""
+
+        TOPIC = "cml-fleet:CMLWorker.IdleDetectionToggled"
+        enabled: bool
+        timeout_minutes: int | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.idle_detection_enabled = self.enabled
+            worker.idle_timeout_minutes = self.timeout_minutes
+
+    class IdleTimeoutChanged(Event):
+        """The worker's own idle timeout changed (``None``: the global default)."""
+
+        TOPIC = "cml-fleet:CMLWorker.IdleTimeoutChanged"
+        timeout_minutes: int | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.idle_timeout_minutes = self.timeout_minutes
+
+    def configure_idle_detection(
+        self, enabled: bool, timeout_minutes: int | None, *, actor: str, correlation_id: str
+    ) -> bool:
+        """Switch idle detection and set the timeout; records only what changed."""
+        _guard("configure idle detection of", self.status, LIVE_STATUSES)
+        _check_timeout(timeout_minutes)
+        if enabled != self.idle_detection_enabled:
+            self.trigger_event(
+                self.IdleDetectionToggled,
+                enabled=enabled,
+                timeout_minutes=timeout_minutes,
+                actor=actor,
+                correlation_id=correlation_id,
+            )
+            return True
+        if timeout_minutes != self.idle_timeout_minutes:
+            self.trigger_event(
+                self.IdleTimeoutChanged,
+                timeout_minutes=timeout_minutes,
+                actor=actor,
+                correlation_id=correlation_id,
+            )
+            return True
+        return False
+
+    # ----------------------------------------------------------------- license
+
+    class LicenseRegistrationStarted(Event):
+        """Registration was requested; only the token's fingerprint is kept."""
+
+        TOPIC = "cml-fleet:CMLWorker.LicenseRegistrationStarted"
+        token_fingerprint: str
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = LicenseStatus.REGISTERING
+            worker.license_fingerprint = self.token_fingerprint
+            worker.license_detail = None
+
+    def start_license_registration(
+        self, token_fingerprint: str, *, actor: str, correlation_id: str
+    ) -> None:
+        _guard("register a license on", self.status, LIVE_STATUSES)
+        self._guard_license("register a license on", _REGISTRABLE)
+        self.trigger_event(
+            self.LicenseRegistrationStarted,
+            token_fingerprint=token_fingerprint,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    class LicenseRegistrationCompleted(Event):
+        TOPIC = "cml-fleet:CMLWorker.LicenseRegistrationCompleted"
+        license_status: LicenseStatus
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = self.license_status
+
+    def complete_license_registration(
+        self, status: LicenseStatus, *, actor: str, correlation_id: str
+    ) -> None:
+        self._guard_license("complete a registration on", {LicenseStatus.REGISTERING})
+        self.trigger_event(
+            self.LicenseRegistrationCompleted,
+            license_status=status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    class LicenseRegistrationFailed(Event):
+        TOPIC = "cml-fleet:CMLWorker.LicenseRegistrationFailed"
+        reason: str
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = LicenseStatus.FAILED
+            worker.license_detail = self.reason
+
+    def fail_license_registration(self, reason: str, *, actor: str, correlation_id: str) -> None:
+        self._guard_license("fail a registration on", {LicenseStatus.REGISTERING})
+        self.trigger_event(
+            self.LicenseRegistrationFailed, reason=reason, actor=actor, correlation_id=correlation_id
+        )
+
+    class LicenseDeregistrationStarted(Event):
+        TOPIC = "cml-fleet:CMLWorker.LicenseDeregistrationStarted"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = LicenseStatus.DEREGISTERING
+            worker.license_detail = None
+
+    def start_license_deregistration(self, *, actor: str, correlation_id: str) -> None:
+        _guard("deregister the license of", self.status, LIVE_STATUSES)
+        self._guard_license("deregister the license of", _DEREGISTRABLE)
+        self.trigger_event(
+            self.LicenseDeregistrationStarted, actor=actor, correlation_id=correlation_id
+        )
+
+    class LicenseDeregistrationCompleted(Event):
+        TOPIC = "cml-fleet:CMLWorker.LicenseDeregistrationCompleted"
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = LicenseStatus.UNREGISTERED
+            worker.license_fingerprint = None
+
+    def complete_license_deregistration(self, *, actor: str, correlation_id: str) -> None:
+        self._guard_license("complete a deregistration on", {LicenseStatus.DEREGISTERING})
+        self.trigger_event(
+            self.LicenseDeregistrationCompleted, actor=actor, correlation_id=correlation_id
+        )
+
+    class LicenseDeregistrationFailed(Event):
+        TOPIC = "cml-fleet:CMLWorker.LicenseDeregistrationFailed"
+        reason: str
+        license_status: LicenseStatus
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = self.license_status
+            worker.license_detail = self.reason
+
+    def fail_license_deregistration(
+        self, reason: str, status: LicenseStatus, *, actor: str, correlation_id: str
+    ) -> None:
+        """Deregistration failed; ``status`` is what the license is left in."""
+        self._guard_license("fail a deregistration on", {LicenseStatus.DEREGISTERING})
+        self.trigger_event(
+            self.LicenseDeregistrationFailed,
+            reason=reason,
+            license_status=status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+    def _guard_license(self, action: str, allowed: set[LicenseStatus]) -> None:
+        if self.license_status not in allowed:
+            names = tuple(sorted(s.value for s in allowed))
+            raise IllegalTransition(action, f"license {self.license_status.value}", names)
+
+    # -------------------------------------------------------------------- tags
+
+    class TagsChanged(Event):
+        """Tags were added/changed and/or removed; others are untouched."""
+
+        TOPIC = "cml-fleet:CMLWorker.TagsChanged"
+        added: dict[str, str]
+        removed: tuple[str, ...]
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            tags = {k: v for k, v in worker.tags.items() if k not in self.removed}
+            tags.update(self.added)
+            worker.tags = tags
+
+    def change_tags(
+        self,
+        add: dict[str, str],
+        remove: tuple[str, ...],
+        *,
+        actor: str,
+        correlation_id: str,
+    ) -> bool:
+        """Apply a tag patch; records only real changes. Returns whether any."""
+        _guard("change the tags of", self.status, LIVE_STATUSES | {S.TERMINATING})
+        clash = set(add) & set(remove)
+        if clash:
+            raise InvalidValue("tags", f"both added and removed: {', '.join(sorted(clash))}")
+        added = {k: v for k, v in add.items() if self.tags.get(k) != v}
+        removed = tuple(sorted(k for k in remove if k in self.tags))
+        if not added and not removed:
+            return False
+        self.trigger_event(
+            self.TagsChanged, added=added, removed=removed, actor=actor, correlation_id=correlation_id
+        )
+        return True
+
+
+_REGISTRABLE = {
+    LicenseStatus.UNREGISTERED,
+    LicenseStatus.FAILED,
+    LicenseStatus.EXPIRED,
+    LicenseStatus.EVALUATION,
+}
+_DEREGISTRABLE = {
+    LicenseStatus.REGISTERED,
+    LicenseStatus.EXPIRED,
+    LicenseStatus.EVALUATION,
+    LicenseStatus.FAILED,
+}
+MAX_IDLE_TIMEOUT_MINUTES = 7 * 24 * 60
+
+
+def _check_timeout(minutes: int | None) -> None:
+    if minutes is not None and not 1 <= minutes <= MAX_IDLE_TIMEOUT_MINUTES:
+        raise InvalidValue(
+            "idle_timeout_minutes", f"must be between 1 and {MAX_IDLE_TIMEOUT_MINUTES}"
+        )

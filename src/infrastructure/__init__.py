@@ -1,0 +1,1 @@
+"""Adapters and wiring: event store, read model, HTTP/SSE, scheduler, clouds, CLI."""

@@ -1,0 +1,89 @@
+"""The event store: an eventsourcing Application holding CMLWorker aggregates.
+
+Implements the ``WorkerStore`` port (translating the library's errors into the
+application's) and lets followers read the durable log by global position.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification
+
+from application.errors import ConcurrencyConflict, WorkerNotFound
+from domain.worker import CMLWorker
+from infrastructure.transcodings import DOMAIN_TRANSCODINGS
+
+SNAPSHOT_INTERVAL = 50
+
+
+class FleetEventStore(Application[UUID]):
+    """CMLWorker aggregates in an event log; ``env`` chooses POPO, SQLite or PostgreSQL."""
+
+    name = "CMLFleet"
+    snapshotting_intervals = {CMLWorker: SNAPSHOT_INTERVAL}
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._appended = threading.Condition()
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        for transcoding in DOMAIN_TRANSCODINGS:
+            transcoder.register(transcoding)
+
+    # -- WorkerStore port ---------------------------------------------------
+
+    def get(self, worker_id: UUID) -> CMLWorker:
+        try:
+            worker = self.repository.get(worker_id)
+        except AggregateNotFoundError:
+            raise WorkerNotFound(worker_id) from None
+        assert isinstance(worker, CMLWorker)
+        return worker
+
+    def get_at(self, worker_id: UUID, version: int) -> CMLWorker:
+        """The worker as it was at ``version`` (uses snapshots)."""
+        worker = self.repository.get(worker_id, version=version)
+        assert isinstance(worker, CMLWorker)
+        return worker
+
+    def save(self, *workers: Any) -> int:  # type: ignore[override]
+        """Store pending events atomically; return the position of the last one."""
+        try:
+            recordings = super().save(*workers)
+        except IntegrityError:
+            raise ConcurrencyConflict(workers[0].id if workers else "?", 1) from None
+        if not recordings:
+            return self.max_position()
+        with self._appended:
+            self._appended.notify_all()
+        return recordings[-1].notification.id
+
+    # -- the durable log ----------------------------------------------------
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def read_log(self, after: int, limit: int) -> Sequence[Notification]:
+        """Stored events with a position greater than ``after``, in order."""
+        return self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def to_domain_event(self, notification: Notification) -> DomainEventProtocol[UUID]:
+        return self.mapper.to_domain_event(notification)
+
+    def wait_for_append(self, after: int, timeout: float) -> None:
+        """Block until an in-process save goes beyond ``after`` or the timeout passes.
+
+        Writes by other processes are seen by the caller's next poll.
+        """
+        with self._appended:
+            if self.max_position() <= after:
+                self._appended.wait(timeout)

@@ -1,0 +1,66 @@
+"""Settings from the environment (prefix ``CML_FLEET_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of cml-fleet; the README lists them."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CML_FLEET_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    # where and how things are stored
+    data_dir: Path = Field(Path("./data"), description="SQLite files, tokens, idempotency keys.")
+    persistence: Literal["sqlite", "postgres", "memory"] = "sqlite"
+    postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
+    thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
+
+    # HTTP
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = Field(None, description="URL printed for the login link.")
+    max_body_bytes: int = 64 * 1024
+    read_wait_timeout_seconds: float = Field(5.0, description="Max wait for ?min_position.")
+
+    # auth
+    session_max_age_seconds: int = 12 * 3600
+    cookie_secure: bool = False
+
+    # idle detection (global defaults)
+    idle_detection_enabled: bool = True
+    idle_timeout_minutes: int = 60
+    idle_snooze_minutes: int = 30
+
+    # metrics recording
+    metric_percent_points: float = 5.0
+    metric_max_staleness_seconds: float = 20 * 60
+
+    # the simulated fleet (embedded default)
+    cloud: Literal["simulated", "aws"] = "simulated"
+    cml: Literal["simulated", "http"] = "simulated"
+    demo_workers: int = Field(6, description="Workers recorded on the first start (0: none).")
+    sim_seed: int = 42
+    sim_latency_ms: float = 0.0
+    sim_error_rate: float = 0.0
+    sim_timeout_rate: float = 0.0
+
+    # jobs
+    scheduler_enabled: bool = True
+    metrics_interval_seconds: float = 30.0
+    job_concurrency: int = 32
+    snapshot_every_n_cycles: int = 10
+    metrics_retention_hours: float = 24.0
+
+    # SSE
+    sse_heartbeat_seconds: float = 15.0
+    sse_retry_ms: int = 3000
+    sse_send_timeout_seconds: float = 10.0
+    sse_queue_size: int = 1000
+    sse_max_replay: int = 10_000

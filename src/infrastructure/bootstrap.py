@@ -1,19 +1,25 @@
 """The one composition root. The HTTP app, the CLI, the jobs and the tests build the
 system here; tests pass fakes (clock, cloud, CML) and settings.
 
-Each component is built in ``bootstrap`` and started/stopped in ``System.start`` /
-``System.stop`` (called by the app's lifespan, or by tests directly).
+Each component is built in ``bootstrap`` and started/stopped by ``System.start`` /
+``System.stop`` (the app's lifespan calls them; tests may call them directly).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
 
 from application.ports import Clock
 from infrastructure.clock import SystemClock
 from infrastructure.event_store import FleetEventStore
 from infrastructure.settings import Settings
+
+T = TypeVar("T")
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -31,21 +37,61 @@ def event_store_env(settings: Settings) -> dict[str, str]:
 
 @dataclass
 class System:
-    """Everything the entry points need, built once."""
+    """Everything the entry points need, built once by :func:`bootstrap`.
+
+    Components typed ``Any`` are filled in by their own modules' builders.
+    """
 
     settings: Settings
     clock: Clock
     store: FleetEventStore
-    extras: dict[str, Any] = field(default_factory=dict)
+    limiter: anyio.CapacityLimiter
+    read_model: Any = None  # infrastructure.read_model: rows + projection follower
+    hub: Any = None  # infrastructure.sse: in-process fan-out
+    cloud: Any = None  # application.ports.CloudPort (simulated by default)
+    cml: Any = None  # application.ports.CmlPort (simulated by default)
+    scheduler: Any = None  # infrastructure.scheduler: APScheduler jobs
+    auth: Any = None  # infrastructure.http.auth: token store
+    idempotency: Any = None  # infrastructure.http.idempotency: stored answers
+    _stoppers: list[Callable[[], Any]] = field(default_factory=list)
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call the synchronous store/read model off the event loop (bounded threads)."""
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
     async def start(self) -> None:
-        """Start background parts (followers, hub, scheduler). Needs a running loop."""
+        """Start background parts in order (projection, hub, scheduler). Needs a loop."""
+        for part in (self.read_model, self.hub, self.scheduler):
+            if part is not None and hasattr(part, "start"):
+                result = part.start()
+                if hasattr(result, "__await__"):
+                    await result
+                self._stoppers.append(part.stop)
 
     async def stop(self) -> None:
-        """Stop background parts, newest first."""
+        """Stop what was started, newest first."""
+        while self._stoppers:
+            result = self._stoppers.pop()()
+            if hasattr(result, "__await__"):
+                await result
 
 
-def bootstrap(settings: Settings | None = None, *, clock: Clock | None = None) -> System:
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    cloud: Any = None,
+    cml: Any = None,
+) -> System:
+    """Build the system. ``cloud``/``cml`` override the configured adapters (tests)."""
     settings = settings or Settings()
-    store = FleetEventStore(event_store_env(settings))
-    return System(settings=settings, clock=clock or SystemClock(), store=store)
+    system = System(
+        settings=settings,
+        clock=clock or SystemClock(),
+        store=FleetEventStore(event_store_env(settings)),
+        limiter=anyio.CapacityLimiter(settings.thread_limit),
+    )
+    # Each line below is owned by the module it calls; keep them one per component.
+    system.cloud = cloud
+    system.cml = cml
+    return system

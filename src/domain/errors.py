@@ -15,8 +15,7 @@ class IllegalTransition(DomainError):
         self.current = current
         self.allowed = allowed
         super().__init__(
-            f"cannot {action} a worker that is {current}"
-            f" (allowed from: {', '.join(allowed)})"
+            f"cannot {action} a worker that is {current} (allowed from: {', '.join(allowed)})"
         )
 
 

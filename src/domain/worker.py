@@ -151,7 +151,7 @@ class CMLWorker(Aggregate):
         tags: dict[str, str] | None = None,
         idle_detection_enabled: bool = True,
         idle_timeout_minutes: int | None = None,
-        id: UUID | None = None,  # noqa: A002 - the library's keyword
+        id: UUID | None = None,
     ) -> CMLWorker:
         """Record a request for a new worker (the instance is provisioned later)."""
         if ami_id is None and launch_template is None:
@@ -187,7 +187,7 @@ class CMLWorker(Aggregate):
         tags: dict[str, str] | None = None,
         idle_detection_enabled: bool = True,
         idle_timeout_minutes: int | None = None,
-        id: UUID | None = None,  # noqa: A002
+        id: UUID | None = None,
     ) -> CMLWorker:
         """Take an existing EC2 instance under management."""
         _check_timeout(idle_timeout_minutes)
@@ -324,7 +324,7 @@ class CMLWorker(Aggregate):
 
         def apply_to(self, worker: CMLWorker) -> None:
             record = PauseRecord(self.at, self.reason.value, self.actor, self.idle_minutes)
-            worker.pause_history = (tuple(worker.pause_history) + (record,))[-PAUSE_HISTORY_LIMIT:]
+            worker.pause_history = (*worker.pause_history, record)[-PAUSE_HISTORY_LIMIT:]
             worker.last_paused_at = self.at
             if self.reason is PauseReason.IDLE_TIMEOUT:
                 worker.auto_pause_count += 1
@@ -374,7 +374,7 @@ class CMLWorker(Aggregate):
                     resume_reason=self.reason.value,
                     resumed_by=self.actor,
                 )
-                worker.pause_history = history[:-1] + (closed,)
+                worker.pause_history = (*history[:-1], closed)
             if self.reason is not PauseReason.EXTERNAL:
                 worker._set_status(S.STARTING, self.timestamp)
 
@@ -624,7 +624,10 @@ class CMLWorker(Aggregate):
     def fail_license_registration(self, reason: str, *, actor: str, correlation_id: str) -> None:
         self._guard_license("fail a registration on", {LicenseStatus.REGISTERING})
         self.trigger_event(
-            self.LicenseRegistrationFailed, reason=reason, actor=actor, correlation_id=correlation_id
+            self.LicenseRegistrationFailed,
+            reason=reason,
+            actor=actor,
+            correlation_id=correlation_id,
         )
 
     class LicenseDeregistrationStarted(Event):
@@ -713,7 +716,11 @@ class CMLWorker(Aggregate):
         if not added and not removed:
             return False
         self.trigger_event(
-            self.TagsChanged, added=added, removed=removed, actor=actor, correlation_id=correlation_id
+            self.TagsChanged,
+            added=added,
+            removed=removed,
+            actor=actor,
+            correlation_id=correlation_id,
         )
         return True
 

@@ -1,0 +1,21 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from infrastructure.clock import FakeClock
+from infrastructure.event_store import FleetEventStore
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def memory_store() -> FleetEventStore:
+    """The real event store on eventsourcing's in-memory (POPO) persistence."""
+    return FleetEventStore({"PERSISTENCE_MODULE": "eventsourcing.popo"})

@@ -1,0 +1,120 @@
+"""The CMLWorker's lifecycle: guarded transitions, pause/resume history, observations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.errors import IllegalTransition, InvalidValue
+from domain.status import PauseReason, WorkerStatus
+from domain.worker import CMLWorker
+
+WHO = {"actor": "alice", "correlation_id": "corr-1"}
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def running_worker() -> CMLWorker:
+    return CMLWorker.import_instance(
+        instance_id="i-0abc",
+        name="lab-1",
+        region="eu-west-1",
+        instance_type="m5.2xlarge",
+        observed=WorkerStatus.RUNNING,
+        **WHO,
+    )
+
+
+def test_a_requested_worker_waits_for_its_instance() -> None:
+    worker = CMLWorker.create(
+        name="w", region="us-east-1", instance_type="c5.xlarge", ami_id="ami-1", **WHO
+    )
+    assert worker.status is WorkerStatus.PENDING
+    worker.assign_instance("i-1", **WHO)
+    assert (worker.instance_id, worker.status) == ("i-1", WorkerStatus.PROVISIONING)
+
+
+def test_a_worker_needs_an_image_to_be_created() -> None:
+    with pytest.raises(InvalidValue, match="ami_id"):
+        CMLWorker.create(name="w", region="us-east-1", instance_type="c5.xlarge", **WHO)
+
+
+def test_resuming_a_terminated_worker_is_refused_naming_its_status() -> None:
+    worker = running_worker()
+    worker.request_terminate(**WHO)
+    worker.observe_status(WorkerStatus.TERMINATED, **WHO)
+    with pytest.raises(IllegalTransition, match="terminated") as refused:
+        worker.resume(PauseReason.MANUAL, at=T0, **WHO)
+    assert refused.value.current == "terminated"
+    assert worker.status is WorkerStatus.TERMINATED
+
+
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [
+        (WorkerStatus.STOPPED, "pause"),
+        (WorkerStatus.RUNNING, "start"),
+        (WorkerStatus.RUNNING, "resume"),
+        (WorkerStatus.STOPPED, "stop"),
+    ],
+)
+def test_commands_outside_their_status_change_nothing(status: WorkerStatus, action: str) -> None:
+    worker = running_worker()
+    worker.observe_status(status, **WHO)
+    version = worker.version
+    commands = {
+        "pause": lambda: worker.pause(PauseReason.MANUAL, at=T0, **WHO),
+        "resume": lambda: worker.resume(PauseReason.MANUAL, at=T0, **WHO),
+        "start": lambda: worker.request_start(**WHO),
+        "stop": lambda: worker.request_stop(**WHO),
+    }
+    with pytest.raises(IllegalTransition, match=status.value):
+        commands[action]()
+    assert worker.version == version
+
+
+def test_pause_and_resume_are_kept_in_history_with_reason_and_counters() -> None:
+    worker = running_worker()
+    worker.pause(
+        PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, actor="job:idle", correlation_id="c"
+    )
+    worker.observe_status(WorkerStatus.STOPPED, **WHO)
+    worker.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=2), **WHO)
+
+    assert worker.status is WorkerStatus.STARTING
+    assert (worker.auto_pause_count, worker.manual_pause_count, worker.resume_count) == (1, 0, 1)
+    [record] = worker.pause_history
+    assert record.reason == "idle_timeout" and record.actor == "job:idle"
+    assert record.idle_minutes == 61.0
+    assert record.resumed_at == T0 + timedelta(hours=2) and record.resumed_by == "alice"
+    assert worker.last_resumed_at == T0 + timedelta(hours=2)
+
+
+def test_an_external_stop_is_recorded_without_a_new_request() -> None:
+    worker = running_worker()
+    worker.observe_status(WorkerStatus.STOPPED, actor="job:metrics", correlation_id="c")
+    worker.pause(PauseReason.EXTERNAL, at=T0, actor="external", correlation_id="c")
+    assert worker.status is WorkerStatus.STOPPED
+    assert worker.external_pause_count == 1
+
+
+def test_observations_of_the_same_status_record_nothing() -> None:
+    worker = running_worker()
+    assert worker.observe_status(WorkerStatus.RUNNING, **WHO) is False
+    assert len(worker.collect_events()) == 1  # only the import
+
+
+def test_termination_is_final_whatever_ec2_says_later() -> None:
+    worker = running_worker()
+    worker.observe_status(WorkerStatus.TERMINATED, **WHO)
+    assert worker.observe_status(WorkerStatus.RUNNING, **WHO) is False
+    assert worker.status is WorkerStatus.TERMINATED
+    assert isinstance(worker.collect_events()[-1], CMLWorker.Terminated)
+
+
+def test_every_event_names_who_and_why() -> None:
+    worker = running_worker()
+    worker.pause(PauseReason.MANUAL, at=T0, actor="bob", correlation_id="corr-9")
+    event = worker.collect_events()[-1]
+    assert (event.actor, event.correlation_id) == ("bob", "corr-9")
+    assert (worker.last_actor, worker.last_correlation_id) == ("bob", "corr-9")

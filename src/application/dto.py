@@ -74,7 +74,9 @@ class CMLWorkerDto:
     running_nodes_count: int | None = field(metadata=doc("Nodes running across labs."))
     metrics_recorded_at: str | None = field(metadata=doc("Last metrics recording."))
     last_activity_at: str | None = field(metadata=doc("Last relevant user activity."))
-    recent_activity: tuple[ActivityDto, ...] = field(metadata=doc("Latest activities, oldest first."))
+    recent_activity: tuple[ActivityDto, ...] = field(
+        metadata=doc("Latest activities, oldest first.")
+    )
     idle_detection_enabled: bool = field(metadata=doc("Idle auto-pause on for this worker."))
     idle_timeout_minutes: int = field(metadata=doc("Effective idle timeout in minutes."))
     idle_timeout_overridden: bool = field(

@@ -49,7 +49,10 @@ def record_activity(cmd: RecordActivity, store: WorkerStore) -> CommandResult:
         store,
         cmd.worker_id,
         lambda w: w.record_activity(
-            tuple(cmd.records), cursor=cmd.cursor, actor=cmd.actor, correlation_id=cmd.correlation_id
+            tuple(cmd.records),
+            cursor=cmd.cursor,
+            actor=cmd.actor,
+            correlation_id=cmd.correlation_id,
         ),
         cmd.correlation_id,
     )

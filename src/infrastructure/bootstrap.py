@@ -17,7 +17,14 @@ import anyio.to_thread
 from application.ports import Clock
 from infrastructure.clock import SystemClock
 from infrastructure.event_store import FleetEventStore
+from infrastructure.http.auth import AuthStore
+from infrastructure.http.idempotency import IdempotencyStore
+from infrastructure.metrics_history import open_metrics_history
+from infrastructure.read_model import build_read_model
+from infrastructure.scheduler import build_scheduler
 from infrastructure.settings import Settings
+from infrastructure.simulated import fleet_ports
+from infrastructure.sse import build_hub
 
 T = TypeVar("T")
 
@@ -53,6 +60,7 @@ class System:
     scheduler: Any = None  # infrastructure.scheduler: APScheduler jobs
     auth: Any = None  # infrastructure.http.auth: token store
     idempotency: Any = None  # infrastructure.http.idempotency: stored answers
+    metrics_history: Any = None  # infrastructure.metrics_history: utilization samples
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
@@ -92,6 +100,11 @@ def bootstrap(
         limiter=anyio.CapacityLimiter(settings.thread_limit),
     )
     # Each line below is owned by the module it calls; keep them one per component.
-    system.cloud = cloud
-    system.cml = cml
+    system.cloud, system.cml = fleet_ports(settings, system.clock, cloud, cml)
+    system.auth = AuthStore.for_settings(settings, system.clock)
+    system.idempotency = IdempotencyStore.for_settings(settings, system.clock)
+    system.read_model = build_read_model(settings, system.store)
+    system.hub = build_hub(system)
+    system.metrics_history = open_metrics_history(settings)
+    system.scheduler = build_scheduler(system)
     return system

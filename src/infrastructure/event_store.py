@@ -41,7 +41,7 @@ class FleetEventStore(Application[UUID]):
 
     def get(self, worker_id: UUID) -> CMLWorker:
         try:
-            worker = self.repository.get(worker_id)
+            worker: object = self.repository.get(worker_id)
         except AggregateNotFoundError:
             raise WorkerNotFound(worker_id) from None
         assert isinstance(worker, CMLWorker)
@@ -49,7 +49,7 @@ class FleetEventStore(Application[UUID]):
 
     def get_at(self, worker_id: UUID, version: int) -> CMLWorker:
         """The worker as it was at ``version`` (uses snapshots)."""
-        worker = self.repository.get(worker_id, version=version)
+        worker: object = self.repository.get(worker_id, version=version)
         assert isinstance(worker, CMLWorker)
         return worker
 
@@ -79,6 +79,11 @@ class FleetEventStore(Application[UUID]):
     def to_domain_event(self, notification: Notification) -> DomainEventProtocol[UUID]:
         return self.mapper.to_domain_event(notification)
 
+    def wake(self) -> None:
+        """Wake every thread blocked in :meth:`wait_for_append` (e.g. to stop promptly)."""
+        with self._appended:
+            self._appended.notify_all()
+
     def wait_for_append(self, after: int, timeout: float) -> None:
         """Block until an in-process save goes beyond ``after`` or the timeout passes.
 
@@ -87,3 +92,15 @@ class FleetEventStore(Application[UUID]):
         with self._appended:
             if self.max_position() <= after:
                 self._appended.wait(timeout)
+
+    # -- history (application.history.EventHistory port) --------------------
+
+    def worker_events(
+        self, worker_id: UUID, *, before_version: int | None, limit: int
+    ) -> Sequence[DomainEventProtocol[UUID]]:
+        """Up to ``limit`` of a worker's events below ``before_version``, newest first."""
+        lte = None if before_version is None else before_version - 1
+        events = list(self.events.get(worker_id, lte=lte, desc=True, limit=limit))
+        if not events and not list(self.events.get(worker_id, limit=1)):
+            raise WorkerNotFound(worker_id)
+        return events

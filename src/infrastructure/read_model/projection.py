@@ -1,0 +1,117 @@
+"""The projection: domain events in, worker DTO rows (built by THE mapper) out.
+
+Aggregates are kept in a bounded LRU cache so that each event costs one ``mutate``
+instead of a reload; when the cached version is not the one just before the event (cold
+cache, eviction, a restart, a failed batch) the worker is loaded at the event's version
+from the store, which uses snapshots.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.projection import Projection
+
+from application.dto import CMLWorkerDto
+from application.mapper import IdleDefaults, map_worker_to_dto
+from domain.worker import CMLWorker
+from infrastructure.event_store import FleetEventStore
+from infrastructure.read_model.view import WorkerRow, WorkerView
+
+CACHE_SIZE = 20_000
+CREATION_EVENTS = (CMLWorker.Created, CMLWorker.Imported)
+
+
+@dataclass(frozen=True)
+class ProjectedEvent:
+    """A stored event, its log position, and the worker's DTO right after it."""
+
+    position: int
+    event: CMLWorker.Event
+    dto: CMLWorkerDto
+
+
+class AggregateCache:
+    """The most recently used CMLWorker aggregates, at most ``capacity`` of them."""
+
+    def __init__(self, capacity: int = CACHE_SIZE) -> None:
+        self._capacity = capacity
+        self._workers: OrderedDict[UUID, CMLWorker] = OrderedDict()
+
+    def get(self, worker_id: UUID) -> CMLWorker | None:
+        worker = self._workers.get(worker_id)
+        if worker is not None:
+            self._workers.move_to_end(worker_id)
+        return worker
+
+    def put(self, worker: CMLWorker) -> None:
+        self._workers[worker.id] = worker
+        self._workers.move_to_end(worker.id)
+        if len(self._workers) > self._capacity:
+            self._workers.popitem(last=False)
+
+    def clear(self) -> None:
+        self._workers.clear()
+
+
+class WorkerProjection(Projection[WorkerView]):
+    """Upserts one row per worker and tracks the position, one transaction per batch."""
+
+    name = "workers"
+
+    def __init__(
+        self,
+        view: WorkerView,
+        store: FleetEventStore,
+        idle: IdleDefaults,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
+        super().__init__(view)
+        self.store = store
+        self.idle = idle
+        self.cache = AggregateCache(cache_size)
+
+    def process_event(self, domain_event: Any, tracking: Tracking) -> None:
+        """The library's entry point: one event in its own transaction."""
+        self.apply([(tracking.notification_id, domain_event)], tracking)
+
+    def process_batch(self, notifications: Sequence[Notification]) -> list[ProjectedEvent]:
+        """Project stored events (in log order) in one transaction."""
+        events = [(n.id, self.store.to_domain_event(n)) for n in notifications]
+        return self.apply(events, Tracking(self.store.name, notifications[-1].id))
+
+    def apply(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> list[ProjectedEvent]:
+        try:
+            projected = [
+                ProjectedEvent(position, event, self._dto_after(event))
+                for position, event in events
+                if isinstance(event, CMLWorker.Event)
+            ]
+            latest = {p.dto.id: WorkerRow(p.dto, p.position) for p in projected}
+            self.view.write(list(latest.values()), tracking)
+        except BaseException:
+            # A half-applied event may have left a cached aggregate inconsistent.
+            self.cache.clear()
+            raise
+        return projected
+
+    def _dto_after(self, event: CMLWorker.Event) -> CMLWorkerDto:
+        return map_worker_to_dto(self._worker_after(event), self.idle)
+
+    def _worker_after(self, event: CMLWorker.Event) -> CMLWorker:
+        if isinstance(event, CREATION_EVENTS):
+            worker = event.mutate(None)
+        else:
+            cached = self.cache.get(event.originator_id)
+            if cached is not None and cached.version == event.originator_version - 1:
+                worker = event.mutate(cached)
+            else:
+                worker = self.store.get_at(event.originator_id, event.originator_version)
+        assert isinstance(worker, CMLWorker)
+        self.cache.put(worker)
+        return worker

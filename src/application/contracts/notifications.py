@@ -1,0 +1,324 @@
+"""Public contracts of the SSE stream (v1): the CloudEvents envelope and every payload.
+
+One model per notification type (:data:`PAYLOAD_CONTRACTS`, keyed by type), the
+control frames (``hello``, ``stream.resync``) and ``worker.snapshot`` (the worker view
+generated from the DTO, plus the position it reflects). Each payload model repeats
+the catalogue's field names: a unit test checks that every mapped payload has exactly
+these fields and validates against its model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from application.contracts.base import schema_id
+from application.contracts.worker_view import WorkerView
+
+NULL_STATUS = "Worker status after the event; null when the event leaves it unchanged."
+
+
+class NotificationContract(BaseModel):
+    """Common config of the stream's contracts: frozen; clients ignore unknown fields."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class CloudEventEnvelope(NotificationContract):
+    """Every frame's ``data:`` line: a CloudEvents 1.0 event in structured JSON mode."""
+
+    specversion: Literal["1.0"] = Field(description="CloudEvents version.")
+    id: str = Field(
+        description="Event id: the event-log position for stored events, a UUID otherwise."
+    )
+    type: str = Field(description="Notification type, e.g. worker.paused (also the SSE event).")
+    source: str = Field(description="Producer, always /cml-fleet.")
+    time: str = Field(description="When it happened, RFC 3339 UTC with Z.")
+    subject: str | None = Field(None, description="Worker id the event is about, if any.")
+    datacontenttype: Literal["application/json"] = Field(description="Media type of data.")
+    dataschema: str = Field(description="Schema id of data (urn:cml-fleet:schema:v1:<Model>).")
+    correlationid: str | None = Field(
+        None, description="Correlation id of the request that caused it (extension)."
+    )
+    sequence: int | None = Field(
+        None,
+        description="Event-log position (extension); null on frames not from a stored event.",
+    )
+    data: dict[str, Any] = Field(description="The payload, described by dataschema.")
+
+
+# --------------------------------------------------------------- control frames
+
+
+class StreamHello(NotificationContract):
+    """First frame to a new subscriber; worker.snapshot frames follow."""
+
+    position: int = Field(description="Event-log position the following snapshots reflect.")
+    workers: int = Field(description="Number of worker.snapshot frames that follow.")
+    worker_filter: tuple[str, ...] | None = Field(
+        None, description="Worker ids the stream is limited to; null: all workers."
+    )
+    type_filter: str | None = Field(None, description="Type prefix filter; null: all types.")
+
+
+class StreamResync(NotificationContract):
+    """The stream cannot resume from Last-Event-ID; fresh snapshots follow."""
+
+    reason: Literal["gap_too_large", "unknown_id"] = Field(description="Why no replay.")
+    last_event_id: str = Field(description="The Last-Event-ID the client sent.")
+    position: int = Field(description="Event-log position the following snapshots reflect.")
+    workers: int = Field(description="Number of worker.snapshot frames that follow.")
+
+
+_SNAPSHOT_POSITION = (int, Field(description="Event-log position this snapshot reflects."))
+WorkerSnapshot: type[BaseModel] = create_model(
+    "WorkerSnapshot",
+    __base__=WorkerView,
+    __doc__="A full worker view (worker.snapshot frames); ignore it if older than yours.",
+    __module__=__name__,
+    position=_SNAPSHOT_POSITION,
+)
+
+# ------------------------------------------------------------- minimal payloads
+
+
+class WorkerNotificationPayload(NotificationContract):
+    """Fields every minimal notification carries."""
+
+    worker_id: str = Field(description="Worker id (UUID).")
+    actor: str = Field(description="Who caused the change (user name, job or system).")
+    at: str = Field(description="When the event was recorded, RFC 3339 UTC with Z.")
+    version: int = Field(description="Aggregate version after the event.")
+
+
+class _Identity(WorkerNotificationPayload):
+    name: str = Field(description="Human name of the worker.")
+    region: str = Field(description="AWS region.")
+    instance_type: str = Field(description="EC2 instance type.")
+    ami_id: str | None = Field(description="AMI the instance is launched from.")
+    tags: dict[str, str] = Field(description="Tags (key to value).")
+    idle_detection_enabled: bool = Field(description="Idle auto-pause on for this worker.")
+    idle_timeout_minutes: int | None = Field(
+        description="The worker's own idle timeout; null uses the global default."
+    )
+    status: str = Field(description="Initial worker status.")
+
+
+class WorkerCreated(_Identity):
+    """worker.created: a new worker was requested; no instance yet."""
+
+    launch_template: str | None = Field(description="Launch template to use, if any.")
+
+
+class WorkerImported(_Identity):
+    """worker.imported: an existing EC2 instance was taken under management."""
+
+    instance_id: str = Field(description="EC2 instance id.")
+
+
+class WorkerInstanceAssigned(WorkerNotificationPayload):
+    """worker.instance.assigned: the EC2 instance exists; the worker is provisioning."""
+
+    instance_id: str = Field(description="EC2 instance id.")
+    status: str = Field(description="Worker status after the event (provisioning).")
+
+
+class WorkerStatusChanged(WorkerNotificationPayload):
+    """worker.status.changed: EC2 reported the instance in a different state."""
+
+    previous_status: str = Field(description="Status before.")
+    status: str = Field(description="Status now.")
+
+
+class WorkerServiceStatusChanged(WorkerNotificationPayload):
+    """worker.service_status.changed: the CML API became reachable, ready or unreachable."""
+
+    service_status: str = Field(description="unknown, reachable, ready or unreachable.")
+    service_detail: str | None = Field(description="Why the service is in that status.")
+
+
+class WorkerEndpointChanged(WorkerNotificationPayload):
+    """worker.endpoint.changed: the instance's addresses changed."""
+
+    public_ip: str | None = Field(description="Public IPv4 address.")
+    private_ip: str | None = Field(description="Private IPv4 address.")
+    public_dns: str | None = Field(description="Public DNS name.")
+
+
+class WorkerMetricsRecorded(WorkerNotificationPayload):
+    """worker.metrics.recorded: metrics changed materially (or the last went stale)."""
+
+    changes: dict[str, float | int | str | bool | None] = Field(
+        description="Raw telemetry fields that changed (e.g. cml_cpu_percent), new values. "
+        "Derived view fields (cpu_percent, ...) arrive with the next worker.snapshot."
+    )
+    recorded_at: str = Field(description="When the metrics were observed, RFC 3339 UTC.")
+
+
+class ActivityItem(NotificationContract):
+    """One relevant CML activity."""
+
+    at: str = Field(description="When it happened, RFC 3339 UTC.")
+    kind: str = Field(description="What happened, e.g. lab_started or user_activity.")
+    detail: str = Field(description="Free text: lab, node or user concerned.")
+
+
+class WorkerActivityRecorded(WorkerNotificationPayload):
+    """worker.activity.recorded: new relevant CML activity was seen."""
+
+    last_activity_at: str = Field(description="Latest activity time, RFC 3339 UTC.")
+    records: tuple[ActivityItem, ...] = Field(description="The new activities, oldest first.")
+
+
+class WorkerIdleDetectionToggled(WorkerNotificationPayload):
+    """worker.idle_detection.toggled: idle auto-pause switched on or off."""
+
+    enabled: bool = Field(description="Whether idle auto-pause is now on.")
+    timeout_minutes: int | None = Field(
+        description="The worker's own idle timeout; null uses the global default."
+    )
+
+
+class WorkerIdleTimeoutChanged(WorkerNotificationPayload):
+    """worker.idle_detection.timeout_changed: the worker's own idle timeout changed."""
+
+    timeout_minutes: int | None = Field(
+        description="The worker's own idle timeout; null uses the global default."
+    )
+
+
+class WorkerPaused(WorkerNotificationPayload):
+    """worker.paused: the worker is paused (stopped to save money)."""
+
+    reason: str = Field(description="manual, idle_timeout or external.")
+    paused_at: str = Field(description="When the pause happened, RFC 3339 UTC.")
+    idle_minutes: float | None = Field(description="Idle minutes at an automatic pause.")
+    status: str | None = Field(description=NULL_STATUS)
+
+
+class WorkerResumed(WorkerNotificationPayload):
+    """worker.resumed: a paused worker is started again (opens the snooze period)."""
+
+    reason: str = Field(description="manual, idle_timeout or external.")
+    resumed_at: str = Field(description="When the resume happened, RFC 3339 UTC.")
+    status: str | None = Field(description=NULL_STATUS)
+
+
+class WorkerStatusRequested(WorkerNotificationPayload):
+    """Base of the start/stop/terminate requests: the status the worker moves to."""
+
+    status: str = Field(description="Worker status after the event.")
+
+
+class WorkerStartRequested(WorkerStatusRequested):
+    """worker.start.requested: an operator asked to start the worker (starting)."""
+
+
+class WorkerStopRequested(WorkerStatusRequested):
+    """worker.stop.requested: an operator asked to stop the worker (stopping)."""
+
+
+class WorkerTerminateRequested(WorkerStatusRequested):
+    """worker.terminate.requested: an admin asked to terminate it (terminating)."""
+
+
+class WorkerTerminated(WorkerStatusRequested):
+    """worker.terminated: the instance is gone. Final."""
+
+    terminated_at: str = Field(description="When termination was recorded, RFC 3339 UTC.")
+
+
+class WorkerLicenseChanged(WorkerNotificationPayload):
+    """Base of the license notifications: the license status after the event."""
+
+    license_status: str = Field(description="CML license status after the event.")
+
+
+class WorkerLicenseRegistrationStarted(WorkerLicenseChanged):
+    """worker.license.registration.started: registration requested (registering)."""
+
+    license_token_fingerprint: str = Field(
+        description="Short fingerprint of the registration token (never the token)."
+    )
+
+
+class WorkerLicenseRegistrationCompleted(WorkerLicenseChanged):
+    """worker.license.registration.completed: CML reports the license registered."""
+
+
+class WorkerLicenseFailure(WorkerLicenseChanged):
+    """Base of the license failure notifications."""
+
+    reason: str = Field(description="Why it failed, as CML reported it.")
+
+
+class WorkerLicenseRegistrationFailed(WorkerLicenseFailure):
+    """worker.license.registration.failed: registration failed (failed)."""
+
+
+class WorkerLicenseDeregistrationStarted(WorkerLicenseChanged):
+    """worker.license.deregistration.started: deregistration requested (deregistering)."""
+
+
+class WorkerLicenseDeregistrationCompleted(WorkerLicenseChanged):
+    """worker.license.deregistration.completed: the license is released (unregistered)."""
+
+
+class WorkerLicenseDeregistrationFailed(WorkerLicenseFailure):
+    """worker.license.deregistration.failed: deregistration failed; status as left."""
+
+
+class WorkerTagsChanged(WorkerNotificationPayload):
+    """worker.tags.changed: tags added/changed and/or removed; others untouched."""
+
+    added: dict[str, str] = Field(description="Tags added or changed (key to new value).")
+    removed: tuple[str, ...] = Field(description="Keys of tags removed.")
+
+
+PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
+    "worker.created": WorkerCreated,
+    "worker.imported": WorkerImported,
+    "worker.instance.assigned": WorkerInstanceAssigned,
+    "worker.status.changed": WorkerStatusChanged,
+    "worker.service_status.changed": WorkerServiceStatusChanged,
+    "worker.endpoint.changed": WorkerEndpointChanged,
+    "worker.metrics.recorded": WorkerMetricsRecorded,
+    "worker.activity.recorded": WorkerActivityRecorded,
+    "worker.idle_detection.toggled": WorkerIdleDetectionToggled,
+    "worker.idle_detection.timeout_changed": WorkerIdleTimeoutChanged,
+    "worker.paused": WorkerPaused,
+    "worker.resumed": WorkerResumed,
+    "worker.start.requested": WorkerStartRequested,
+    "worker.stop.requested": WorkerStopRequested,
+    "worker.terminate.requested": WorkerTerminateRequested,
+    "worker.terminated": WorkerTerminated,
+    "worker.license.registration.started": WorkerLicenseRegistrationStarted,
+    "worker.license.registration.completed": WorkerLicenseRegistrationCompleted,
+    "worker.license.registration.failed": WorkerLicenseRegistrationFailed,
+    "worker.license.deregistration.started": WorkerLicenseDeregistrationStarted,
+    "worker.license.deregistration.completed": WorkerLicenseDeregistrationCompleted,
+    "worker.license.deregistration.failed": WorkerLicenseDeregistrationFailed,
+    "worker.tags.changed": WorkerTagsChanged,
+}
+
+CONTROL_CONTRACTS: Mapping[str, type[BaseModel]] = {
+    "hello": StreamHello,
+    "stream.resync": StreamResync,
+    "worker.snapshot": WorkerSnapshot,
+}
+
+DATA_CONTRACTS: Mapping[str, type[BaseModel]] = {**PAYLOAD_CONTRACTS, **CONTROL_CONTRACTS}
+"""The model of ``data`` for every frame type."""
+
+NOTIFICATION_CONTRACTS: tuple[type[BaseModel], ...] = (
+    CloudEventEnvelope,
+    *DATA_CONTRACTS.values(),
+)
+"""Every stream contract, for the JSON Schema export."""
+
+
+def dataschema_of(frame_type: str) -> str:
+    """The schema id of a frame type's ``data`` (CloudEvents ``dataschema``)."""
+    return schema_id(DATA_CONTRACTS[frame_type].__name__)

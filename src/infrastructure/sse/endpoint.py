@@ -1,0 +1,65 @@
+"""``GET /api/events``: the Server-Sent Events stream (see notes/SSE_EVENTS.md).
+
+Filters: ``?worker=ID`` (repeatable) and ``?type=PREFIX``. Resume with the
+``Last-Event-ID`` header (or ``?last_event_id=`` for curl and tests).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import anyio
+from sse_starlette.sse import EventSourceResponse
+from starlette.authentication import requires
+from starlette.requests import Request
+from starlette.routing import Route
+
+from infrastructure.http.problems import RequestInvalid
+from infrastructure.sse.stream import StreamRequest, event_stream
+
+MAX_WORKER_FILTERS = 100
+MAX_TYPE_PREFIX = 100
+SHUTDOWN_GRACE_SECONDS = 1.0  # to end streams cleanly; well under uvicorn's own timeout
+
+
+@requires("viewer")
+async def events(request: Request) -> EventSourceResponse:
+    system = request.app.state.system
+    settings = system.settings
+    shutdown = anyio.Event()  # set by sse-starlette when the server stops
+    return EventSourceResponse(
+        event_stream(system, stream_request(request), shutdown),
+        ping=settings.sse_heartbeat_seconds,
+        send_timeout=settings.sse_send_timeout_seconds,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
+
+
+def stream_request(request: Request) -> StreamRequest:
+    """Parse the filters and the resume point; 422 naming the bad parameter."""
+    params = request.query_params
+    workers = params.getlist("worker")
+    if len(workers) > MAX_WORKER_FILTERS:
+        raise RequestInvalid.one("worker", f"at most {MAX_WORKER_FILTERS} worker filters")
+    prefix = params.get("type") or None
+    if prefix is not None and len(prefix) > MAX_TYPE_PREFIX:
+        raise RequestInvalid.one("type", f"at most {MAX_TYPE_PREFIX} characters")
+    last_id = request.headers.get("last-event-id") or params.get("last_event_id") or None
+    return StreamRequest(
+        worker_ids=tuple(_worker_id(w) for w in workers) or None,
+        type_prefix=prefix,
+        last_event_id=last_id,
+    )
+
+
+def _worker_id(text: str) -> str:
+    try:
+        return str(UUID(text))
+    except ValueError:
+        raise RequestInvalid.one("worker", f"not a worker id: {text[:40]!r}") from None
+
+
+def sse_routes() -> list[Route]:
+    return [Route("/api/events", events, methods=["GET"])]

@@ -1,0 +1,369 @@
+"""The live event stream as a dashboard sees it: a real uvicorn on 127.0.0.1, httpx-sse."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+import uvicorn
+from httpx_sse import aconnect_sse
+from sse_starlette.sse import AppStatus
+
+from application.contracts.notifications import DATA_CONTRACTS, CloudEventEnvelope
+from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.app import create_app
+from infrastructure.http.auth import Role
+from infrastructure.settings import Settings
+
+TIMEOUT = 10.0
+
+
+@pytest.fixture(autouse=True)
+def reset_sse_exit_flag() -> Any:
+    """sse-starlette's shutdown flag is process-wide: no test may leave it set."""
+    AppStatus.should_exit = False
+    yield
+    AppStatus.should_exit = False
+
+
+def new_system(data_dir: Path, **settings: Any) -> System:
+    return bootstrap(
+        Settings(data_dir=data_dir, demo_workers=0, scheduler_enabled=False, **settings)
+    )
+
+
+@dataclass
+class Server:
+    system: System
+    url: str
+    port: int
+    viewer: str
+    admin: str
+
+
+@asynccontextmanager
+async def serving(system: System) -> AsyncIterator[Server]:
+    """The real app on uvicorn, port 0, in this test's event loop."""
+    config = uvicorn.Config(
+        create_app(system),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(TIMEOUT):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    viewer = system.auth.create_token(Role.VIEWER, "vera")
+    admin = system.auth.create_token(Role.ADMIN, "ada")
+    try:
+        yield Server(system, f"http://127.0.0.1:{port}", port, viewer, admin)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT)
+
+
+@dataclass
+class Frame:
+    event: str
+    id: str | None
+    envelope: dict[str, Any]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.envelope["data"]
+
+
+class Dashboard:
+    """An SSE client reading ``/api/events`` frame by frame."""
+
+    def __init__(self, server: Server, params: Any = None, last_event_id: str | None = None):
+        headers = {"Authorization": f"Bearer {server.viewer}"}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = last_event_id
+        self._client = httpx.AsyncClient(base_url=server.url, headers=headers, timeout=TIMEOUT)
+        self._params = params
+        self.retry: int | None = None
+
+    async def __aenter__(self) -> Dashboard:
+        self._connection = aconnect_sse(self._client, "GET", "/api/events", params=self._params)
+        source = await self._connection.__aenter__()
+        assert source.response.status_code == 200
+        self._frames = source.aiter_sse()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._connection.__aexit__(*exc)
+        await self._client.aclose()
+
+    async def next(self) -> Frame:
+        """The next frame; ``retry:``-only frames are remembered, not returned."""
+        while True:
+            sse = await asyncio.wait_for(anext(self._frames), TIMEOUT)
+            if sse.retry is not None and not sse.data:
+                self.retry = sse.retry
+                continue
+            return Frame(sse.event, sse.id or None, json.loads(sse.data))
+
+    async def take(self, n: int) -> list[Frame]:
+        return [await self.next() for _ in range(n)]
+
+    async def until(self, event: str) -> list[Frame]:
+        """Frames up to and including the first ``event``."""
+        frames = [await self.next()]
+        while frames[-1].event != event:
+            frames.append(await self.next())
+        return frames
+
+
+class Operator:
+    """Someone acting on the fleet through the REST API (admin token)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self._client = httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {server.admin}"}
+        )
+
+    async def call(self, method: str, path: str, body: Any = None, corr: str | None = None):
+        headers = {} if corr is None else {"X-Correlation-ID": corr}
+        response = await self._client.request(method, path, json=body, headers=headers)
+        assert response.status_code in (200, 202), response.text
+        return response.json()
+
+    async def import_worker(self, name: str) -> tuple[str, int]:
+        body = {
+            "instance_id": f"i-{uuid4().hex[:17]}",
+            "name": name,
+            "region": "eu-west-1",
+            "instance_type": "c5.2xlarge",
+            "status": "running",
+        }
+        answer = await self.call("POST", "/api/workers/import", body)
+        return answer["worker_id"], answer["position"]
+
+    async def tag(self, worker_id: str, value: str, corr: str | None = None) -> int:
+        body = {"add": {"note": value}}
+        answer = await self.call("PATCH", f"/api/workers/{worker_id}/tags", body, corr)
+        return int(answer["position"])
+
+    async def settled(self, position: int) -> None:
+        """Wait until the read model (and so the hub) has applied ``position``."""
+        assert await self.server.system.read_model.wait_until(position, TIMEOUT)
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+@asynccontextmanager
+async def operator(server: Server) -> AsyncIterator[Operator]:
+    op = Operator(server)
+    try:
+        yield op
+    finally:
+        await op.close()
+
+
+def validate(frame: Frame) -> None:
+    """Every frame is a CloudEvents envelope whose data matches its type's contract."""
+    envelope = CloudEventEnvelope.model_validate(frame.envelope)
+    assert envelope.type == frame.event
+    DATA_CONTRACTS[frame.event].model_validate(envelope.data)
+
+
+# -- stories ---------------------------------------------------------------------
+
+
+async def test_a_new_dashboard_sees_hello_every_worker_then_changes_as_they_happen(
+    tmp_path,
+) -> None:
+    async with serving(new_system(tmp_path)) as server, operator(server) as op:
+        lab1, _ = await op.import_worker("lab-1")
+        lab2, position = await op.import_worker("lab-2")
+        await op.settled(position)
+        async with Dashboard(server) as dashboard:
+            hello, *snapshots = await dashboard.take(3)
+            assert dashboard.retry == server.system.settings.sse_retry_ms
+            assert (hello.event, hello.id, hello.data["position"]) == ("hello", None, position)
+            assert {s.data["id"] for s in snapshots} == {lab1, lab2}
+            assert all(s.event == "worker.snapshot" and s.id is None for s in snapshots)
+            assert all(s.data["position"] == position for s in snapshots)
+
+            answer = await op.call("POST", f"/api/workers/{lab1}/pause", corr="corr-pause-1")
+            paused = await dashboard.next()
+        for frame in (hello, *snapshots, paused):
+            validate(frame)
+        assert (paused.event, paused.id) == ("worker.paused", str(answer["position"]))
+        assert paused.envelope["correlationid"] == "corr-pause-1"
+        assert paused.envelope["sequence"] == answer["position"]
+        assert paused.envelope["subject"] == lab1
+        assert paused.data["status"] == "stopping" and paused.data["actor"] == "ada"
+
+
+async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(tmp_path) -> None:
+    async with serving(new_system(tmp_path)) as server, operator(server) as op:
+        lab, _ = await op.import_worker("lab")
+        async with Dashboard(server) as dashboard:
+            await dashboard.until("worker.snapshot")
+            seen = await op.tag(lab, "before")
+            assert (await dashboard.next()).id == str(seen)
+        missed = [await op.tag(lab, f"missed-{i}") for i in range(3)]
+        await op.settled(missed[-1])
+
+        async with Dashboard(server, last_event_id=str(seen)) as dashboard:
+            replayed = await dashboard.take(3)
+            live = await op.tag(lab, "after")
+            then = await dashboard.next()
+    assert [f.id for f in replayed] == [str(p) for p in missed]
+    assert [f.data["added"]["note"] for f in replayed] == ["missed-0", "missed-1", "missed-2"]
+    assert then.id == str(live)
+
+
+async def test_a_dashboard_resumes_without_a_gap_across_a_server_restart(tmp_path) -> None:
+    async with serving(new_system(tmp_path)) as server, operator(server) as op:
+        lab, seen = await op.import_worker("lab")
+        missed = [await op.tag(lab, "before-restart")]
+    async with serving(new_system(tmp_path)) as server, operator(server) as op:
+        missed.append(await op.tag(lab, "after-restart"))
+        await op.settled(missed[-1])
+        async with Dashboard(server, params={"last_event_id": str(seen)}) as dashboard:
+            replayed = await dashboard.take(2)
+            live = await op.tag(lab, "live")
+            then = await dashboard.next()
+    assert [f.id for f in replayed] == [str(p) for p in missed]
+    assert then.id == str(live)
+
+
+@pytest.mark.parametrize(
+    ("last_event_id", "reason"),
+    [("999999", "unknown_id"), ("not-a-position", "unknown_id"), ("1", "gap_too_large")],
+)
+async def test_a_resume_point_that_cannot_be_replayed_gets_a_resync_and_fresh_snapshots(
+    tmp_path, last_event_id, reason
+) -> None:
+    async with serving(new_system(tmp_path, sse_max_replay=3)) as server, operator(server) as op:
+        lab, _ = await op.import_worker("lab")
+        position = max([await op.tag(lab, f"v{i}") for i in range(5)])
+        await op.settled(position)
+        async with Dashboard(server, last_event_id=last_event_id) as dashboard:
+            resync, snapshot = await dashboard.take(2)
+    validate(resync)
+    assert resync.event == "stream.resync"
+    assert resync.data["reason"] == reason and resync.data["position"] == position
+    assert snapshot.event == "worker.snapshot" and snapshot.data["version"] == 6
+
+
+async def test_filters_limit_the_stream_to_some_workers_or_some_types(tmp_path) -> None:
+    async with serving(new_system(tmp_path)) as server, operator(server) as op:
+        mine, _ = await op.import_worker("mine")
+        other, position = await op.import_worker("other")
+        await op.settled(position)
+        async with (
+            Dashboard(server, params={"worker": mine}) as just_mine,
+            Dashboard(server, params={"type": "worker.paused"}) as just_pauses,
+        ):
+            hello, snapshot = await just_mine.take(2)
+            pause_hello = await just_pauses.next()
+            await op.tag(other, "x")
+            await op.call("POST", f"/api/workers/{other}/pause")
+            await op.tag(mine, "y")
+            mine_next = await just_mine.next()
+            pause_next = await just_pauses.next()
+    assert hello.data["worker_filter"] == [mine] and snapshot.data["id"] == mine
+    assert (mine_next.event, mine_next.envelope["subject"]) == ("worker.tags.changed", mine)
+    assert pause_hello.data["workers"] == 0  # no snapshots: they are not worker.paused
+    assert (pause_next.event, pause_next.envelope["subject"]) == ("worker.paused", other)
+
+
+async def test_the_stream_needs_a_token_and_valid_filters(tmp_path) -> None:
+    async with serving(new_system(tmp_path)) as server, httpx.AsyncClient() as client:
+        anonymous = await client.get(f"{server.url}/api/events")
+        bad_filter = await client.get(
+            f"{server.url}/api/events",
+            params={"worker": "nope"},
+            headers={"Authorization": f"Bearer {server.viewer}"},
+        )
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert bad_filter.status_code == 422 and bad_filter.json()["errors"][0]["field"] == "worker"
+
+
+async def test_a_stalled_dashboard_is_cut_off_while_another_keeps_receiving(tmp_path) -> None:
+    async with serving(new_system(tmp_path, sse_queue_size=4)) as server, operator(server) as op:
+        lab, position = await op.import_worker("lab")
+        await op.settled(position)
+        [dto] = server.system.read_model.all_workers()
+        fleet = [replace(dto, id=str(uuid4())) for _ in range(200)]  # ~300 KB a burst
+        async with Dashboard(server) as healthy:
+            await healthy.take(2)
+            stalled = await open_stalled_stream(server)
+            hub = server.system.hub
+            for _ in range(200):  # each burst: the healthy one reads it, the stalled one not
+                if hub.cut_off:
+                    break
+                hub.broadcast_snapshots(fleet, position)
+                await healthy.take(len(fleet))
+            assert hub.cut_off == 1
+            still = await op.tag(lab, "still-live")
+            assert (await healthy.next()).id == str(still)
+        assert await stream_ends(stalled), "the stalled stream should end once it catches up"
+
+
+async def test_stopping_the_server_ends_open_streams_cleanly_and_promptly(tmp_path) -> None:
+    async with serving(new_system(tmp_path)) as server:
+        dashboard = await Dashboard(server).__aenter__()
+        await dashboard.next()
+        stopping = time.monotonic()
+    with pytest.raises(StopAsyncIteration):  # a complete response, not a broken one
+        await dashboard.next()
+    await dashboard.__aexit__(None, None, None)
+    assert time.monotonic() - stopping < 5  # well before uvicorn's 10 s graceful timeout
+
+
+# -- a client that stops reading ---------------------------------------------------
+
+
+async def open_stalled_stream(server: Server) -> tuple[asyncio.StreamReader, Any]:
+    """Open the stream on a socket with a tiny receive buffer, read the hello, then stall."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", server.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+    request = (
+        "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {server.viewer}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    writer.write(request.encode())
+    await asyncio.wait_for(reader.readuntil(b"event: hello"), TIMEOUT)
+    return reader, writer
+
+
+async def stream_ends(stalled: tuple[asyncio.StreamReader, Any]) -> bool:
+    """Read what the stalled client never read; True when the response ends."""
+    reader, writer = stalled
+    tail = b""
+    try:
+        async with asyncio.timeout(30):
+            while chunk := await reader.read(65536):
+                tail = (tail + chunk)[-16:]
+                if tail.endswith(b"\r\n0\r\n\r\n"):
+                    return True
+            return True  # the server closed the connection
+    finally:
+        writer.close()

@@ -1,0 +1,75 @@
+"""Frames on the wire: CloudEvents JSON on one data line; ids only on stored events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from application.contracts.notifications import (
+    DATA_CONTRACTS,
+    CloudEventEnvelope,
+    WorkerSnapshot,
+    dataschema_of,
+)
+from application.mapper import map_worker_to_dto
+from application.notifications import to_notification
+from domain.status import ServiceStatus, WorkerStatus
+from domain.worker import CMLWorker
+from infrastructure.sse.envelope import event_frame, snapshot_frame
+
+SCHEMAS = Path(__file__).parents[2] / "schemas" / "v1"
+WHO = {"actor": "alice", "correlation_id": "c-42"}
+
+
+@pytest.fixture
+def worker() -> CMLWorker:
+    worker = CMLWorker.import_instance(
+        instance_id="i-0123456789abcdef0",
+        name="lab-1",
+        region="eu-west-1",
+        instance_type="c5.2xlarge",
+        observed=WorkerStatus.RUNNING,
+        **WHO,
+    )
+    worker.change_service_status(
+        ServiceStatus.UNREACHABLE, detail="connect timeout\nretrying", **WHO
+    )
+    return worker
+
+
+def lines_of(data: bytes) -> list[str]:
+    text = data.decode()
+    assert text.endswith("\n\n")
+    return text[:-2].split("\n")
+
+
+def test_a_stored_event_frame_has_its_position_as_id_and_one_data_line(worker) -> None:
+    event = worker.collect_events()[-1]
+    frame = event_frame(to_notification(event), position=42)
+    event_line, id_line, data_line = lines_of(frame.data)
+    assert (event_line, id_line) == ("event: worker.service_status.changed", "id: 42")
+    envelope = CloudEventEnvelope.model_validate_json(data_line.removeprefix("data: "))
+    assert (envelope.id, envelope.sequence, envelope.correlationid) == ("42", 42, "c-42")
+    assert envelope.subject == str(worker.id) and envelope.time.endswith("Z")
+    assert envelope.data["service_detail"] == "connect timeout\nretrying"
+
+
+def test_a_snapshot_frame_has_no_id_and_carries_the_full_view_and_its_position(worker) -> None:
+    dto = map_worker_to_dto(worker)
+    frame = snapshot_frame(dto, position=7, now=datetime(2026, 3, 2, 9, tzinfo=UTC))
+    event_line, data_line = lines_of(frame.data)
+    assert event_line == "event: worker.snapshot" and frame.position is None
+    envelope = json.loads(data_line.removeprefix("data: "))
+    assert "sequence" not in envelope and envelope["time"] == "2026-03-02T09:00:00.000Z"
+    snapshot = WorkerSnapshot.model_validate(envelope["data"])
+    assert (snapshot.position, snapshot.version, snapshot.id) == (7, 2, str(worker.id))
+
+
+@pytest.mark.parametrize("frame_type", sorted(DATA_CONTRACTS))
+def test_every_dataschema_names_a_committed_schema(frame_type) -> None:
+    name = DATA_CONTRACTS[frame_type].__name__
+    committed = json.loads((SCHEMAS / f"{name}.json").read_text())
+    assert committed["$id"] == dataschema_of(frame_type)

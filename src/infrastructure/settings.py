@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     public_url: str | None = Field(None, description="URL printed for the login link.")
     max_body_bytes: int = 64 * 1024
     read_wait_timeout_seconds: float = Field(5.0, description="Max wait for ?min_position.")
+    ready_max_lag: int = Field(1000, description="/readyz fails when the read model lags more.")
+    idempotency_ttl_hours: float = Field(24.0, description="How long Idempotency-Key answers live.")
+    log_level: str = Field("info", description="Log level of the JSON logs.")
 
     # auth
     session_max_age_seconds: int = 12 * 3600
@@ -50,6 +53,7 @@ class Settings(BaseSettings):
     sim_latency_ms: float = 0.0
     sim_error_rate: float = 0.0
     sim_timeout_rate: float = 0.0
+    sim_busy_fraction: float = Field(default=0.5, description="Simulated workers with users.")
 
     # jobs
     scheduler_enabled: bool = True
@@ -57,6 +61,12 @@ class Settings(BaseSettings):
     job_concurrency: int = 32
     snapshot_every_n_cycles: int = 10
     metrics_retention_hours: float = 24.0
+    job_misfire_grace_seconds: int = Field(default=60, description="A late run still runs.")
+    job_backoff_max_seconds: float = Field(default=900.0, description="Max back-off per worker.")
+    job_worker_timeout_seconds: float = Field(default=30.0, description="Max probe per worker.")
+    cml_service_account_pattern: str = Field(
+        default="^cml-fleet$", description="Regex of our own CML user (not user activity)."
+    )
 
     # SSE
     sse_heartbeat_seconds: float = 15.0

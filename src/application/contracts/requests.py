@@ -1,0 +1,80 @@
+"""Request bodies of the REST API (v1). The HTTP adapter turns each into a command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, StringConstraints
+
+from application.contracts.base import RequestContract
+from domain.status import WorkerStatus
+from domain.worker import MAX_IDLE_TIMEOUT_MINUTES
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", max_length=32)]
+InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=32)]
+AmiId = Annotated[str, StringConstraints(pattern=r"^ami-[0-9a-f]{8,17}$")]
+InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=256)]
+TimeoutMinutes = Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES)]
+
+TAGS_DOC = "Tags to set (key to value); at most 50."
+TIMEOUT_DOC = "This worker's own idle timeout in minutes; null uses the global default."
+
+
+class CreateWorkerRequest(RequestContract):
+    """Request a new worker. An AMI id or a launch template is required."""
+
+    name: Name = Field(description="Human name of the worker.")
+    region: Region = Field(description="AWS region, e.g. us-east-1.")
+    instance_type: InstanceType = Field(description="EC2 instance type, e.g. c5.2xlarge.")
+    ami_id: AmiId | None = Field(None, description="AMI to launch from.")
+    launch_template: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        None, description="Launch template name or id to launch from."
+    )
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50, description=TAGS_DOC)
+    idle_detection_enabled: bool = Field(True, description="Pause the worker when it is idle.")
+    idle_timeout_minutes: TimeoutMinutes | None = Field(None, description=TIMEOUT_DOC)
+
+
+class ImportWorkerRequest(RequestContract):
+    """Take an existing EC2 instance under management."""
+
+    instance_id: InstanceId = Field(description="EC2 instance id, e.g. i-0123456789abcdef0.")
+    name: Name = Field(description="Human name of the worker.")
+    region: Region = Field(description="AWS region the instance is in.")
+    instance_type: InstanceType = Field(description="EC2 instance type.")
+    status: WorkerStatus = Field(
+        WorkerStatus.UNKNOWN, description="Status observed now; the next poll corrects it."
+    )
+    ami_id: AmiId | None = Field(None, description="AMI the instance was launched from.")
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50, description=TAGS_DOC)
+    idle_detection_enabled: bool = Field(True, description="Pause the worker when it is idle.")
+    idle_timeout_minutes: TimeoutMinutes | None = Field(None, description=TIMEOUT_DOC)
+
+
+class IdleDetectionRequest(RequestContract):
+    """Switch idle auto-pause on or off for one worker, and set its timeout."""
+
+    enabled: bool = Field(description="Whether idle workers are paused automatically.")
+    timeout_minutes: TimeoutMinutes | None = Field(None, description=TIMEOUT_DOC)
+
+
+class LicenseRequest(RequestContract):
+    """Register CML with a Smart Licensing token. The token is never stored or shown."""
+
+    token: SecretStr = Field(
+        min_length=1, max_length=4096, description="Smart Licensing registration token."
+    )
+
+
+class TagsPatchRequest(RequestContract):
+    """Add or change some tags and remove others; tags not named are kept."""
+
+    add: dict[TagKey, TagValue] = Field(
+        default_factory=dict, max_length=50, description="Tags to add or change."
+    )
+    remove: list[TagKey] = Field(
+        default_factory=list, max_length=50, description="Keys of tags to remove."
+    )

@@ -1,0 +1,89 @@
+"""Response bodies of the REST API (v1), besides the worker view."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import ConfigDict, Field
+
+from application.contracts.base import ResponseContract
+from application.contracts.worker_view import WorkerView
+
+
+class CommandAccepted(ResponseContract):
+    """A command was recorded. Query with ``?min_position=position`` to read your write."""
+
+    worker_id: UUID = Field(description="The worker the command acted on (or created).")
+    position: int = Field(description="Event-log position of the command's last event.")
+    correlation_id: str = Field(description="Correlation id stored on the command's events.")
+
+
+class WorkerPageResponse(ResponseContract):
+    """One page of workers; pass ``next_cursor`` as ``cursor`` to get the next one."""
+
+    items: list[WorkerView] = Field(description="The workers of this page, in sort order.")
+    next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")
+    total: int = Field(description="Workers matching the filters, over all pages.")
+    position: int = Field(description="Event-log position the page reflects.")
+
+
+class FleetSummaryResponse(ResponseContract):
+    """Counts of workers by status."""
+
+    total: int = Field(description="All workers, terminated ones included.")
+    by_status: dict[str, int] = Field(description="Number of workers in each status.")
+    position: int = Field(description="Event-log position the counts reflect.")
+
+
+class HistoryEntry(ResponseContract):
+    """One stored event of a worker, as its public notification."""
+
+    type: str = Field(description="Notification type, e.g. worker.paused.")
+    worker_id: str = Field(description="Worker id (UUID).")
+    version: int = Field(description="Aggregate version after the event.")
+    at: str = Field(description="When the event was recorded, RFC 3339 UTC.")
+    actor: str = Field(description="Who did it (user name, job or system).")
+    correlation_id: str = Field(description="Correlation id of the request or job that did it.")
+    payload: dict[str, Any] = Field(description="What changed (the notification's payload).")
+
+
+class WorkerHistoryPage(ResponseContract):
+    """A worker's history, newest first; pass ``next_before_version`` as ``before_version``."""
+
+    items: list[HistoryEntry] = Field(description="Events of this page, newest first.")
+    next_before_version: int | None = Field(
+        description="Version to page from for older events; null on the last page."
+    )
+
+
+class FieldError(ResponseContract):
+    """One invalid field of a request."""
+
+    field: str = Field(description="Dotted path of the field, e.g. tags.owner; 'body' for all.")
+    message: str = Field(description="What is wrong with it.")
+
+
+class ProblemDetails(ResponseContract):
+    """An error, as RFC 9457 problem details (``application/problem+json``)."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str = Field(description="URI identifying the kind of problem.")
+    title: str = Field(description="Short summary of the kind of problem.")
+    status: int = Field(description="HTTP status code.")
+    detail: str = Field(description="What went wrong this time, for a person.")
+    instance: str = Field(description="The request path the problem occurred at.")
+    correlation_id: str | None = Field(None, description="Correlation id of the request.")
+    errors: list[FieldError] | None = Field(None, description="Invalid fields (422 only).")
+    current_status: str | None = Field(
+        None, description="The worker's current status, when a transition was refused (409)."
+    )
+
+
+class HealthStatus(ResponseContract):
+    """Liveness or readiness of the server."""
+
+    status: str = Field(description="'ok', 'ready', 'starting' or 'behind'.")
+    position: int | None = Field(None, description="Position the read model has applied.")
+    log_position: int | None = Field(None, description="Last position in the event log.")

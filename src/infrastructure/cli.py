@@ -1,0 +1,192 @@
+"""The ``cml-fleet`` command: serve, manage tokens, export the public JSON Schemas.
+
+Everything is built through :func:`infrastructure.bootstrap.bootstrap`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from application.contracts.catalog import render_schemas
+from application.contracts.compat import compare_schemas
+from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.app import create_app
+from infrastructure.http.auth import Role
+from infrastructure.logs import configure_logging
+from infrastructure.settings import Settings
+from infrastructure.simulated.demo import seed_demo_fleet
+
+log = logging.getLogger("cml_fleet.cli")
+GRACEFUL_SHUTDOWN_SECONDS = 3  # open SSE streams must not hold a shutdown forever
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cml-fleet", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve_cmd = commands.add_parser("serve", help="run the server (uvicorn)")
+    serve_cmd.add_argument("--host", help="interface to listen on (default from settings)")
+    serve_cmd.add_argument("--port", type=int, help="port (0: any free port)")
+    serve_cmd.add_argument("--data-dir", type=Path, help="where the SQLite files live")
+    serve_cmd.set_defaults(run=serve)
+
+    token_cmd = commands.add_parser("token", help="manage API tokens")
+    tokens = token_cmd.add_subparsers(required=True, metavar="ACTION")
+    create = tokens.add_parser("create", help="create a token and print it (once)")
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", help="who the token is for (the actor on events)")
+    create.add_argument("--expires-days", type=float, help="expire after this many days")
+    create.add_argument("--data-dir", type=Path)
+    create.set_defaults(run=token_create)
+    listing = tokens.add_parser("list", help="list tokens (names and roles, never secrets)")
+    listing.add_argument("--data-dir", type=Path)
+    listing.set_defaults(run=token_list)
+
+    schemas_cmd = commands.add_parser("schemas", help="public JSON Schemas")
+    schemas = schemas_cmd.add_subparsers(required=True, metavar="ACTION")
+    export = schemas.add_parser("export", help="write schemas/v1/<Name>.json")
+    export.add_argument("--out", type=Path, default=Path("schemas"))
+    export.set_defaults(run=schemas_export)
+    check = schemas.add_parser("check", help="compare the contracts with the committed schemas")
+    check.add_argument("--out", type=Path, default=Path("schemas"))
+    check.set_defaults(run=schemas_check)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {
+        name: getattr(args, name)
+        for name in ("host", "port", "data_dir")
+        if getattr(args, name, None) is not None
+    }
+    return Settings(**overrides)
+
+
+# ------------------------------------------------------------------- serve
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    configure_logging(settings.log_level)
+    system = bootstrap(settings)
+    sock = _listen(settings.host, settings.port)
+    print(_welcome(system, _base_url(settings, sock)), flush=True)
+    _seed_demo(system)
+    config = uvicorn.Config(
+        create_app(system),
+        log_config=None,
+        access_log=False,  # ours logs the path only: a login URL carries a token
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+    )
+    # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: that is a normal exit.
+    with contextlib.suppress(KeyboardInterrupt):
+        uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind first, so the URL printed has the real port (also for ``--port 0``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _base_url(settings: Settings, sock: socket.socket) -> str:
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    host, port = sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
+def _welcome(system: System, base: str) -> str:
+    """Like Jupyter: on the first start, an admin token inside the URL to open."""
+    if system.auth.has_tokens():
+        return (
+            f"cml-fleet is serving on {base}\n"
+            f"Log in with {base}/login?token=<token> (cml-fleet token create --role admin)"
+        )
+    token = system.auth.create_token(Role.ADMIN, "admin")
+    return (
+        f"cml-fleet is serving on {base}\n"
+        "An admin token was created (it is shown only now). To log in, open:\n\n"
+        f"    {base}/login?token={token}\n\n"
+        f"API clients send: Authorization: Bearer {token}"
+    )
+
+
+def _seed_demo(system: System) -> None:
+    """Record the demo fleet on a first start (``seed_demo_fleet`` leaves a used store alone)."""
+    if system.settings.demo_workers > 0:
+        seeded = seed_demo_fleet(system)
+        if seeded:
+            log.info("recorded a demo fleet of %d workers", seeded, extra={"workers": seeded})
+
+
+# ------------------------------------------------------------------ tokens
+
+
+def token_create(args: argparse.Namespace) -> int:
+    system = bootstrap(_settings(args))
+    role = Role(args.role)
+    expires = None if args.expires_days is None else timedelta(days=args.expires_days)
+    token = system.auth.create_token(role, args.name or role.value, expires)
+    print(token)
+    print(f"(a {role.value} token; it is not shown again)", file=sys.stderr)
+    return 0
+
+
+def token_list(args: argparse.Namespace) -> int:
+    system = bootstrap(_settings(args))
+    print(f"{'NAME':24} {'ROLE':9} {'CREATED':25} EXPIRES")
+    for t in system.auth.tokens():
+        created = t.created_at.isoformat(timespec="seconds")
+        expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "never"
+        print(f"{t.name:24} {t.role.value:9} {created:25} {expires}")
+    return 0
+
+
+# ----------------------------------------------------------------- schemas
+
+
+def schemas_export(args: argparse.Namespace) -> int:
+    rendered = render_schemas()
+    for relative, text in rendered.items():
+        path = args.out / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(f"wrote {len(rendered)} schemas to {args.out}")
+    return 0
+
+
+def committed_schemas(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): p.read_text() for p in sorted(folder.glob("v*/*.json"))}
+
+
+def schemas_check(args: argparse.Namespace) -> int:
+    report = compare_schemas(committed_schemas(args.out), render_schemas())
+    print(report.explain() or "the committed schemas match the contracts")
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

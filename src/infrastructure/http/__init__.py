@@ -1,0 +1,1 @@
+"""The HTTP adapter: Starlette app, routes, auth, idempotency, OpenAPI."""

@@ -1,0 +1,131 @@
+"""Command endpoints: parse the contract -> build the command -> run its handler.
+
+202 when the cloud must act on it (the operations engine carries it out), 200 when
+the change is complete once recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from application.commands.license import (
+    RequestLicenseDeregistration,
+    RequestLicenseRegistration,
+    request_license_deregistration,
+    request_license_registration,
+)
+from application.commands.lifecycle import (
+    CreateWorker,
+    ImportWorker,
+    PauseWorker,
+    ResumeWorker,
+    StartWorker,
+    StopWorker,
+    TerminateWorker,
+    create_worker,
+    import_worker,
+    pause_worker,
+    resume_worker,
+    start_worker,
+    stop_worker,
+    terminate_worker,
+)
+from application.commands.settings import (
+    ChangeTags,
+    ConfigureIdleDetection,
+    change_tags,
+    configure_idle_detection,
+)
+from application.contracts.requests import (
+    CreateWorkerRequest,
+    IdleDetectionRequest,
+    ImportWorkerRequest,
+    LicenseRequest,
+    TagsPatchRequest,
+)
+from infrastructure.http.handling import (
+    actor,
+    correlation_id,
+    parse_body,
+    run_command,
+    system_of,
+    worker_id,
+)
+
+ACCEPTED, DONE = 202, 200
+
+
+def _who(request: Request) -> dict[str, Any]:
+    return {"actor": actor(request), "correlation_id": correlation_id(request)}
+
+
+async def create(request: Request) -> Response:
+    body = await parse_body(request, CreateWorkerRequest)
+    cmd = CreateWorker(**body.model_dump(), **_who(request))
+    return await run_command(request, ACCEPTED, create_worker, cmd, system_of(request).store)
+
+
+async def import_(request: Request) -> Response:
+    body = await parse_body(request, ImportWorkerRequest)
+    cmd = ImportWorker(**body.model_dump(), **_who(request))
+    return await run_command(request, DONE, import_worker, cmd, system_of(request).store)
+
+
+async def start(request: Request) -> Response:
+    cmd = StartWorker(worker_id(request), **_who(request))
+    return await run_command(request, ACCEPTED, start_worker, cmd, system_of(request).store)
+
+
+async def stop(request: Request) -> Response:
+    cmd = StopWorker(worker_id(request), **_who(request))
+    return await run_command(request, ACCEPTED, stop_worker, cmd, system_of(request).store)
+
+
+async def pause(request: Request) -> Response:
+    system, cmd = system_of(request), PauseWorker(worker_id(request), **_who(request))
+    return await run_command(request, ACCEPTED, pause_worker, cmd, system.store, system.clock)
+
+
+async def resume(request: Request) -> Response:
+    system, cmd = system_of(request), ResumeWorker(worker_id(request), **_who(request))
+    return await run_command(request, ACCEPTED, resume_worker, cmd, system.store, system.clock)
+
+
+async def terminate(request: Request) -> Response:
+    cmd = TerminateWorker(worker_id(request), **_who(request))
+    return await run_command(request, ACCEPTED, terminate_worker, cmd, system_of(request).store)
+
+
+async def idle_detection(request: Request) -> Response:
+    body = await parse_body(request, IdleDetectionRequest)
+    cmd = ConfigureIdleDetection(
+        worker_id(request),
+        **_who(request),
+        enabled=body.enabled,
+        timeout_minutes=body.timeout_minutes,
+    )
+    return await run_command(request, DONE, configure_idle_detection, cmd, system_of(request).store)
+
+
+async def register_license(request: Request) -> Response:
+    body = await parse_body(request, LicenseRequest)
+    cmd = RequestLicenseRegistration(
+        worker_id(request), **_who(request), token=body.token.get_secret_value()
+    )
+    handler = request_license_registration
+    return await run_command(request, ACCEPTED, handler, cmd, system_of(request).store)
+
+
+async def deregister_license(request: Request) -> Response:
+    cmd = RequestLicenseDeregistration(worker_id(request), **_who(request))
+    handler = request_license_deregistration
+    return await run_command(request, ACCEPTED, handler, cmd, system_of(request).store)
+
+
+async def tags(request: Request) -> Response:
+    body = await parse_body(request, TagsPatchRequest)
+    cmd = ChangeTags(worker_id(request), **_who(request), add=body.add, remove=tuple(body.remove))
+    return await run_command(request, DONE, change_tags, cmd, system_of(request).store)

@@ -1,0 +1,146 @@
+"""What every endpoint shares: parse the request, run a handler off the loop, answer.
+
+Commands go through :func:`run_command`, which applies ``Idempotency-Key`` on POST.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+import anyio
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from application.commands.common import CommandResult
+from application.contracts.responses import CommandAccepted
+from application.errors import ReadModelBehind, WorkerNotFound
+from infrastructure.bootstrap import System
+from infrastructure.http.idempotency import ClaimState, StoredAnswer, request_fingerprint
+from infrastructure.http.problems import (
+    KNOWN_ERRORS,
+    RETRY_SOON,
+    RequestInvalid,
+    problem,
+    problem_for,
+)
+
+M = TypeVar("M", bound=BaseModel)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def system_of(request: Request) -> System:
+    system: System = request.app.state.system
+    return system
+
+
+def actor(request: Request) -> str:
+    return str(request.user.display_name)
+
+
+def correlation_id(request: Request) -> str:
+    return str(request.state.correlation_id)
+
+
+def worker_id(request: Request) -> UUID:
+    """The ``{id}`` path parameter. Not a UUID names no worker: 404, like an unknown id."""
+    raw = request.path_params["id"]
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise WorkerNotFound(raw) from None
+
+
+async def parse_body(request: Request, contract: type[M]) -> M:
+    """The body as ``contract``; 422 naming the field when it is malformed or invalid."""
+    try:
+        return contract.model_validate_json(await request.body() or b"null")
+    except ValidationError as exc:
+        raise RequestInvalid.from_validation(exc) from None
+
+
+def json_response(body: bytes, status: int = 200) -> Response:
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def wait_for_min_position(request: Request) -> None:
+    """``?min_position=P``: wait (bounded) until the read model has applied P, else 503."""
+    raw = request.query_params.get("min_position")
+    if raw is None:
+        return
+    if not raw.isdigit():
+        raise RequestInvalid.one("min_position", "must be a non-negative integer")
+    system = system_of(request)
+    wanted = int(raw)
+    timeout = system.settings.read_wait_timeout_seconds
+    if not await system.read_model.wait_until(wanted, timeout):
+        raise ReadModelBehind(wanted, await system.run_sync(system.read_model.position))
+
+
+async def run_command(
+    request: Request, status: int, handler: Callable[..., CommandResult], *args: Any
+) -> Response:
+    """Run a command handler and answer ``{worker_id, position, correlation_id}``."""
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None or request.method != "POST":
+        return await _answer(request, status, handler, args)
+    if not _KEY.match(key):
+        raise RequestInvalid.one(IDEMPOTENCY_HEADER, "must be 1 to 255 visible ASCII characters")
+    return await _answer_once(request, key, status, handler, args)
+
+
+async def _answer(
+    request: Request, status: int, handler: Callable[..., CommandResult], args: tuple[Any, ...]
+) -> Response:
+    system = system_of(request)
+    try:
+        result = await system.run_sync(handler, *args)
+    except KNOWN_ERRORS as exc:
+        return problem_for(request, exc)
+    accepted = CommandAccepted(
+        worker_id=result.worker_id, position=result.position, correlation_id=result.correlation_id
+    )
+    return json_response(accepted.model_dump_json().encode(), status)
+
+
+async def _answer_once(
+    request: Request,
+    key: str,
+    status: int,
+    handler: Callable[..., CommandResult],
+    args: tuple[Any, ...],
+) -> Response:
+    system, who = system_of(request), actor(request)
+    store = system.idempotency
+    fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
+    claim = await system.run_sync(store.claim, who, key, fingerprint)
+    if claim.state is ClaimState.REPLAY:
+        stored = claim.answer
+        replay = Response(stored.body, status_code=stored.status, media_type=stored.media_type)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    if claim.state is ClaimState.MISMATCH:
+        raise RequestInvalid.one(IDEMPOTENCY_HEADER, "already used for a different request")
+    if claim.state is ClaimState.BUSY:
+        detail = "a request with this Idempotency-Key is still being processed"
+        return problem(request, 409, detail, kind="idempotency-key-busy", headers=RETRY_SOON)
+    stored_answer = False
+    try:
+        # Shielded: once the command runs, its answer must be stored even if the
+        # client goes away, or a retry would apply it twice.
+        with anyio.CancelScope(shield=True):
+            response = await _answer(request, status, handler, args)
+            answer = StoredAnswer(
+                response.status_code, response.media_type or "", bytes(response.body)
+            )
+            await system.run_sync(store.complete, who, key, answer)
+            stored_answer = True
+        return response
+    finally:
+        if not stored_answer:
+            with anyio.CancelScope(shield=True):
+                await system.run_sync(store.release, who, key)

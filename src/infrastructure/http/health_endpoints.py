@@ -1,0 +1,32 @@
+"""``/healthz`` (the process answers) and ``/readyz`` (started, read model caught up)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from application.contracts.responses import HealthStatus
+from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.problems import problem
+
+
+async def healthz(request: Request) -> Response:
+    return json_response(
+        HealthStatus(status="ok", position=None, log_position=None).model_dump_json().encode()
+    )
+
+
+async def readyz(request: Request) -> Response:
+    if not getattr(request.app.state, "started", False):
+        return problem(request, 503, "the server is starting", kind="not-ready")
+    system = system_of(request)
+    applied = await system.run_sync(system.read_model.position)
+    logged = await system.run_sync(system.store.max_position)
+    lag = logged - applied
+    if lag > system.settings.ready_max_lag:
+        detail = f"the read model is {lag} events behind the event log"
+        return problem(
+            request, 503, detail, kind="not-ready", position=applied, log_position=logged
+        )
+    ready = HealthStatus(status="ready", position=applied, log_position=logged)
+    return json_response(ready.model_dump_json().encode())

@@ -1,0 +1,93 @@
+"""Query endpoints: answered from the read model (the history from the event log).
+
+Every query takes ``?min_position=P`` to read its own writes. DTOs are serialized by
+pydantic straight from the dataclasses, in the shape of the public contracts.
+"""
+
+from __future__ import annotations
+
+from pydantic import TypeAdapter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from application.dto import CMLWorkerDto
+from application.history import GetWorkerHistory, HistoryPage, get_worker_history
+from application.queries import FleetSummary, GetWorker, ListWorkers, WorkerPage
+from infrastructure.http.handling import (
+    json_response,
+    system_of,
+    wait_for_min_position,
+    worker_id,
+)
+from infrastructure.http.problems import RequestInvalid
+
+_WORKER = TypeAdapter(CMLWorkerDto)
+_PAGE = TypeAdapter(WorkerPage)
+_SUMMARY = TypeAdapter(FleetSummary)
+_HISTORY = TypeAdapter(HistoryPage)
+
+
+def int_param(request: Request, name: str, default: int | None) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise RequestInvalid.one(name, "must be an integer") from None
+
+
+async def get_worker(request: Request) -> Response:
+    query = GetWorker(worker_id(request))
+    await wait_for_min_position(request)
+    system = system_of(request)
+    dto = await system.run_sync(system.read_model.get_worker, query)
+    return json_response(_WORKER.dump_json(dto))
+
+
+def list_query(request: Request) -> ListWorkers:
+    """``?status=running&status=stopped&region=&q=&sort=-name&limit=&cursor=``.
+
+    ``status`` repeats or takes a comma list; a ``-`` before ``sort`` sorts descending.
+    """
+    params = request.query_params
+    statuses = [s for raw in params.getlist("status") for s in raw.split(",") if s]
+    sort = params.get("sort", "name")
+    limit = int_param(request, "limit", 50)
+    assert limit is not None
+    return ListWorkers(
+        statuses=tuple(statuses),
+        region=params.get("region") or None,
+        text=params.get("q") or None,
+        sort=sort.removeprefix("-"),
+        descending=sort.startswith("-"),
+        limit=limit,
+        cursor=params.get("cursor") or None,
+    )
+
+
+async def list_workers(request: Request) -> Response:
+    query = list_query(request)
+    await wait_for_min_position(request)
+    system = system_of(request)
+    page = await system.run_sync(system.read_model.list_workers, query)
+    return json_response(_PAGE.dump_json(page))
+
+
+async def fleet_summary(request: Request) -> Response:
+    await wait_for_min_position(request)
+    system = system_of(request)
+    summary = await system.run_sync(system.read_model.fleet_summary)
+    return json_response(_SUMMARY.dump_json(summary))
+
+
+async def worker_history(request: Request) -> Response:
+    """The worker's events, newest first, straight from the event log (no wait needed)."""
+    limit = int_param(request, "limit", 50)
+    assert limit is not None
+    query = GetWorkerHistory(
+        worker_id(request), limit=limit, before_version=int_param(request, "before_version", None)
+    )
+    system = system_of(request)
+    page = await system.run_sync(get_worker_history, query, system.store)
+    return json_response(_HISTORY.dump_json(page))

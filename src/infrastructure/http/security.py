@@ -1,0 +1,162 @@
+"""Authentication on every request: a Bearer token, or a session cookie plus CSRF.
+
+``AuthenticationMiddleware`` with :class:`TokenBackend` sets ``request.user``
+(display name = the token's name = the actor) and the role's scopes; endpoints guard
+with ``requires(role)``. :class:`RequireAuthentication` then refuses, with 401, any
+unauthenticated request outside :data:`PUBLIC_PATHS` (deny by default).
+"""
+
+from __future__ import annotations
+
+import anyio.to_thread
+from starlette.authentication import (
+    AuthCredentials,
+    AuthenticationBackend,
+    AuthenticationError,
+    BaseUser,
+)
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from infrastructure.http.auth import AuthStore, Identity, Role, same_secret
+from infrastructure.http.problems import ProblemResponse, problem
+
+SESSION_COOKIE = "cml_fleet_session"
+CSRF_COOKIE = "cml_fleet_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout"})
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cml-fleet"'}
+
+
+class TokenUser(BaseUser):
+    def __init__(self, identity: Identity, via_session: bool = False) -> None:
+        self.who = identity
+        self.via_session = via_session
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.who.name
+
+    @property
+    def role(self) -> Role:
+        return self.who.role
+
+
+class CsrfRejected(AuthenticationError):
+    """A cookie-authenticated mutation without the session's CSRF token."""
+
+
+class TokenBackend(AuthenticationBackend):
+    def __init__(self, store: AuthStore) -> None:
+        self.store = store
+
+    async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
+        header = conn.headers.get("authorization")
+        if header is not None:
+            return await self._bearer(header)
+        session_id = conn.cookies.get(SESSION_COOKIE)
+        if session_id is None:
+            return None
+        found = await anyio.to_thread.run_sync(self.store.session, session_id)
+        if found is None:
+            return None  # an expired or closed session: as if there were no cookie
+        identity, csrf_digest = found
+        if conn.scope.get("method") in MUTATING_METHODS and not same_secret(
+            conn.headers.get(CSRF_HEADER), csrf_digest
+        ):
+            raise CsrfRejected(
+                f"a change made with a session cookie needs the {CSRF_HEADER} header"
+            )
+        return AuthCredentials(identity.role.scopes), TokenUser(identity, via_session=True)
+
+    async def _bearer(self, header: str) -> tuple[AuthCredentials, BaseUser]:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise AuthenticationError("use the header Authorization: Bearer <token>")
+        identity = await anyio.to_thread.run_sync(self.store.identify, token.strip())
+        if identity is None:
+            raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
+        return AuthCredentials(identity.role.scopes), TokenUser(identity)
+
+
+def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    if isinstance(exc, CsrfRejected):
+        return problem(conn, 403, str(exc), kind="csrf-token-missing")
+    return problem(conn, 401, str(exc), kind="unauthenticated", headers=CHALLENGE)
+
+
+class RequireAuthentication:
+    """Deny by default: only :data:`PUBLIC_PATHS` answer without credentials."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if (
+            scope["type"] == "http"
+            and scope["path"] not in PUBLIC_PATHS
+            and (user is None or not user.is_authenticated)
+        ):
+            response = unauthenticated(HTTPConnection(scope))
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def unauthenticated(conn: HTTPConnection) -> ProblemResponse:
+    detail = "send Authorization: Bearer <token>, or log in with /login?token=<token>"
+    return problem(conn, 401, detail, kind="unauthenticated", headers=CHALLENGE)
+
+
+async def login(request: Request) -> Response:
+    """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``."""
+    system = request.app.state.system
+    token = request.query_params.get("token", "")
+    session = await system.run_sync(system.auth.open_session, token) if token else None
+    if session is None:
+        return unauthenticated(request)
+    response = RedirectResponse("/", status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    secure = system.settings.cookie_secure
+    for name, value, http_only in (
+        (SESSION_COOKIE, session.id, True),
+        (CSRF_COOKIE, session.csrf, False),
+    ):
+        response.set_cookie(
+            name,
+            value,
+            max_age=session.max_age_seconds,
+            path="/",
+            secure=secure,
+            httponly=http_only,
+            samesite="strict",
+        )
+    return response
+
+
+async def logout(request: Request) -> Response:
+    """``POST /logout``: ends the browser session (CSRF header required while it lives)."""
+    system = request.app.state.system
+    session_id = request.cookies.get(SESSION_COOKIE)
+    if session_id is not None:
+        await system.run_sync(system.auth.close_session, session_id)
+    response = Response(status_code=204)
+    for name in (SESSION_COOKIE, CSRF_COOKIE):
+        response.delete_cookie(name, path="/", samesite="strict")
+    return response
+
+
+def session_routes() -> list[Route]:
+    return [
+        Route("/login", login, methods=["GET"], name="login"),
+        Route("/logout", logout, methods=["POST"], name="logout"),
+    ]

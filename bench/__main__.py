@@ -8,7 +8,11 @@ import time
 
 from bench.report import Benchmark, write_report
 
-ALL = ("bench_store",)
+ALL = (
+    "bench_store",
+    "bench_http_commands",
+    "bench_http_queries",
+)
 
 
 def main(names: list[str]) -> None:

@@ -99,7 +99,7 @@ def run() -> Benchmark:
                 "ms",
                 baseline=small_ms,
                 baseline_label="50 events",
-                target="about the same as 50 events (≤ 2×)",
+                target="about the same as 50 events (<= 2x)",
                 met=large_ms <= 2 * small_ms,
             )
         )

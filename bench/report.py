@@ -67,14 +67,23 @@ def median(samples: list[float]) -> float:
 
 def write_report(benchmarks: list[Benchmark], path: Path = RESULTS) -> None:
     path.mkdir(parents=True, exist_ok=True)
-    machine = f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    machine = (
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}"
+    )
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    data = {"generated_at": stamp, "machine": machine, "benchmarks": [asdict(b) for b in benchmarks]}
+    data = {
+        "generated_at": stamp,
+        "machine": machine,
+        "benchmarks": [asdict(b) for b in benchmarks],
+    }
     (path / "latest.json").write_text(json.dumps(data, indent=2) + "\n")
     lines = [f"# Benchmark report\n\nGenerated {stamp} on {machine}.\n"]
     for bench in benchmarks:
         lines += [f"## {bench.name}\n", f"{bench.description}\n"]
-        lines += ["| figure | value | baseline (same run) | target | met |", "|---|---|---|---|---|"]
+        lines += [
+            "| figure | value | baseline (same run) | target | met |",
+            "|---|---|---|---|---|",
+        ]
         for f in bench.figures:
             base = "" if f.baseline is None else f"{f.baseline:,.2f} {f.unit} ({f.baseline_label})"
             met = {True: "yes", False: "**no**", None: ""}[f.met]

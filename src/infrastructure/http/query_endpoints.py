@@ -1,7 +1,8 @@
 """Query endpoints: answered from the read model (the history from the event log).
 
-Every query takes ``?min_position=P`` to read its own writes. DTOs are serialized by
-pydantic straight from the dataclasses, in the shape of the public contracts.
+Every query takes ``?min_position=P`` to read its own writes. Workers are answered with
+the JSON the projection stored (the mapper's DTO, serialized once); the rest is
+serialized by pydantic straight from the dataclasses, in the shape of the contracts.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from application.dto import CMLWorkerDto
 from application.history import GetWorkerHistory, HistoryPage, get_worker_history
-from application.queries import FleetSummary, GetWorker, ListWorkers, WorkerPage
+from application.queries import FleetSummary, GetWorker, ListWorkers
 from infrastructure.http.handling import (
     json_response,
     system_of,
@@ -21,8 +21,6 @@ from infrastructure.http.handling import (
 )
 from infrastructure.http.problems import RequestInvalid
 
-_WORKER = TypeAdapter(CMLWorkerDto)
-_PAGE = TypeAdapter(WorkerPage)
 _SUMMARY = TypeAdapter(FleetSummary)
 _HISTORY = TypeAdapter(HistoryPage)
 
@@ -41,8 +39,8 @@ async def get_worker(request: Request) -> Response:
     query = GetWorker(worker_id(request))
     await wait_for_min_position(request)
     system = system_of(request)
-    dto = await system.run_sync(system.read_model.get_worker, query)
-    return json_response(_WORKER.dump_json(dto))
+    text = await system.run_sync(system.read_model.get_worker_json, query)
+    return json_response(text.encode())
 
 
 def list_query(request: Request) -> ListWorkers:
@@ -70,8 +68,8 @@ async def list_workers(request: Request) -> Response:
     query = list_query(request)
     await wait_for_min_position(request)
     system = system_of(request)
-    page = await system.run_sync(system.read_model.list_workers, query)
-    return json_response(_PAGE.dump_json(page))
+    text = await system.run_sync(system.read_model.list_workers_json, query)
+    return json_response(text.encode())
 
 
 async def fleet_summary(request: Request) -> Response:

@@ -74,6 +74,19 @@ class Connections:
         finally:
             self._idle_readers.put(connection)
 
+    def read_one(self, sql: str, params: tuple[object, ...]) -> tuple[object, ...] | None:
+        """One row of one statement (atomic on its own: no explicit transaction needed)."""
+        if self._path is None:
+            with self._write_lock:
+                row: tuple[object, ...] | None = self._writer.execute(sql, params).fetchone()
+                return row
+        connection = self._borrow_reader()
+        try:
+            row = connection.execute(sql, params).fetchone()
+            return row
+        finally:
+            self._idle_readers.put(connection)
+
     @staticmethod
     def _read_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         connection.execute("BEGIN")

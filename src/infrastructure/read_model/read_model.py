@@ -97,12 +97,33 @@ class SQLiteReadModel:
 
     def list_workers(self, query: ListWorkers) -> WorkerPage:
         """One page; raises ``InvalidValue`` naming a bad sort, limit, status or cursor."""
+        texts, next_cursor, total, position = self._page(query)
+        items = tuple(dto_from_json(text) for text in texts)
+        return WorkerPage(items=items, next_cursor=next_cursor, total=total, position=position)
+
+    # The HTTP queries answer with the stored JSON as it is: the rows were serialized once,
+    # by the projection, from the mapper's DTO; decoding and re-encoding them per request
+    # would be most of a query's cost.
+
+    def get_worker_json(self, query: GetWorker) -> str:
+        """The worker's DTO as JSON (the public worker view), as stored."""
+        text = self.view.get(str(query.worker_id))
+        if text is None:
+            raise WorkerNotFound(query.worker_id)
+        return text
+
+    def list_workers_json(self, query: ListWorkers) -> str:
+        """One page as JSON in the shape of ``WorkerPage``, splicing the stored rows."""
+        texts, next_cursor, total, position = self._page(query)
+        tail = json.dumps({"next_cursor": next_cursor, "total": total, "position": position})
+        return '{"items":[' + ",".join(texts) + "]," + tail[1:]
+
+    def _page(self, query: ListWorkers) -> tuple[list[str], str | None, int, int]:
         rows, total, position = self.view.page(listing_sql(query))
         page = rows[: query.limit]
         more = len(rows) > query.limit
         next_cursor = encode_cursor(query, page[-1][0], page[-1][1]) if more else None
-        items = tuple(dto_from_json(dto) for _, _, dto in page)
-        return WorkerPage(items=items, next_cursor=next_cursor, total=total, position=position)
+        return [dto for _, _, dto in page], next_cursor, total, position
 
     def fleet_summary(self) -> FleetSummary:
         counts, position = self.view.counts_by_status()

@@ -145,8 +145,7 @@ class WorkerView(TrackingRecorder):
         return self.max_tracking_id(self.application_name) or 0
 
     def get(self, worker_id: str) -> str | None:
-        with self._db.reading() as c:
-            row = c.execute("SELECT dto FROM worker_dtos WHERE id = ?", (worker_id,)).fetchone()
+        row = self._db.read_one("SELECT dto FROM worker_dtos WHERE id = ?", (worker_id,))
         return None if row is None else str(row[0])
 
     def page(self, sql: ListingSql) -> tuple[list[tuple[str, str, str]], int, int]:

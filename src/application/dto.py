@@ -98,3 +98,6 @@ class CMLWorkerDto:
     last_actor: str = field(metadata=doc("Who made the last change."))
     last_correlation_id: str = field(metadata=doc("Correlation id of the last change."))
     terminated_at: str | None = field(metadata=doc("When the instance was terminated."))
+    last_operation_error: str | None = field(
+        default=None, metadata=doc("The last cloud operation that failed for good, and why.")
+    )

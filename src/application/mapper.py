@@ -104,6 +104,7 @@ def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) ->
         last_actor=worker.last_actor,
         last_correlation_id=worker.last_correlation_id,
         terminated_at=rfc3339(worker.terminated_at),
+        last_operation_error=worker.last_operation_error,
     )
 
 
@@ -119,6 +120,7 @@ def _idle_window(
         last_activity_at=worker.last_activity_at,
         last_resumed_at=worker.last_resumed_at,
         created_at=worker.created_on,
+        running_since=worker.running_since,
         timeout=timedelta(minutes=timeout_minutes),
         snooze=timedelta(minutes=idle.snooze_minutes),
     )

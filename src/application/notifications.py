@@ -151,6 +151,10 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         lambda e: _status(WorkerStatus.TERMINATING),
     ),
     W.Terminated: ("worker.terminated", _terminated),
+    W.OperationFailed: (
+        "worker.operation.failed",
+        lambda e: {"operation": e.operation, "reason": e.reason, **_status(e.status)},
+    ),
     W.LicenseRegistrationStarted: (
         "worker.license.registration.started",
         lambda e: {

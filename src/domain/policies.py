@@ -92,14 +92,16 @@ def assess_idle(
     created_at: datetime,
     timeout: timedelta,
     snooze: timedelta,
+    running_since: datetime | None = None,
 ) -> IdleAssessment:
-    """Idle since the latest of activity, resume and creation; due after the timeout.
+    """Idle since the latest of activity, resume, (re)start and creation; due after the timeout.
 
-    A worker that never showed activity falls back to its last resume, then its
-    creation time. A resume also opens a snooze period during which no auto-pause
-    is due, whatever the activity says.
+    A worker that never showed activity falls back to its last resume (or the moment it
+    last came up), then its creation time. A resume also opens a snooze period during
+    which no auto-pause is due, whatever the activity says.
     """
-    idle_since = max(t for t in (last_activity_at, last_resumed_at, created_at) if t is not None)
+    moments = (last_activity_at, last_resumed_at, running_since, created_at)
+    idle_since = max(t for t in moments if t is not None)
     due = idle_since + timeout
     if last_resumed_at is not None:
         due = max(due, last_resumed_at + snooze)

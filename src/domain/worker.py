@@ -109,6 +109,8 @@ class CMLWorker(Aggregate):
         self.instance_id = instance_id
         self.status = observed
         self.status_changed_at: datetime = self.created_on
+        self.running_since: datetime | None = self.created_on if observed in _UP else None
+        self.last_operation_error: str | None = None
         self.public_ip: str | None = None
         self.private_ip: str | None = None
         self.public_dns: str | None = None
@@ -307,10 +309,40 @@ class CMLWorker(Aggregate):
             worker._set_status(S.TERMINATED, self.timestamp)
             worker.terminated_at = self.timestamp
 
+    class OperationFailed(Event):
+        """A requested cloud operation failed for good; the status is what EC2 left."""
+
+        TOPIC = "cml-fleet:CMLWorker.OperationFailed"
+        operation: str
+        reason: str
+        status: WorkerStatus
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.last_operation_error = f"{self.operation}: {self.reason}"
+            worker._set_status(self.status, self.timestamp)
+
+    def fail_operation(
+        self, operation: str, reason: str, status: WorkerStatus, *, actor: str, correlation_id: str
+    ) -> None:
+        """Record that ``operation`` failed permanently, leaving the worker in ``status``."""
+        if self.is_terminated:
+            return
+        self.trigger_event(
+            self.OperationFailed,
+            operation=operation,
+            reason=reason,
+            status=status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
     def _set_status(self, status: WorkerStatus, at: datetime) -> None:
-        if status is not self.status:
-            self.status = status
-            self.status_changed_at = at
+        if status is self.status:
+            return
+        if status in _UP and self.status not in _UP:
+            self.running_since = at  # a (re)started worker is not idle since long ago
+        self.status = status
+        self.status_changed_at = at
 
     # ---------------------------------------------------------- pause / resume
 
@@ -725,6 +757,7 @@ class CMLWorker(Aggregate):
         return True
 
 
+_UP = frozenset({S.STARTING, S.RUNNING})
 _REGISTRABLE = {
     LicenseStatus.UNREGISTERED,
     LicenseStatus.FAILED,

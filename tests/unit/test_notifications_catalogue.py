@@ -64,6 +64,8 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.request_stop(**WHO)
     w.observe_status(WorkerStatus.STOPPED, **WHO)
     w.request_start(**WHO)
+    w.fail_operation("start", "InsufficientInstanceCapacity", WorkerStatus.STOPPED, **WHO)
+    w.request_start(**WHO)
     w.start_license_registration("sha256:0123456789ab", **WHO)
     w.fail_license_registration("token rejected", **WHO)
     w.start_license_registration("sha256:0123456789ab", **WHO)

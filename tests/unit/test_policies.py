@@ -118,3 +118,18 @@ def test_no_auto_pause_during_the_snooze_after_a_resume() -> None:
     )
     assert result.pause_due_at == resumed + timedelta(minutes=45)
     assert not result.eligible
+
+
+def test_a_worker_started_long_after_its_last_activity_is_not_idle_at_once() -> None:
+    started = T0 + timedelta(days=3)
+    result = assess_idle(
+        started + timedelta(minutes=5),
+        last_activity_at=T0,
+        last_resumed_at=None,
+        created_at=T0 - timedelta(days=10),
+        timeout=timedelta(hours=1),
+        snooze=timedelta(minutes=30),
+        running_since=started,
+    )
+    assert result.idle_since == started
+    assert not result.eligible

@@ -118,3 +118,23 @@ def test_every_event_names_who_and_why() -> None:
     event = worker.collect_events()[-1]
     assert (event.actor, event.correlation_id) == ("bob", "corr-9")
     assert (worker.last_actor, worker.last_correlation_id) == ("bob", "corr-9")
+
+
+def test_a_failed_operation_leaves_the_status_ec2_reports_and_says_why() -> None:
+    worker = running_worker()
+    worker.observe_status(WorkerStatus.STOPPED, **WHO)
+    worker.request_start(**WHO)
+    worker.fail_operation("start", "InsufficientInstanceCapacity", WorkerStatus.STOPPED, **WHO)
+    assert worker.status is WorkerStatus.STOPPED
+    assert worker.last_operation_error == "start: InsufficientInstanceCapacity"
+    worker.request_start(**WHO)  # and it may be tried again
+    assert worker.status is WorkerStatus.STARTING
+
+
+def test_a_restarted_worker_is_running_since_its_start() -> None:
+    worker = running_worker()
+    worker.observe_status(WorkerStatus.STOPPED, **WHO)
+    worker.request_start(**WHO)
+    started = worker.running_since
+    worker.observe_status(WorkerStatus.RUNNING, **WHO)
+    assert started is not None and worker.running_since == started

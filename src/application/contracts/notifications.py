@@ -230,6 +230,14 @@ class WorkerTerminated(WorkerStatusRequested):
     terminated_at: str = Field(description="When termination was recorded, RFC 3339 UTC.")
 
 
+class WorkerOperationFailed(WorkerNotificationPayload):
+    """worker.operation.failed: a requested cloud operation failed for good."""
+
+    operation: str = Field(description="provision, start, stop, terminate, ...")
+    reason: str = Field(description="Why it failed, as the cloud said (no secrets).")
+    status: str | None = Field(description="Worker status after the event.")
+
+
 class WorkerLicenseChanged(WorkerNotificationPayload):
     """Base of the license notifications: the license status after the event."""
 
@@ -294,6 +302,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.stop.requested": WorkerStopRequested,
     "worker.terminate.requested": WorkerTerminateRequested,
     "worker.terminated": WorkerTerminated,
+    "worker.operation.failed": WorkerOperationFailed,
     "worker.license.registration.started": WorkerLicenseRegistrationStarted,
     "worker.license.registration.completed": WorkerLicenseRegistrationCompleted,
     "worker.license.registration.failed": WorkerLicenseRegistrationFailed,

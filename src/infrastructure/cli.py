@@ -103,7 +103,9 @@ def serve(args: argparse.Namespace) -> int:
 def _listen(host: str, port: int) -> socket.socket:
     """Bind first, so the URL printed has the real port (also for ``--port 0``)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only when the
+    # listening socket says TCP; without it keep-alive responses wait ~40 ms (Nagle).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     return sock

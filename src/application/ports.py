@@ -6,6 +6,12 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+# The cloud and CML ports live in their own modules (with their values); re-exported here.
+from application.cloud import CloudMetrics as CloudMetrics
+from application.cloud import CloudPort as CloudPort
+from application.cloud import InstanceInfo as InstanceInfo
+from application.cloud import StatusCheck as StatusCheck
+from application.cml import CmlPort as CmlPort
 from domain.worker import CMLWorker
 
 
@@ -29,4 +35,3 @@ class WorkerStore(Protocol):
         end of the log when there was nothing to store.
         """
         ...
-

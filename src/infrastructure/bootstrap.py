@@ -15,7 +15,9 @@ import anyio
 import anyio.to_thread
 
 from application.ports import Clock
+from infrastructure.aws import build_cloud as build_aws_cloud
 from infrastructure.clock import SystemClock
+from infrastructure.cml_http import build_cml as build_http_cml
 from infrastructure.event_store import FleetEventStore
 from infrastructure.http.auth import AuthStore
 from infrastructure.http.idempotency import IdempotencyStore
@@ -68,8 +70,9 @@ class System:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
     async def start(self) -> None:
-        """Start background parts in order (projection, hub, scheduler). Needs a loop."""
-        for part in (self.read_model, self.hub, self.scheduler):
+        """Start background parts in order (projection, hub, CML client, scheduler).
+        Needs a loop."""
+        for part in (self.read_model, self.hub, self.cml, self.scheduler):
             if part is not None and hasattr(part, "start"):
                 result = part.start()
                 if hasattr(result, "__await__"):
@@ -100,6 +103,8 @@ def bootstrap(
         limiter=anyio.CapacityLimiter(settings.thread_limit),
     )
     # Each line below is owned by the module it calls; keep them one per component.
+    cloud = cloud if cloud is not None else build_aws_cloud(settings)  # None unless aws
+    cml = cml if cml is not None else build_http_cml(settings, system.clock)  # None unless http
     system.cloud, system.cml = fleet_ports(settings, system.clock, cloud, cml)
     system.auth = AuthStore.for_settings(settings, system.clock)
     system.idempotency = IdempotencyStore.for_settings(settings, system.clock)

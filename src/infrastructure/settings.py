@@ -55,6 +55,23 @@ class Settings(BaseSettings):
     sim_timeout_rate: float = 0.0
     sim_busy_fraction: float = Field(default=0.5, description="Simulated workers with users.")
 
+    # AWS (cloud="aws"): boto3 on the default credential chain unless keys/profile are set
+    aws_regions: tuple[str, ...] = Field(("us-east-1",), description='JSON list: ["eu-west-1"]')
+    aws_profile: str | None = Field(None, description="Named profile of ~/.aws/config.")
+    aws_access_key_id: SecretStr | None = Field(None, description="Explicit key (else the chain).")
+    aws_secret_access_key: SecretStr | None = None
+    aws_session_token: SecretStr | None = None
+    aws_endpoint_url: str | None = Field(None, description="Override (moto, private endpoint).")
+    aws_default_tags: dict[str, str] = Field({}, description="JSON object; tags on every launch.")
+    aws_max_attempts: int = Field(4, description="Attempts per call, the first included.")
+    aws_connect_timeout_seconds: float = 5.0
+    aws_read_timeout_seconds: float = 30.0
+    aws_max_concurrency: int = Field(16, description="boto3 calls in flight (threads).")
+    aws_detailed_monitoring: bool = Field(False, description="1-minute metrics on launch.")
+    aws_metrics_period_seconds: int = 60
+    aws_metrics_lookback_minutes: float = Field(15.0, description="Window for the latest point.")
+    aws_memory_metric: bool = Field(True, description="Ask CWAgent for mem_used_percent.")
+
     # jobs
     scheduler_enabled: bool = True
     metrics_interval_seconds: float = 30.0
@@ -67,6 +84,19 @@ class Settings(BaseSettings):
     cml_service_account_pattern: str = Field(
         default="^cml-fleet$", description="Regex of our own CML user (not user activity)."
     )
+
+    # the CML REST API of real workers (cml="http"); see notes/CML_CLIENT.md
+    cml_username: str = Field("cml-fleet", description="CML user the fleet logs in as.")
+    cml_password: SecretStr | None = Field(None, description="Its password (or a file below).")
+    cml_password_file: Path | None = Field(None, description="File holding the password.")
+    cml_verify_tls: bool = Field(True, description="Verify the workers' TLS certificates.")
+    cml_ca_bundle: Path | None = Field(None, description="CA bundle for self-signed workers.")
+    cml_timeout_seconds: float = Field(10.0, description="Timeout of one CML API call.")
+    cml_retries: int = Field(2, description="Retries of a failed GET (quick failures, 5xx).")
+    cml_breaker_failures: int = Field(3, description="Failures in a row that open the circuit.")
+    cml_breaker_cooldown_seconds: float = Field(60.0, description="Open circuit: wait to retry.")
+    cml_scheme: Literal["https", "http"] = "https"
+    cml_port: int | None = Field(None, description="API port (default: the scheme's).")
 
     # SSE
     sse_heartbeat_seconds: float = 15.0

@@ -1,0 +1,227 @@
+"""The CML port: what cml-fleet needs from the CML REST API (v0) of one worker.
+
+Implemented by the simulated CML (the embedded default) and by the httpx adapter.
+Answers are small frozen values; the ``parse_*`` functions read the JSON bodies the
+API returns (schemas ``SystemInformation``, ``SystemHealth``, ``SystemStats``,
+``LicensingStatus``, ``LabResponse``, ``TelemetryEventResponse`` of the 2.9 spec), so
+every adapter reads them the same way. Errors: ``CmlUnreachable`` (no answer) and
+``CmlError`` (an error answer) from :mod:`application.ports_errors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from domain.status import LicenseStatus
+
+
+@dataclass(frozen=True)
+class CmlSystemInfo:
+    """``GET /system_information`` (no authentication needed)."""
+
+    version: str
+    ready: bool
+
+
+@dataclass(frozen=True)
+class CmlHealth:
+    """``GET /system_health``."""
+
+    valid: bool | None
+    is_licensed: bool | None
+    is_enterprise: bool
+    controller_valid: bool
+    computes: int
+    computes_valid: bool
+
+
+@dataclass(frozen=True)
+class CmlStats:
+    """``GET /system_stats``, reduced to percentages and node counts."""
+
+    cpu_percent: float | None
+    memory_percent: float | None
+    disk_percent: float | None
+    running_nodes: int | None
+    total_nodes: int | None
+
+
+@dataclass(frozen=True)
+class CmlLicensing:
+    """``GET /licensing``: registration and authorization status strings as CML says."""
+
+    registration_status: str | None
+    authorization_status: str | None
+    product_license: str | None = None
+    registration_expires: datetime | None = None
+    authorization_expires: datetime | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class CmlLab:
+    """One lab (``LabResponse``) with the number of its nodes that are running."""
+
+    id: str
+    title: str
+    state: str
+    node_count: int
+    running_nodes: int | None = None
+    owner_username: str | None = None
+    modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CmlTelemetryEvent:
+    """One ``TelemetryEventResponse``: ``category`` (``start_lab``, ``user_activity``, ...)."""
+
+    category: str
+    timestamp: datetime
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+class CmlPort(Protocol):
+    """The CML REST API of the worker at ``host`` (IP address or DNS name).
+
+    Adapters authenticate as needed (token cached per host); credentials never
+    appear in arguments, answers or errors.
+    """
+
+    async def system_information(self, host: str) -> CmlSystemInfo: ...
+
+    async def system_health(self, host: str) -> CmlHealth: ...
+
+    async def system_stats(self, host: str) -> CmlStats: ...
+
+    async def licensing(self, host: str) -> CmlLicensing: ...
+
+    async def labs(self, host: str) -> tuple[CmlLab, ...]:
+        """Every lab on the worker (all users'), with state and running node counts."""
+        ...
+
+    async def telemetry_events(self, host: str) -> tuple[CmlTelemetryEvent, ...]:
+        """The whole telemetry history, oldest first (the API takes no filter)."""
+        ...
+
+    async def register_license(self, host: str, token: str) -> None:
+        """Ask CML to register with a Smart Licensing token; completion is seen by
+        polling :meth:`licensing`. A rejected token raises ``CmlError`` (status 400)."""
+        ...
+
+    async def deregister_license(self, host: str) -> None:
+        """Deregister; an already unregistered product raises ``CmlError`` (status 400)."""
+        ...
+
+
+# ------------------------------------------------------------------ license states
+
+_REGISTERING = {"IN_PROGRESS", "RETRY_IN_PROGRESS", "REGISTERING"}
+_EXPIRED = {"EVAL_EXPIRED", "AUTHORIZATION_EXPIRED", "EXPIRED", "OUT_OF_COMPLIANCE"}
+
+
+def license_status_of(licensing: CmlLicensing) -> LicenseStatus:
+    """The worker license status CML's registration/authorization strings mean."""
+    registration = (licensing.registration_status or "").upper()
+    authorization = (licensing.authorization_status or "").upper()
+    if registration in _REGISTERING:
+        return LicenseStatus.REGISTERING
+    if registration == "FAILED":
+        return LicenseStatus.FAILED
+    if authorization in _EXPIRED:
+        return LicenseStatus.EXPIRED
+    if registration == "COMPLETED":
+        return LicenseStatus.REGISTERED
+    if authorization in {"EVAL", "EVALUATION"}:
+        return LicenseStatus.EVALUATION
+    return LicenseStatus.UNREGISTERED
+
+
+# ------------------------------------------------------------------ JSON bodies
+
+
+def _when(text: Any) -> datetime | None:
+    """An ISO 8601 time as an aware datetime (UTC when the text has no offset)."""
+    if not isinstance(text, str) or not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _percent(part: Any, total: Any) -> float | None:
+    if not isinstance(part, int | float) or not isinstance(total, int | float) or total <= 0:
+        return None
+    return round(100.0 * part / total, 2)
+
+
+def parse_system_information(body: Mapping[str, Any]) -> CmlSystemInfo:
+    return CmlSystemInfo(version=str(body["version"]), ready=bool(body["ready"]))
+
+
+def parse_system_health(body: Mapping[str, Any]) -> CmlHealth:
+    computes = dict(body.get("computes") or {})
+    return CmlHealth(
+        valid=body.get("valid"),
+        is_licensed=body.get("is_licensed"),
+        is_enterprise=bool(body.get("is_enterprise", False)),
+        controller_valid=bool((body.get("controller") or {}).get("valid", False)),
+        computes=len(computes),
+        computes_valid=all(bool(c.get("valid")) for c in computes.values()),
+    )
+
+
+def parse_system_stats(body: Mapping[str, Any]) -> CmlStats:
+    totals = body.get("all") or {}
+    cpu = (totals.get("cpu") or {}).get("percent")
+    memory = totals.get("memory") or {}
+    disk = (body.get("controller") or {}).get("disk") or totals.get("disk") or {}
+    doms = [c.get("stats", {}).get("dominfo", {}) for c in (body.get("computes") or {}).values()]
+    return CmlStats(
+        cpu_percent=float(cpu) if isinstance(cpu, int | float) else None,
+        memory_percent=_percent(memory.get("used"), memory.get("total")),
+        disk_percent=_percent(disk.get("used"), disk.get("total")),
+        running_nodes=_sum_known(d.get("running_nodes") for d in doms),
+        total_nodes=_sum_known(d.get("total_nodes") for d in doms),
+    )
+
+
+def _sum_known(values: Any) -> int | None:
+    known = [v for v in values if isinstance(v, int)]
+    return sum(known) if known else None
+
+
+def parse_licensing(body: Mapping[str, Any]) -> CmlLicensing:
+    registration = body.get("registration") or {}
+    authorization = body.get("authorization") or {}
+    renew = registration.get("renew_time") or registration.get("register_time") or {}
+    return CmlLicensing(
+        registration_status=registration.get("status"),
+        authorization_status=authorization.get("status"),
+        product_license=(body.get("product_license") or {}).get("active"),
+        registration_expires=_when(registration.get("expires")),
+        authorization_expires=_when(authorization.get("expires")),
+        failure=renew.get("failure"),
+    )
+
+
+def parse_lab(body: Mapping[str, Any], running_nodes: int | None = None) -> CmlLab:
+    return CmlLab(
+        id=str(body["id"]),
+        title=str(body.get("lab_title", "")),
+        state=str(body.get("state", "DEFINED_ON_CORE")),
+        node_count=int(body.get("node_count", 0)),
+        running_nodes=running_nodes,
+        owner_username=body.get("owner_username"),
+        modified=_when(body.get("modified")),
+    )
+
+
+def parse_telemetry_event(body: Mapping[str, Any]) -> CmlTelemetryEvent:
+    timestamp = _when(body["timestamp"])
+    if timestamp is None:
+        raise ValueError("telemetry event without a timestamp")
+    return CmlTelemetryEvent(
+        category=str(body["category"]), timestamp=timestamp, data=dict(body.get("data") or {})
+    )

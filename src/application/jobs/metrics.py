@@ -1,0 +1,205 @@
+"""The metrics collection job: refresh every worker from EC2, CloudWatch and CML.
+
+One cycle reads the fleet from the read model, asks EC2 and CloudWatch once per
+region (batched), probes each running worker's CML concurrently (bounded), records
+what changed through the command handlers, stores raw utilization samples on the read
+side, and broadcasts full snapshots of the workers whose DTO changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from uuid import uuid4
+
+from application.cloud import CloudPort
+from application.cml import CmlPort
+from application.dto import CMLWorkerDto
+from application.jobs.backoff import Backoff
+from application.jobs.ports import FleetView, RunSync, SnapshotSink, UtilizationHistory
+from application.jobs.region import RegionView, look_at_region
+from application.jobs.worker_sync import WorkerOutcome, WorkerSync
+from application.ports import WorkerStore
+from domain.values import MetricThresholds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MetricsJobConfig:
+    """The job's knobs (built from settings by the composition root)."""
+
+    concurrency: int = 32
+    thresholds: MetricThresholds = field(default_factory=MetricThresholds)
+    snapshot_every_n_cycles: int = 10
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_max: timedelta = timedelta(minutes=15)
+    retention: timedelta = timedelta(hours=24)
+    read_wait_timeout: float = 5.0
+    worker_timeout: float = 30.0
+    service_account_pattern: str = "^cml-fleet$"
+    actor: str = "job:metrics"
+
+
+@dataclass(frozen=True)
+class CycleReport:
+    """What one cycle did."""
+
+    cycle: int
+    correlation_id: str
+    at: datetime
+    workers: int
+    probed: int
+    backed_off: int
+    failures: int
+    failed_workers: tuple[str, ...]
+    region_failures: tuple[str, ...]
+    changes_recorded: int
+    """Commands that recorded at least one event."""
+    snapshots_broadcast: int
+    samples: int
+    duration_seconds: float
+
+
+class MetricsJob:
+    """Holds what must survive between cycles: back-off, telemetry mirrors, activity
+    cursors, the versions last broadcast. One instance per process."""
+
+    def __init__(
+        self,
+        *,
+        store: WorkerStore,
+        read_model: FleetView,
+        cloud: CloudPort,
+        cml: CmlPort,
+        run_sync: RunSync,
+        hub: SnapshotSink | None = None,
+        history: UtilizationHistory | None = None,
+        config: MetricsJobConfig | None = None,
+    ) -> None:
+        self.config = config or MetricsJobConfig()
+        self.read_model = read_model
+        self.cloud = cloud
+        self.hub = hub
+        self.history = history
+        self.run_sync = run_sync
+        self.backoff = Backoff(self.config.backoff_base, self.config.backoff_max)
+        self.sync = WorkerSync(
+            store=store,
+            cml=cml,
+            run_sync=run_sync,
+            backoff=self.backoff,
+            thresholds=self.config.thresholds,
+            worker_timeout=self.config.worker_timeout,
+            service_account=re.compile(self.config.service_account_pattern),
+            actor=self.config.actor,
+        )
+        self.cycles = 0
+        self._broadcast: dict[str, int] = {}
+
+    async def run(self, now: datetime) -> CycleReport:
+        """One cycle at ``now``."""
+        started = time.perf_counter()
+        self.cycles += 1
+        correlation_id = f"metrics-{uuid4()}"
+        workers = await self.run_sync(self.read_model.all_workers)
+        watched = [w for w in workers if w.instance_id is not None]
+        regions = await self._look_at_regions(watched, now)
+        outcomes = await self._sync_all(watched, regions, now, correlation_id)
+        samples = [o.sample for o in outcomes if o.sample is not None]
+        if self.history is not None:
+            await self.run_sync(self.history.append, samples)
+            await self.run_sync(self.history.prune, now - self.config.retention)
+        sent = await self._broadcast_snapshots(workers, outcomes)
+        self.sync.forget_all_but({w.id for w in workers})
+        failed = tuple(o.worker_id for o in outcomes if o.failed)
+        return CycleReport(
+            cycle=self.cycles,
+            correlation_id=correlation_id,
+            at=now,
+            workers=len(workers),
+            probed=sum(o.probed for o in outcomes),
+            backed_off=sum(o.backed_off for o in outcomes),
+            failures=len(failed),
+            failed_workers=failed,
+            region_failures=tuple(r for r, v in regions.items() if v.errors),
+            changes_recorded=sum(o.changes for o in outcomes),
+            snapshots_broadcast=sent,
+            samples=len(samples),
+            duration_seconds=time.perf_counter() - started,
+        )
+
+    async def _look_at_regions(
+        self, workers: Sequence[CMLWorkerDto], now: datetime
+    ) -> dict[str, RegionView]:
+        ids: dict[str, list[str]] = defaultdict(list)
+        for w in workers:
+            assert w.instance_id is not None
+            ids[w.region].append(w.instance_id)
+        views = await asyncio.gather(
+            *(look_at_region(self.cloud, region, i, now) for region, i in ids.items())
+        )
+        for region, view in zip(ids, views, strict=True):
+            for error in view.errors:
+                log.warning("EC2/CloudWatch in %s: %s", region, error)
+        return dict(zip(ids, views, strict=True))
+
+    async def _sync_all(
+        self,
+        workers: Sequence[CMLWorkerDto],
+        regions: dict[str, RegionView],
+        now: datetime,
+        correlation_id: str,
+    ) -> list[WorkerOutcome]:
+        limit = asyncio.Semaphore(max(1, self.config.concurrency))
+
+        async def one(dto: CMLWorkerDto) -> WorkerOutcome:
+            async with limit:
+                return await self.sync.run(dto, regions[dto.region], now, correlation_id)
+
+        results = await asyncio.gather(*(one(w) for w in workers), return_exceptions=True)
+        outcomes = []
+        for dto, result in zip(workers, results, strict=True):
+            if isinstance(result, asyncio.CancelledError):
+                raise result
+            if isinstance(result, BaseException):
+                # A bug must not cost the whole fleet its refresh; it is logged loudly.
+                log.error("metrics for worker %s failed", dto.id, exc_info=result)
+                result = WorkerOutcome(dto.id, failed=True)
+            outcomes.append(result)
+        return outcomes
+
+    async def _broadcast_snapshots(
+        self, workers: Sequence[CMLWorkerDto], outcomes: Sequence[WorkerOutcome]
+    ) -> int:
+        """Full snapshots of the workers whose DTO changed since they were last sent,
+        and of every worker each Nth cycle, once the read model has the changes."""
+        if self.hub is None:
+            return 0
+        every = max(1, self.config.snapshot_every_n_cycles)
+        everyone = self.cycles % every == 0
+        last = max((o.position for o in outcomes), default=0)
+        if last and not await self.read_model.wait_until(last, self.config.read_wait_timeout):
+            log.warning("read model did not reach %s in time; snapshots may lag", last)
+        changed = {o.worker_id for o in outcomes if o.changes}
+        stale = {w.id for w in workers if self._broadcast.get(w.id) != w.version}
+        ids = None if everyone else sorted(changed | stale)
+        if ids == []:
+            return 0
+        dtos, position = await self.run_sync(self.read_model.snapshot, ids)
+        if not everyone:
+            dtos = tuple(d for d in dtos if self._broadcast.get(d.id) != d.version)
+        if dtos:
+            result = self.hub.broadcast_snapshots(dtos, position)
+            if asyncio.iscoroutine(result):
+                await result
+        present = {w.id for w in workers}
+        self._broadcast = {k: v for k, v in self._broadcast.items() if k in present}
+        self._broadcast.update((d.id, d.version) for d in dtos)
+        return len(dtos)

@@ -1,0 +1,68 @@
+"""One look at a worker's CML: every read the metrics job makes, in one answer."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from application.cml import (
+    CmlHealth,
+    CmlLab,
+    CmlLicensing,
+    CmlPort,
+    CmlStats,
+    CmlSystemInfo,
+    CmlTelemetryEvent,
+)
+from application.ports_errors import CmlError
+
+
+@dataclass(frozen=True)
+class CmlProbe:
+    """What CML said about itself at one moment."""
+
+    info: CmlSystemInfo
+    health: CmlHealth
+    stats: CmlStats
+    labs: tuple[CmlLab, ...]
+    licensing: CmlLicensing
+    events: tuple[CmlTelemetryEvent, ...]
+
+    @property
+    def running_labs(self) -> int:
+        return sum(1 for lab in self.labs if lab.state == "STARTED")
+
+    @property
+    def running_nodes(self) -> int:
+        if self.stats.running_nodes is not None:
+            return self.stats.running_nodes
+        return sum(lab.running_nodes or 0 for lab in self.labs)
+
+
+async def probe_cml(cml: CmlPort, host: str) -> CmlProbe:
+    """System information first (it needs no login and says whether CML answers at
+    all), then the other reads concurrently. Any failure raises ``CmlError``."""
+    info = await cml.system_information(host)
+    answers = await asyncio.gather(
+        cml.system_health(host),
+        cml.system_stats(host),
+        cml.labs(host),
+        cml.licensing(host),
+        cml.telemetry_events(host),
+        return_exceptions=True,
+    )
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    health, stats, labs, licensing, events = answers
+    assert isinstance(health, CmlHealth) and isinstance(stats, CmlStats)
+    assert isinstance(labs, tuple) and isinstance(licensing, CmlLicensing)
+    assert isinstance(events, tuple)
+    return CmlProbe(info, health, stats, labs, licensing, events)
+
+
+def failure_detail(error: CmlError | TimeoutError) -> str:
+    """A short, stable reason to show (stable so repeated failures record nothing)."""
+    if isinstance(error, TimeoutError):
+        return "CML API: no answer in time"
+    return f"CML API: {error.reason}"

@@ -1,0 +1,171 @@
+"""The CML controller running on one simulated instance: labs, telemetry, license.
+
+Its answers are JSON bodies shaped exactly like the CML 2.9 REST API's
+(``SystemInformation``, ``SystemHealth``, ``SystemStats``, ``LicensingStatus``,
+``LabResponse``, ``TelemetryEventResponse``); a contract test validates them against
+the spec, and the simulated port reads them with the same parsers as the HTTP adapter.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from application.mapper import rfc3339
+
+CML_VERSION = "2.9.0+build.3"
+SERVICE_ACCOUNT = "cml-fleet"
+"""The user our own API calls log in as (its logins show up as ``user_activity``)."""
+USERS = ("alice", "bob", "carol", "dmitri", "eun-ji")
+LAB_TITLES = ("CCNA study", "OSPF areas", "BGP lab", "SD-WAN demo", "EVPN fabric", "QoS")
+MAX_EVENTS = 500
+SSMS = "https://smartreceiver.cisco.com/licservice/license"
+LICENSE_STATES = (
+    ("COMPLETED", "IN_COMPLIANCE"),
+    ("UNREGISTERED", "EVAL"),
+    ("UNREGISTERED", "EVAL_EXPIRED"),
+)
+# Per 30 s tick on a busy worker: mean idle gap ~15 min, mean lab session ~20 min.
+P_LAB_START, P_LAB_STOP, P_USER_ACTIVE = 1 / 30, 1 / 40, 1 / 6
+
+
+def token_accepted(token: str) -> bool:
+    """Smart Licensing refuses some tokens after accepting the request: here, those
+    that say so (``bad...``, ``invalid...``, ``expired...``)."""
+    return not token.lower().startswith(("bad", "invalid", "expired"))
+
+
+def uuid4(rng: random.Random) -> str:
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+@dataclass
+class SimLab:
+    id: str
+    title: str
+    owner: str
+    node_count: int
+    created: datetime
+    modified: datetime
+    state: str = "STOPPED"
+
+
+class SimCml:
+    """CML on one instance. Stepped by its instance; time always comes in as ``at``."""
+
+    def __init__(self, rng: random.Random, created: datetime, busy: bool) -> None:
+        self.busy = busy
+        self.compute_id = uuid4(rng)
+        self.product_uuid = uuid4(rng)
+        self.owner_ids = {user: uuid4(rng) for user in USERS}
+        self.labs = [self._new_lab(rng, created) for _ in range(rng.randint(0, 3))]
+        self.events: deque[dict[str, Any]] = deque(maxlen=MAX_EVENTS)
+        self.up_at: datetime | None = None
+        self.ready_at: datetime | None = None
+        self.logged_in = False
+        self.registration, self.authorization = rng.choices(LICENSE_STATES, weights=(55, 35, 10))[0]
+        self.license_pending: tuple[datetime, str, str] | None = None
+        self.license_failure: str | None = None
+
+    # ----------------------------------------------------------------- life
+
+    def boot(self, at: datetime, rng: random.Random) -> None:
+        """The instance came up: the API answers after a while, is ready later."""
+        self.up_at = at + timedelta(seconds=rng.uniform(40, 90))
+        self.ready_at = self.up_at + timedelta(seconds=rng.uniform(30, 90))
+        self.logged_in = False
+
+    def shut_down(self, at: datetime) -> None:
+        """The instance stopped: every lab is stopped, the API is gone."""
+        for lab in self.labs:
+            if lab.state == "STARTED":
+                lab.state, lab.modified = "STOPPED", at
+        self.up_at = self.ready_at = None
+
+    def answers(self, at: datetime) -> bool:
+        return self.up_at is not None and at >= self.up_at
+
+    def ready(self, at: datetime) -> bool:
+        return self.ready_at is not None and at >= self.ready_at
+
+    def running_labs(self) -> list[SimLab]:
+        return [lab for lab in self.labs if lab.state == "STARTED"]
+
+    def running_nodes(self) -> int:
+        return sum(lab.node_count for lab in self.running_labs())
+
+    # ------------------------------------------------------------- activity
+
+    def step(self, at: datetime, rng: random.Random) -> None:
+        """One tick of a ready controller: users start and stop labs on busy workers."""
+        self.settle_license(at)
+        if at.minute == 0 and at.second < 30:
+            self._event(at, "system_stats", {"running_nodes": self.running_nodes()})
+        if not self.busy:
+            return
+        running = self.running_labs()
+        if not running and rng.random() < P_LAB_START:
+            self._start_lab(at, rng)
+        elif running and rng.random() < P_LAB_STOP:
+            self._stop_lab(at, running[0])
+        elif running and rng.random() < P_USER_ACTIVE:
+            self._event(at, "user_activity", {"user_name": running[0].owner, "action": "console"})
+
+    def _start_lab(self, at: datetime, rng: random.Random) -> None:
+        if not self.labs or rng.random() < 0.2:
+            self.labs.append(self._new_lab(rng, at))
+        lab = rng.choice(self.labs)
+        lab.state, lab.modified = "STARTED", at
+        self._event(at, "user_activity", {"user_name": lab.owner, "action": "login"})
+        self._event(at, "start_lab", {"lab_id": lab.id, "nodes": lab.node_count})
+        for _ in range(min(lab.node_count, 3)):
+            self._event(at, "boot_node", {"lab_id": lab.id})
+
+    def _stop_lab(self, at: datetime, lab: SimLab) -> None:
+        lab.state, lab.modified = "STOPPED", at
+        self._event(at, "stop_lab", {"lab_id": lab.id, "user_name": lab.owner})
+
+    def _new_lab(self, rng: random.Random, at: datetime) -> SimLab:
+        title = f"{rng.choice(LAB_TITLES)} {rng.randint(1, 99)}"
+        owner = rng.choice(USERS)
+        return SimLab(uuid4(rng), title, owner, rng.randint(2, 12), at, at)
+
+    def _event(self, at: datetime, category: str, data: dict[str, Any]) -> None:
+        self.events.append({"category": category, "timestamp": rfc3339(at), "data": data})
+
+    def service_login(self, at: datetime) -> None:
+        """Our own first authenticated call after a boot logs in, as CML records it."""
+        if not self.logged_in:
+            self.logged_in = True
+            self._event(at, "user_activity", {"user_name": SERVICE_ACCOUNT, "action": "login"})
+
+    # -------------------------------------------------------------- license
+
+    def register(self, at: datetime, token: str, rng: random.Random) -> None:
+        """Accept a registration with ``token`` (never kept)."""
+        self.register_outcome(at, token_accepted(token), rng)
+
+    def register_outcome(self, at: datetime, accepted: bool, rng: random.Random) -> None:
+        """Accept a registration; it completes (or fails, for a bad token) a bit later."""
+        done = at + timedelta(seconds=rng.uniform(10, 30))
+        self.license_failure = None
+        if accepted:
+            self.license_pending = (done, "COMPLETED", "IN_COMPLIANCE")
+        else:
+            self.license_pending = (done, "FAILED", self.authorization)
+        self.registration = "IN_PROGRESS"
+
+    def deregister(self) -> None:
+        self.registration, self.authorization = "UNREGISTERED", "EVAL"
+        self.license_pending = None
+
+    def settle_license(self, at: datetime) -> None:
+        if self.license_pending is not None and at >= self.license_pending[0]:
+            _, self.registration, self.authorization = self.license_pending
+            self.license_pending = None
+            if self.registration == "FAILED":
+                self.license_failure = "Invalid registration token"

@@ -1,0 +1,109 @@
+"""The CML port contract: what every implementation (simulated, httpx) must do."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+
+from application.cml import license_status_of
+from application.ports_errors import CmlError, CmlUnreachable
+from domain.status import LicenseStatus
+from tests.contract.conftest import FleetHarness
+
+LAB_STATES = {"DEFINED_ON_CORE", "STOPPED", "STARTED"}
+
+
+async def running_cml(fleet: FleetHarness) -> str:
+    """The address of a worker whose CML is up and ready."""
+    instance_id = await fleet.cloud.run_instance(
+        fleet.region,
+        instance_type="m5.2xlarge",
+        name="cml",
+        client_token=str(uuid4()),
+        ami_id=fleet.ami_id,
+    )
+    fleet.let_time_pass(timedelta(minutes=10))
+    (info,) = await fleet.cloud.describe_instances(fleet.region, [instance_id])
+    host = info.public_dns or info.public_ip
+    assert host is not None
+    return host
+
+
+async def test_a_ready_worker_describes_itself(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    info = await fleet.cml.system_information(host)
+    health = await fleet.cml.system_health(host)
+    stats = await fleet.cml.system_stats(host)
+
+    assert info.version.startswith("2.") and info.ready
+    assert health.valid and health.controller_valid and health.computes >= 1
+    for percent in (stats.cpu_percent, stats.memory_percent, stats.disk_percent):
+        assert percent is not None and 0 <= percent <= 100
+    assert stats.running_nodes is not None and stats.running_nodes >= 0
+
+
+async def test_labs_and_telemetry_events_are_listed(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    fleet.let_time_pass(timedelta(hours=2))  # users come and go on a busy worker
+    labs = await fleet.cml.labs(host)
+    events = await fleet.cml.telemetry_events(host)
+
+    assert all(lab.state in LAB_STATES and lab.node_count >= 0 for lab in labs)
+    started = [lab for lab in labs if lab.state == "STARTED"]
+    assert all(lab.running_nodes == lab.node_count for lab in started)
+    times = [e.timestamp for e in events]
+    assert times == sorted(times) and all(t.tzinfo is not None for t in times)
+    assert {e.category for e in events} >= {"start_lab"}
+
+
+async def test_a_license_registration_completes_and_can_be_undone(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    if license_status_of(await fleet.cml.licensing(host)) is LicenseStatus.REGISTERED:
+        await fleet.cml.deregister_license(host)
+    assert license_status_of(await fleet.cml.licensing(host)) is LicenseStatus.EVALUATION
+
+    await fleet.cml.register_license(host, "c2VjcmV0LXRva2Vu")
+    fleet.let_time_pass(timedelta(minutes=2))
+    assert license_status_of(await fleet.cml.licensing(host)) is LicenseStatus.REGISTERED
+
+    await fleet.cml.deregister_license(host)
+    with pytest.raises(CmlError) as already:
+        await fleet.cml.deregister_license(host)
+    assert already.value.status == 400
+
+
+async def test_a_malformed_token_is_refused_and_a_bad_one_fails_later(
+    fleet: FleetHarness,
+) -> None:
+    host = await running_cml(fleet)
+    if license_status_of(await fleet.cml.licensing(host)) is LicenseStatus.REGISTERED:
+        await fleet.cml.deregister_license(host)
+    with pytest.raises(CmlError) as refused:
+        await fleet.cml.register_license(host, "not a token!")
+    assert refused.value.status == 400
+    assert "not a token" not in str(refused.value)
+
+    await fleet.cml.register_license(host, "bad-token-123")
+    fleet.let_time_pass(timedelta(minutes=2))
+    licensing = await fleet.cml.licensing(host)
+    assert license_status_of(licensing) is LicenseStatus.FAILED
+    assert licensing.failure
+
+
+async def test_an_address_nobody_answers_on_is_unreachable(fleet: FleetHarness) -> None:
+    with pytest.raises(CmlUnreachable):
+        await fleet.cml.system_information("198.51.100.7")
+
+
+async def test_a_stopped_worker_does_not_answer(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    (info,) = [
+        i
+        for i in await fleet.cloud.describe_instances(fleet.region)
+        if host in (i.public_dns, i.public_ip)
+    ]
+    await fleet.cloud.stop_instance(fleet.region, info.instance_id)
+    with pytest.raises(CmlUnreachable):
+        await fleet.cml.system_stats(host)

@@ -1,0 +1,104 @@
+"""A simulated fleet under cml-fleet, for the job tests: the real system (bootstrap,
+event store, read model) on the simulated cloud and CML, with a fake clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from application.commands.lifecycle import ImportWorker, import_worker
+from application.dto import CMLWorkerDto
+from application.jobs.metrics import CycleReport, MetricsJob
+from application.queries import GetWorker
+from domain.policies import worker_status_for_ec2_state
+from infrastructure.bootstrap import System
+from infrastructure.clock import FakeClock
+from infrastructure.scheduler import build_metrics_job
+from infrastructure.simulated import SimulatedCloud, SimWorld
+from infrastructure.simulated.demo import launch_with_past
+
+
+class RecordingHub:
+    """A snapshot sink that keeps what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[tuple[str, ...], int]] = []
+
+    def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> None:
+        self.sent.append((tuple(d.id for d in dtos), position))
+
+
+class JobsFleet:
+    def __init__(self, system: System) -> None:
+        self.system = system
+        assert isinstance(system.clock, FakeClock)
+        self.clock: FakeClock = system.clock
+        assert isinstance(system.cloud, SimulatedCloud)
+        self.cloud: SimulatedCloud = system.cloud
+        self.world: SimWorld = system.cloud.world
+        self.hub = RecordingHub()
+        self.job: MetricsJob = build_metrics_job(system)
+        self.job.hub = self.hub
+        self.instances: dict[str, str] = {}  # worker id -> instance id
+
+    def add(
+        self,
+        name: str,
+        *,
+        busy: bool = False,
+        stopped: bool = False,
+        age: timedelta = timedelta(hours=1),
+        region: str = "eu-west-1",
+    ) -> str:
+        """An instance with a past, imported as a worker; returns the worker id."""
+        instance = launch_with_past(
+            self.world,
+            name,
+            region,
+            "m5.xlarge",
+            {},
+            age=age,
+            stopped_for=timedelta(minutes=10) if stopped else None,
+            busy=busy,
+        )
+        info = instance.info()
+        result = import_worker(
+            ImportWorker(
+                instance_id=info.instance_id,
+                name=name,
+                region=region,
+                instance_type=info.instance_type,
+                status=worker_status_for_ec2_state(info.state),
+                actor="test",
+                correlation_id="setup",
+            ),
+            self.system.store,
+        )
+        self.instances[str(result.worker_id)] = info.instance_id
+        # The job reads the fleet from the read model: let it see the new worker.
+        assert self.system.read_model.wait_until_blocking(result.position, 5.0)
+        return str(result.worker_id)
+
+    async def cycle(self, after: timedelta = timedelta(0)) -> CycleReport:
+        """Let ``after`` pass, then run one metrics cycle on an up-to-date read model."""
+        self.clock.advance(after)
+        await self.caught_up()
+        return await self.job.run(self.clock.now())
+
+    async def caught_up(self) -> None:
+        position = self.system.store.max_position()
+        assert await self.system.read_model.wait_until(position, 5.0)
+
+    async def worker(self, worker_id: str) -> CMLWorkerDto:
+        await self.caught_up()
+        dto: CMLWorkerDto = self.system.read_model.get_worker(GetWorker(UUID(worker_id)))
+        return dto
+
+    def events(self) -> int:
+        return self.system.store.max_position()
+
+    def knobs(self, **changes: Any) -> None:
+        for name, value in changes.items():
+            setattr(self.world.knobs, name, value)

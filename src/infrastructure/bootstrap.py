@@ -63,16 +63,24 @@ class System:
     auth: Any = None  # infrastructure.http.auth: token store
     idempotency: Any = None  # infrastructure.http.idempotency: stored answers
     metrics_history: Any = None  # infrastructure.metrics_history: utilization samples
+    reactor: Any = None  # infrastructure.operations: carries out requested cloud operations
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Call the synchronous store/read model off the event loop (bounded threads)."""
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
+    def shared_parts(self) -> tuple[Any, ...]:
+        """Parts every process runs: the read side and the adapters."""
+        return (self.read_model, self.hub, self.cml)
+
+    def leader_parts(self) -> tuple[Any, ...]:
+        """Parts exactly one process runs: whatever acts on the cloud or runs jobs."""
+        return (self.reactor, self.scheduler)
+
     async def start(self) -> None:
-        """Start background parts in order (projection, hub, CML client, scheduler).
-        Needs a loop."""
-        for part in (self.read_model, self.hub, self.cml, self.scheduler):
+        """Start background parts in order: shared parts, then leader parts. Needs a loop."""
+        for part in (*self.shared_parts(), *self.leader_parts()):
             if part is not None and hasattr(part, "start"):
                 result = part.start()
                 if hasattr(result, "__await__"):

@@ -3,11 +3,13 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck unit e2e bench schemas clean
+.PHONY: install run test lint typecheck unit js e2e bench schemas docs lock clean
 
 install: $(STAMP)
 
+# Pinned, reproducible: requirements.lock is the exact set (regenerate with `make lock`).
 $(STAMP): pyproject.toml requirements.lock
 	python3 -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check -r requirements.lock
@@ -24,19 +26,31 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
-unit: install
-	$(PY) -m pytest -q -p no:cacheprovider tests --ignore=tests/e2e
+unit: install  ## Python tests: unit, integration, contract (PostgreSQL ones skip without a server)
+	$(PYTEST) tests --ignore=tests/e2e
 
-e2e: install
-	$(PY) -m pytest -q -p no:cacheprovider tests/e2e || [ $$? -eq 5 ]
+js:  ## the dashboard's reducer and formatting, with node's own test runner
+	node --test tests/js/
 
-test: lint typecheck unit e2e  ## the whole suite
+e2e: install  ## real browser tests, in their own pytest run (Playwright's sync API)
+	$(PYTEST) tests/e2e
+
+test: lint typecheck unit js e2e  ## the whole suite
 
 bench: install
 	$(PY) -m bench
 
 schemas: install  ## re-export the public JSON Schemas after a compatible change
 	$(VENV)/bin/cml-fleet schemas export
+
+docs: install  ## regenerate the README's settings table
+	$(PY) -m infrastructure.settings_doc README.md
+
+lock:  ## re-resolve the pinned set from pyproject.toml in a fresh venv
+	rm -rf .lock-venv && python3 -m venv .lock-venv
+	.lock-venv/bin/pip install -q --disable-pip-version-check -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable > requirements.lock
+	rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

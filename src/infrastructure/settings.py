@@ -18,66 +18,72 @@ class Settings(BaseSettings):
 
     # where and how things are stored
     data_dir: Path = Field(Path("./data"), description="SQLite files, tokens, idempotency keys.")
-    persistence: Literal["sqlite", "postgres", "memory"] = "sqlite"
+    persistence: Literal["sqlite", "postgres", "memory"] = Field(
+        "sqlite", description="Event store and read model: sqlite (files), postgres, memory."
+    )
     postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
     thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
 
     # HTTP
-    host: str = "127.0.0.1"
-    port: int = 8000
+    host: str = Field("127.0.0.1", description="Interface `serve` listens on.")
+    port: int = Field(8000, description="Port `serve` listens on (0: any free port).")
     public_url: str | None = Field(None, description="URL printed for the login link.")
-    max_body_bytes: int = 64 * 1024
+    max_body_bytes: int = Field(64 * 1024, description="Largest request body accepted (413).")
     read_wait_timeout_seconds: float = Field(5.0, description="Max wait for ?min_position.")
     ready_max_lag: int = Field(1000, description="/readyz fails when the read model lags more.")
     idempotency_ttl_hours: float = Field(24.0, description="How long Idempotency-Key answers live.")
     log_level: str = Field("info", description="Log level of the JSON logs.")
 
     # auth
-    session_max_age_seconds: int = 12 * 3600
-    cookie_secure: bool = False
+    session_max_age_seconds: int = Field(12 * 3600, description="Browser session lifetime.")
+    cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS).")
 
     # idle detection (global defaults)
-    idle_detection_enabled: bool = True
-    idle_timeout_minutes: int = 60
-    idle_snooze_minutes: int = 30
+    idle_detection_enabled: bool = Field(True, description="Idle auto-pause, fleet-wide switch.")
+    idle_timeout_minutes: int = Field(60, description="Default idle time before a pause.")
+    idle_snooze_minutes: int = Field(30, description="No auto-pause this long after a resume.")
 
     # metrics recording
-    metric_percent_points: float = 5.0
-    metric_max_staleness_seconds: float = 20 * 60
+    metric_percent_points: float = Field(5.0, description="Move that makes a % metric material.")
+    metric_max_staleness_seconds: float = Field(
+        20 * 60, description="Record metrics at least this often, even unchanged."
+    )
 
     # the simulated fleet (embedded default)
-    cloud: Literal["simulated", "aws"] = "simulated"
-    cml: Literal["simulated", "http"] = "simulated"
+    cloud: Literal["simulated", "aws"] = Field("simulated", description="EC2/CloudWatch adapter.")
+    cml: Literal["simulated", "http"] = Field("simulated", description="CML API adapter.")
     demo_workers: int = Field(6, description="Workers recorded on the first start (0: none).")
-    sim_seed: int = 42
-    sim_latency_ms: float = 0.0
-    sim_error_rate: float = 0.0
-    sim_timeout_rate: float = 0.0
+    sim_seed: int = Field(42, description="Seed of the simulated fleet (deterministic).")
+    sim_latency_ms: float = Field(0.0, description="Simulated latency per cloud/CML call.")
+    sim_error_rate: float = Field(0.0, description="Share of simulated calls that fail.")
+    sim_timeout_rate: float = Field(0.0, description="Share of simulated calls that time out.")
     sim_busy_fraction: float = Field(default=0.5, description="Simulated workers with users.")
 
     # AWS (cloud="aws"): boto3 on the default credential chain unless keys/profile are set
     aws_regions: tuple[str, ...] = Field(("us-east-1",), description='JSON list: ["eu-west-1"]')
     aws_profile: str | None = Field(None, description="Named profile of ~/.aws/config.")
     aws_access_key_id: SecretStr | None = Field(None, description="Explicit key (else the chain).")
-    aws_secret_access_key: SecretStr | None = None
-    aws_session_token: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = Field(None, description="Its secret (never logged).")
+    aws_session_token: SecretStr | None = Field(None, description="Session token, if any.")
     aws_endpoint_url: str | None = Field(None, description="Override (moto, private endpoint).")
     aws_default_tags: dict[str, str] = Field({}, description="JSON object; tags on every launch.")
     aws_max_attempts: int = Field(4, description="Attempts per call, the first included.")
-    aws_connect_timeout_seconds: float = 5.0
-    aws_read_timeout_seconds: float = 30.0
+    aws_connect_timeout_seconds: float = Field(5.0, description="boto3 connect timeout.")
+    aws_read_timeout_seconds: float = Field(30.0, description="boto3 read timeout.")
     aws_max_concurrency: int = Field(16, description="boto3 calls in flight (threads).")
     aws_detailed_monitoring: bool = Field(False, description="1-minute metrics on launch.")
-    aws_metrics_period_seconds: int = 60
+    aws_metrics_period_seconds: int = Field(60, description="CloudWatch period of a datapoint.")
     aws_metrics_lookback_minutes: float = Field(15.0, description="Window for the latest point.")
     aws_memory_metric: bool = Field(True, description="Ask CWAgent for mem_used_percent.")
 
     # jobs
-    scheduler_enabled: bool = True
-    metrics_interval_seconds: float = 30.0
-    job_concurrency: int = 32
-    snapshot_every_n_cycles: int = 10
-    metrics_retention_hours: float = 24.0
+    scheduler_enabled: bool = Field(True, description="Run scheduled jobs in this process.")
+    metrics_interval_seconds: float = Field(30.0, description="Metrics collection interval.")
+    job_concurrency: int = Field(32, description="Workers probed at once by a job.")
+    snapshot_every_n_cycles: int = Field(
+        10, description="Broadcast every worker's snapshot every N metrics cycles."
+    )
+    metrics_retention_hours: float = Field(24.0, description="Utilization samples kept.")
     job_misfire_grace_seconds: int = Field(default=60, description="A late run still runs.")
     job_backoff_max_seconds: float = Field(default=900.0, description="Max back-off per worker.")
     job_worker_timeout_seconds: float = Field(default=30.0, description="Max probe per worker.")
@@ -95,12 +101,16 @@ class Settings(BaseSettings):
     cml_retries: int = Field(2, description="Retries of a failed GET (quick failures, 5xx).")
     cml_breaker_failures: int = Field(3, description="Failures in a row that open the circuit.")
     cml_breaker_cooldown_seconds: float = Field(60.0, description="Open circuit: wait to retry.")
-    cml_scheme: Literal["https", "http"] = "https"
+    cml_scheme: Literal["https", "http"] = Field("https", description="Scheme of CML APIs.")
     cml_port: int | None = Field(None, description="API port (default: the scheme's).")
 
     # SSE
-    sse_heartbeat_seconds: float = 15.0
-    sse_retry_ms: int = 3000
-    sse_send_timeout_seconds: float = 10.0
-    sse_queue_size: int = 1000
-    sse_max_replay: int = 10_000
+    sse_heartbeat_seconds: float = Field(15.0, description="Heartbeat comment interval.")
+    sse_retry_ms: int = Field(3000, description="`retry:` hint sent to new streams.")
+    sse_send_timeout_seconds: float = Field(
+        10.0, description="A stream whose client stops reading is closed after this."
+    )
+    sse_queue_size: int = Field(1000, description="Frames queued per subscriber before cut-off.")
+    sse_max_replay: int = Field(
+        10_000, description="Largest Last-Event-ID gap replayed; beyond it, a resync."
+    )

@@ -1,0 +1,156 @@
+"""``CloudPort`` on EC2 and CloudWatch through boto3.
+
+Every boto3 call runs in a worker thread (bounded by ``max_concurrency``), never on
+the event loop; big requests are cut into the batches AWS accepts and the batches run
+concurrently. botocore retries throttling and server errors itself (adaptive mode);
+what still fails reaches the caller as the port's errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+
+from application.cloud import CloudMetrics, InstanceInfo, StatusCheck
+from application.ports_errors import CloudError
+from infrastructure.aws import cloudwatch, ec2
+from infrastructure.aws.clients import AwsClients
+from infrastructure.aws.config import AwsConfig
+from infrastructure.aws.errors import translated
+from infrastructure.aws.instances import LaunchRequest, to_info
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def chunks(items: Sequence[str], size: int) -> list[list[str]]:
+    unique = list(dict.fromkeys(items))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+class AwsCloud:
+    """The cloud port on AWS, for the regions of ``config`` (any region may be asked)."""
+
+    def __init__(self, config: AwsConfig, clients: AwsClients | None = None) -> None:
+        self.config = config
+        self.clients = clients or AwsClients(config)
+        self.limiter = anyio.CapacityLimiter(max(1, config.max_concurrency))
+        self._token_locks = ec2.TokenLocks()
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return self.config.regions
+
+    def calls(self) -> dict[str, int]:
+        """API calls made so far per ``service:Operation`` (e.g. ``ec2:DescribeInstances``)."""
+        return self.clients.counter.calls()
+
+    def retries(self) -> dict[str, int]:
+        """Retries botocore made so far per ``service:Operation``."""
+        return self.clients.counter.retries()
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        call = functools.partial(translated(fn), *args)
+        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+
+    async def _each(self, fn: Callable[[list[str]], R], batches: Sequence[list[str]]) -> list[R]:
+        """``fn`` on every batch, concurrently; the first error is raised once all are done."""
+        answers = await asyncio.gather(*(self._run(fn, b) for b in batches), return_exceptions=True)
+        for answer in answers:
+            if isinstance(answer, BaseException):
+                raise answer
+        return answers  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ reads
+
+    async def describe_instances(
+        self,
+        region: str,
+        instance_ids: Sequence[str] | None = None,
+        filters: Mapping[str, Sequence[str]] | None = None,
+    ) -> tuple[InstanceInfo, ...]:
+        client = self.clients.ec2
+        if instance_ids is None:
+            raw = await self._run(lambda: ec2.describe(client(region), None, filters))
+        else:
+            batches = chunks(instance_ids, ec2.DESCRIBE_IDS_PER_CALL)
+            pages = await self._each(lambda b: ec2.describe(client(region), b, filters), batches)
+            raw = [item for page in pages for item in page]
+        return tuple(sorted((to_info(region, r) for r in raw), key=lambda i: i.instance_id))
+
+    async def status_checks(
+        self, region: str, instance_ids: Sequence[str]
+    ) -> dict[str, StatusCheck]:
+        batches = chunks(instance_ids, ec2.STATUS_IDS_PER_CALL)
+        found = await self._each(lambda b: ec2.status_checks(self.clients.ec2(region), b), batches)
+        return {k: v for checks in found for k, v in checks.items()}
+
+    async def metrics(
+        self, region: str, instance_ids: Sequence[str], now: datetime
+    ) -> dict[str, CloudMetrics]:
+        window = cloudwatch.MetricWindow(
+            now=now,
+            lookback=self.config.metrics_lookback,
+            period_seconds=self.config.metrics_period_seconds,
+            memory=self.config.memory_metric,
+        )
+        batches = chunks(instance_ids, cloudwatch.instances_per_call(window))
+        found = await self._each(
+            lambda b: cloudwatch.fetch(self.clients.cloudwatch(region), b, window), batches
+        )
+        return {k: v for answer in found for k, v in answer.items()}
+
+    # ---------------------------------------------------------------- actions
+
+    async def run_instance(
+        self,
+        region: str,
+        *,
+        instance_type: str,
+        name: str,
+        client_token: str,
+        ami_id: str | None = None,
+        launch_template: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> str:
+        request = LaunchRequest(
+            instance_type=instance_type,
+            name=name,
+            client_token=client_token,
+            ami_id=ami_id,
+            launch_template=launch_template,
+            tags=dict(tags or {}),
+            detailed_monitoring=self.config.detailed_monitoring,
+        )
+        if ami_id is None and launch_template is None:
+            raise CloudError("an AMI or a launch template is required", code="MissingParameter")
+        client, tags = self.clients.ec2, self.config.default_tags
+        return await self._run(lambda: ec2.launch(client(region), request, tags, self._token_locks))
+
+    async def start_instance(self, region: str, instance_id: str) -> str:
+        return await self._run(lambda: ec2.act(self.clients.ec2(region), "start", instance_id))
+
+    async def stop_instance(self, region: str, instance_id: str) -> str:
+        return await self._run(lambda: ec2.act(self.clients.ec2(region), "stop", instance_id))
+
+    async def terminate_instance(self, region: str, instance_id: str) -> str:
+        return await self._run(lambda: ec2.act(self.clients.ec2(region), "terminate", instance_id))
+
+    async def set_tags(self, region: str, instance_id: str, tags: Mapping[str, str]) -> None:
+        await self._run(lambda: ec2.set_tags(self.clients.ec2(region), instance_id, tags))
+
+    async def remove_tags(self, region: str, instance_id: str, keys: Sequence[str]) -> None:
+        await self._run(lambda: ec2.remove_tags(self.clients.ec2(region), instance_id, keys))
+
+    async def monitor_instances(self, region: str, instance_ids: Sequence[str]) -> dict[str, str]:
+        """Turn on detailed monitoring (1-minute CloudWatch metrics), e.g. for imported
+        workers; launches get it with ``detailed_monitoring``. Not part of the port."""
+        if not instance_ids:
+            return {}
+        return await self._run(lambda: ec2.monitor(self.clients.ec2(region), instance_ids))

@@ -17,13 +17,16 @@ from starlette.routing import BaseRoute, Route
 
 from application.contracts import requests as rq
 from application.contracts import responses as rs
+from application.contracts.operations import DiscoveryResult
 from application.contracts.worker_view import WorkerView
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.security import session_routes
+from infrastructure.operations import http as ops_http
 from infrastructure.scheduler_api import job_routes
 from infrastructure.sse.endpoint import sse_routes
+from infrastructure.web.routes import web_routes
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"
@@ -66,6 +69,7 @@ LIST_PARAMS = (
     Param("cursor", "string", "next_cursor of the previous page."),
     MIN_POSITION,
 )
+PER_WORKER = Param("per_worker", "boolean", "Add each worker's cost to the summary.")
 HISTORY_PARAMS = (
     Param("limit", "integer", "Page size, 1..500 (default 50)."),
     Param("before_version", "integer", "next_before_version of the previous page."),
@@ -111,7 +115,11 @@ OPERATIONS: tuple[Operation, ...] = (
     _query(W, qry.get_worker, "Get one worker", WorkerView),
     _query(f"{W}/history", qry.worker_history, "A worker's events, newest first",
            rs.WorkerHistoryPage, HISTORY_PARAMS),
-    _query("/api/fleet/summary", qry.fleet_summary, "Counts by status", rs.FleetSummaryResponse),
+    _query("/api/fleet/summary", qry.fleet_summary, "Counts by status, running and saved cost",
+           rs.FleetSummaryResponse, (MIN_POSITION, PER_WORKER)),
+    Operation("POST", "/api/admin/discovery", ops_http.discover,
+              "Import EC2 instances matching the discovery filters", "admin",
+              answer=DiscoveryResult),
     _query("/healthz", health.healthz, "Liveness", rs.HealthStatus, (), role=None),
     _query("/readyz", health.readyz, "Readiness", rs.HealthStatus, (), role=None),
 )
@@ -151,4 +159,5 @@ def all_routes() -> list[BaseRoute]:
         *session_routes(),
         *sse_routes(),
         *job_routes(),
+        *web_routes(),
     ]

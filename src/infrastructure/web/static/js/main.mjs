@@ -1,0 +1,182 @@
+/**
+ * The dashboard: who is signed in, one EventSource feeding the fleet, the fleet view,
+ * the drawer, commands with toasts for their outcomes.
+ */
+
+import { ApiError, getJson, logout } from './api.mjs';
+import { Commands } from './commands.mjs';
+import { Confirm } from './confirm.mjs';
+import { Controls } from './controls.mjs';
+import { setText } from './dom.mjs';
+import { Drawer } from './drawer.mjs';
+import { Fleet } from './fleet.mjs';
+import { FleetView } from './fleet-view.mjs';
+import { RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
+import { PendingCommands } from './outcomes.mjs';
+import { Stream } from './stream.mjs';
+import { Summary } from './summary.mjs';
+import { Toasts } from './toasts.mjs';
+
+const $ = (sel) => document.querySelector(sel);
+const now = () => Date.now();
+const CONNECTION_TEXT = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…',
+  offline: 'Offline, retrying…', 'signed-out': 'Signed out' };
+const SAVINGS_EVENTS = new Set(['worker.paused', 'worker.resumed', 'worker.terminated']);
+
+/**
+ * Counters the end-to-end tests and the benchmark read (`window.cmlFleet.stats`):
+ * frames applied to the fleet and the reducer's time, renders and their time, fleet
+ * resets (hello/resync), and when the first complete fleet arrived, was rendered
+ * and was painted (ms since navigation start).
+ */
+const stats = { frames: 0, frameMs: 0, paints: 0, paintMs: 0, resets: 0, dataReadyAt: null,
+  firstRenderAt: null, firstPaintAt: null };
+
+/** Apply a frame to the fleet, counting it. */
+function apply(fleet, type, envelope) {
+  const started = performance.now();
+  const result = fleet.apply(type, envelope);
+  stats.frames += 1;
+  stats.frameMs += performance.now() - started;
+  if (result.kind === 'reset') {
+    stats.resets += 1;
+    stats.dataReadyAt ??= performance.now();
+  }
+  return result;
+}
+
+/**
+ * The stream opens at once, while the page asks who is signed in: the fleet's
+ * snapshots arrive meanwhile, and the first render follows as soon as both are in.
+ */
+async function start() {
+  const fleet = new Fleet();
+  let app = null;
+  const stream = new Stream({ url: '/api/events', types: STREAM_TYPES,
+    onFrame: (type, envelope) => (app ? app.frame(type, envelope) : apply(fleet, type, envelope)),
+    onState: setConnection, resumeFrom: () => (fleet.ready ? fleet.position : null),
+    stillSignedIn: () => getJson('/api/me').then(() => true,
+      (e) => !(e instanceof ApiError && e.status === 401)) });
+  stream.open();
+  let me;
+  try {
+    me = await getJson('/api/me');
+  } catch (error) {
+    stream.close();
+    if (error instanceof ApiError && error.status === 401) return signedOut();
+    throw error;
+  }
+  fleet.defaults = me.idle_defaults;
+  app = new Dashboard(me, fleet, stream, new URLSearchParams(location.search));
+  window.cmlFleet = { stats, fleet, view: app.view };
+  app.start();
+}
+
+function signedOut() {
+  $('#app').hidden = true;
+  $('#signed-out').hidden = false;
+  setConnection('signed-out');
+  $('#signed-out input[name="token"]').focus();
+}
+
+function setConnection(state) {
+  const el = $('#conn');
+  el.dataset.state = state;
+  setText(el.querySelector('.conn-text'), CONNECTION_TEXT[state] ?? state);
+}
+
+class Dashboard {
+  constructor(me, fleet, stream, params) {
+    Object.assign(this, { me, fleet, stream });
+    this.pending = new PendingCommands();
+    this.toasts = new Toasts($('#toasts'));
+    this.view = new FleetView({ fleet, table: $('#fleet-table'), rows: $('#fleet-rows'),
+      cards: $('#fleet-cards'), empty: $('#fleet-empty'), rowTemplate: $('#row-template'),
+      cardTemplate: $('#card-template'), role: me.role, now, naive: params.get('render') === 'naive',
+      stats });
+    this.drawer = new Drawer({ root: $('#drawer'), backdrop: $('#drawer-backdrop'), fleet,
+      role: me.role, now });
+    this.controls = new Controls(this.view, fleet);
+    this.summary = new Summary(fleet, now);
+    this.commands = new Commands({ fleet, role: me.role, pending: this.pending, toasts: this.toasts,
+      confirm: new Confirm($('#confirm')), now, onSignedOut: signedOut });
+    this.resyncing = false;
+  }
+
+  start() {
+    setText($('#user-name'), this.me.name);
+    setText($('#user-role'), this.me.role);
+    document.body.dataset.role = this.me.role;
+    this.view.onPainted = () => this.painted();
+    this.controls.wire();
+    this.commands.wire((id, opener) => this.drawer.open(id, opener));
+    $('#logout').addEventListener('click', () => this.logout());
+    // Renders what the stream has brought so far: cards on a small screen.
+    this.controls.setLayout(matchMedia('(max-width: 760px)').matches ? 'cards' : 'table');
+    if (this.fleet.ready) this.controls.regions();
+    setInterval(() => this.tick(), 1000);
+  }
+
+  /** One frame of the stream: apply it to the fleet, repaint what it changed. */
+  frame(type, envelope) {
+    const result = apply(this.fleet, type, envelope);
+    if (type === RESYNC) this.resyncing = true;
+    if (result.kind === 'reset') {
+      this.view.renderAll();
+      this.controls.regions();
+      if (this.resyncing) this.toasts.show('info', 'Too much was missed while away: the fleet was reloaded.');
+      this.resyncing = false;
+      if (this.drawer.isOpen) this.drawer.changed(this.drawer.id);
+    } else if (result.kind === 'changed') {
+      const id = result.ids[0];
+      this.view.changed(result.ids);
+      this.drawer.changed(id);
+      if (type === SNAPSHOT) this.drawer.snapshot(id).catch(() => {});
+      else this.outcome(type, envelope, id);
+      if (SAVINGS_EVENTS.has(type)) this.summary.ask({ soon: true });
+    }
+    if (type !== SNAPSHOT) this.drawer.event(type, envelope);
+  }
+
+  /** A toast when the frame is the outcome of one of this person's commands. */
+  outcome(type, envelope, id) {
+    const toast = this.pending.outcome(type, envelope, this.fleet.get(id)?.name, now());
+    if (toast !== null) this.toasts.show(toast.tone, toast.text);
+  }
+
+  painted() {
+    if (stats.firstRenderAt !== null || !this.fleet.ready) return;
+    stats.firstRenderAt = performance.now();
+    performance.mark('fleet-rendered');
+    // The frame after this one is painted: that is when a person sees the fleet.
+    requestAnimationFrame(() => setTimeout(() => {
+      stats.firstPaintAt = performance.now();
+      document.body.dataset.ready = 'true';
+    }));
+    this.summary.paint();
+    this.summary.ask();
+  }
+
+  /** Once a second: countdowns and the summary. */
+  tick() {
+    this.view.tick();
+    this.drawer.tick();
+    if (this.fleet.ready) this.summary.paint();
+  }
+
+  async logout() {
+    try {
+      await logout();
+    } finally {
+      this.stream.close();
+      this.drawer.close();
+      signedOut();
+    }
+  }
+}
+
+start().catch((error) => {
+  setConnection('offline');
+  $('#fatal').hidden = false;
+  setText($('#fatal'), `The dashboard could not start: ${error.message}`);
+});

@@ -1,0 +1,350 @@
+"""The dashboard in a real browser against a real server: what a person sees and does."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from application.commands.lifecycle import PauseWorker, pause_worker
+from application.jobs.ports import UtilizationSample
+from infrastructure.clock import SystemClock
+from infrastructure.metrics_history import open_metrics_history
+from tests.e2e.conftest import PageErrors
+from tests.e2e.harness import FleetServer, Tokens, event_store, seed_workers
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the browser fixture skips (or fails in CI) with the reason
+    expect = None
+
+NAMES = ("ccna-bootcamp", "evpn-lab", "ospf-study", "sdwan-demo")
+READY = "body[data-ready]"
+COUNTDOWN = re.compile(r"^\d\d:\d\d$")  # under an hour: mm:ss
+# The operations engine carries a pause or termination out at once: either state is right.
+PAUSED = re.compile(r"^(stopping|stopped)$")
+TERMINATED = re.compile(r"^(terminating|terminated)$")
+
+
+@pytest.fixture
+def fleet(server: FleetServer, tokens: Tokens) -> dict[str, str]:
+    """Four running workers, then the server: worker name -> id."""
+    ids = seed_workers(server.settings(), NAMES)
+    server.start()
+    return dict(zip(NAMES, ids, strict=True))
+
+
+def signed_in(new_page: Any, server: FleetServer, token: str, **size: int) -> Any:
+    page = new_page(**size)
+    page.goto(server.login_url(token))
+    page.wait_for_selector(READY)
+    page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
+    return page
+
+
+def row(page: Any, worker_id: str) -> Any:
+    return page.locator(f'#fleet-rows [data-id="{worker_id}"]')
+
+
+def open_drawer(page: Any, worker_id: str, name: str) -> None:
+    row(page, worker_id).get_by_role("button", name=name, exact=True).click()
+    expect(page.locator("#drawer-title")).to_have_text(name)
+
+
+def still_same_document(page: Any) -> bool:
+    return bool(page.evaluate("window.__sameDocument === true"))
+
+
+def test_the_fleet_loads_with_every_worker_and_goes_live(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.viewer)
+
+    expect(page.locator("#fleet-rows [role=row]")).to_have_count(len(NAMES))
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(page.locator("#user-name")).to_have_text("vera")
+    expect(page.locator("#user-role")).to_have_text("viewer")
+    expect(row(page, fleet["evpn-lab"]).locator('[data-part="status"]')).to_have_text("running")
+    expect(page.locator('[data-summary="running"]')).to_have_text("4")
+    names = page.locator('#fleet-rows [data-part="name"]').all_inner_texts()
+    assert names == sorted(NAMES)
+
+
+def test_pausing_a_worker_changes_its_row_without_a_reload(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator)
+    evpn = row(page, fleet["evpn-lab"])
+
+    evpn.get_by_role("button", name="Pause evpn-lab").click()
+
+    expect(evpn.locator('[data-part="status"]')).to_have_text(PAUSED)
+    expect(evpn.locator('[data-part="paused"]')).to_be_visible()
+    expect(evpn.locator('[data-part="idle"]')).to_have_text("—")
+    expect(page.locator(".toast")).to_contain_text("evpn-lab: Paused (manual)")
+    assert still_same_document(page)
+    others = [row(page, fleet[n]).locator('[data-part="status"]') for n in NAMES if n != "evpn-lab"]
+    for status in others:
+        expect(status).to_have_text("running")
+
+
+def test_a_change_made_by_someone_else_through_the_api_appears_within_a_second(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.viewer)
+    status = row(page, fleet["ospf-study"]).locator('[data-part="status"]')
+
+    with server.api(tokens.admin) as api:
+        started = time.monotonic()
+        answer = api.post(f"/api/workers/{fleet['ospf-study']}/pause")
+        assert answer.status_code == 202
+        expect(status).to_have_text(PAUSED, timeout=1000)
+        seen_after = time.monotonic() - started
+
+    assert seen_after < 1.0
+    expect(page.locator(".toast")).to_have_count(0)  # not my command: no toast
+    assert still_same_document(page)
+
+
+def test_a_server_restart_is_survived_and_the_changes_missed_meanwhile_appear(
+    new_page: Any,
+    server: FleetServer,
+    tokens: Tokens,
+    fleet: dict[str, str],
+    page_errors: PageErrors,
+) -> None:
+    page_errors.allow("ERR_CONNECTION_REFUSED")  # the browser retrying while it is down
+    page = signed_in(new_page, server, tokens.admin)
+    with server.api(tokens.admin) as api:  # a first live event: the browser has an id to resume
+        api.put(f"/api/workers/{fleet['ccna-bootcamp']}/idle-detection", json={"enabled": False})
+    expect(row(page, fleet["ccna-bootcamp"]).locator('[data-part="idle"]')).to_have_text("off")
+
+    server.stop()
+    expect(page.locator("#conn")).not_to_have_attribute("data-state", "live")
+    with event_store(server.settings()) as store:  # meanwhile, someone else pauses a worker
+        command = PauseWorker(UUID(fleet["sdwan-demo"]), actor="night-shift", correlation_id="x1")
+        pause_worker(command, store, SystemClock())
+    server.start()  # same port, same data
+
+    sdwan = row(page, fleet["sdwan-demo"])
+    expect(sdwan.locator('[data-part="status"]')).to_have_text(PAUSED, timeout=15_000)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+    stats = page.evaluate("window.cmlFleet.stats")
+    assert stats["resets"] == 1, "resumed from Last-Event-ID, not reloaded from fresh snapshots"
+    assert still_same_document(page)
+
+
+def test_a_viewer_sees_no_action_buttons(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.viewer)
+    commands = page.locator("button[data-action]:not([data-action='open'])")
+
+    expect(page.locator("#fleet-rows [role=row]")).to_have_count(len(NAMES))
+    expect(commands).to_have_count(0)
+    expect(page.locator("#fleet-table .thead .c-actions")).to_be_hidden()
+    open_drawer(page, fleet["evpn-lab"], "evpn-lab")
+    expect(page.locator("#drawer")).to_be_visible()
+    expect(page.locator("#d-actions-section")).to_be_hidden()
+    expect(commands).to_have_count(0)
+    expect(page.locator("#d-idle")).to_be_hidden()
+    expect(page.locator("#d-license")).to_be_hidden()
+
+
+def test_an_operator_sees_no_admin_actions(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator)
+    open_drawer(page, fleet["evpn-lab"], "evpn-lab")
+
+    actions = page.locator("#d-actions button")
+    expect(actions).to_have_text(["Pause", "Stop"])
+    expect(page.locator("#d-idle")).to_be_visible()
+    expect(page.locator("#d-license")).to_be_hidden()
+
+
+def test_terminating_asks_first_and_cancelling_changes_nothing(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.admin)
+    sdwan = row(page, fleet["sdwan-demo"])
+    open_drawer(page, fleet["sdwan-demo"], "sdwan-demo")
+    dialog = page.locator("#confirm")
+
+    page.locator("#d-actions").get_by_role("button", name="Terminate").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Terminate sdwan-demo?")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(sdwan.locator('[data-part="status"]')).to_have_text("running")
+
+    page.locator("#d-actions").get_by_role("button", name="Terminate").click()
+    dialog.get_by_role("button", name="Terminate").click()
+    expect(sdwan.locator('[data-part="status"]')).to_have_text(TERMINATED)
+    expect(page.locator(".toast")).to_contain_text("sdwan-demo: Termination requested")
+
+
+def test_the_drawer_is_keyboard_operable_and_its_history_stays_live(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator)
+    opener = row(page, fleet["ospf-study"]).get_by_role("button", name="ospf-study", exact=True)
+    drawer = page.locator("#drawer")
+
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(drawer).to_be_visible()
+    expect(page.locator("#drawer-title")).to_have_text("ospf-study")
+    expect(page.locator("#d-history li").first).to_contain_text("Imported")
+    for group in ("AWS", "CML", "Monitoring", "License"):
+        expect(page.locator("#d-fields h3", has_text=group)).to_have_count(1)
+    for _ in range(25):  # focus stays inside the open dialog
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.getElementById('drawer').contains(document.activeElement)")
+
+    with server.api(tokens.admin) as api:
+        api.post(f"/api/workers/{fleet['ospf-study']}/pause")
+    newest = page.locator("#d-history li").first
+    expect(newest).to_contain_text("Paused (manual)")
+    expect(newest).to_contain_text("by ada")
+
+    page.keyboard.press("Escape")
+    expect(drawer).to_be_hidden()
+    expect(opener).to_be_focused()
+
+
+def test_idle_auto_pause_can_be_switched_off_from_the_drawer(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator)
+    idle = row(page, fleet["ccna-bootcamp"]).locator('[data-part="idle"]')
+    expect(idle).to_have_text(COUNTDOWN)
+    open_drawer(page, fleet["ccna-bootcamp"], "ccna-bootcamp")
+
+    page.get_by_label("Pause automatically when idle").uncheck()
+    page.get_by_role("button", name="Save idle settings").click()
+
+    expect(idle).to_have_text("off")
+    expect(page.locator("#d-countdown")).to_have_text("Idle auto-pause is off.")
+
+
+def test_filters_and_sorting(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.viewer)
+    names = page.locator('#fleet-rows [data-part="name"]')
+
+    page.get_by_placeholder("Search name, instance, IP, tag…").fill("sd")
+    expect(names).to_have_text(["sdwan-demo"])
+    page.get_by_placeholder("Search name, instance, IP, tag…").fill("")
+    page.get_by_role("button", name="Worker").click()  # same column again: descending
+    expect(names).to_have_text(sorted(NAMES, reverse=True))
+    page.get_by_label("Status", exact=True).select_option("paused")
+    expect(names).to_have_count(0)
+    expect(page.locator("#fleet-empty")).to_have_text("No worker matches these filters.")
+
+
+def test_cards_on_a_small_screen(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator, width=390, height=844)
+
+    expect(page.locator("#fleet-cards li")).to_have_count(len(NAMES))
+    expect(page.locator("#fleet-table")).to_be_hidden()
+    expect(page.get_by_role("button", name="Pause evpn-lab")).to_be_visible()
+
+
+def test_signing_out_ends_the_session(
+    new_page: Any,
+    server: FleetServer,
+    tokens: Tokens,
+    fleet: dict[str, str],
+    page_errors: PageErrors,
+) -> None:
+    page_errors.allow("401")  # the page checks, after signing out, that it is signed out
+    page = signed_in(new_page, server, tokens.viewer)
+
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page.locator("#signed-out")).to_be_visible()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "signed-out")
+    status = page.evaluate("fetch('/api/me').then((r) => r.status)")
+    assert status == 401
+
+
+def test_a_resume_too_far_behind_reloads_the_fleet_from_fresh_snapshots(
+    new_page: Any,
+    server: FleetServer,
+    tokens: Tokens,
+    fleet: dict[str, str],
+    page_errors: PageErrors,
+) -> None:
+    page_errors.allow("ERR_CONNECTION_REFUSED")
+    server.env["CML_FLEET_SSE_MAX_REPLAY"] = "1"
+    server.restart()
+    page = signed_in(new_page, server, tokens.viewer)
+    with server.api(tokens.admin) as api:
+        api.put(f"/api/workers/{fleet['ccna-bootcamp']}/idle-detection", json={"enabled": False})
+    expect(row(page, fleet["ccna-bootcamp"]).locator('[data-part="idle"]')).to_have_text("off")
+
+    server.stop()
+    with event_store(server.settings()) as store:  # more missed than the server replays
+        for name in ("evpn-lab", "sdwan-demo"):
+            command = PauseWorker(UUID(fleet[name]), actor="night-shift", correlation_id="x2")
+            pause_worker(command, store, SystemClock())
+    server.start()
+
+    for name in ("evpn-lab", "sdwan-demo"):
+        status = row(page, fleet[name]).locator('[data-part="status"]')
+        expect(status).to_have_text(PAUSED, timeout=15_000)
+    expect(page.locator(".toast")).to_contain_text("the fleet was reloaded")
+    assert page.evaluate("window.cmlFleet.stats.resets") == 2
+    assert still_same_document(page)
+
+
+def test_the_drawer_charts_the_utilization_history(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    samples = [
+        UtilizationSample(fleet["evpn-lab"], now - timedelta(minutes=m), 30.0 + m, 50.0, 20.0)
+        for m in range(30, 0, -5)
+    ]
+    open_metrics_history(server.settings()).append(samples)
+    page = signed_in(new_page, server, tokens.viewer)
+
+    open_drawer(page, fleet["evpn-lab"], "evpn-lab")
+    expect(page.locator("#d-chart canvas")).to_have_count(1)
+    expect(page.locator("#d-chart-empty")).to_be_hidden()
+    page.keyboard.press("Escape")
+
+    open_drawer(page, fleet["ospf-study"], "ospf-study")
+    expect(page.locator("#d-chart-empty")).to_be_visible()
+    expect(page.locator("#d-chart canvas")).to_have_count(0)
+
+
+def test_a_large_fleet_renders_only_what_is_on_screen_and_scrolls_through_all(
+    new_page: Any, server: FleetServer, tokens: Tokens
+) -> None:
+    names = [f"lab-{i:03d}" for i in range(300)]
+    seed_workers(server.settings(), names)
+    server.start()
+    page = signed_in(new_page, server, tokens.operator)
+    rows = page.locator("#fleet-rows [role=row]")
+
+    expect(page.locator('[data-summary="total"]')).to_have_text("300")
+    expect(page.locator("#fleet-table")).to_have_attribute("aria-rowcount", "301")
+    assert rows.count() < 60
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    last = page.locator('#fleet-rows [data-part="name"]', has_text="lab-299")
+    expect(last).to_be_in_viewport()
+    expect(last.locator("xpath=ancestor::*[@role='row']")).to_have_attribute("aria-rowindex", "301")
+    assert rows.count() < 60
+
+    page.get_by_placeholder("Search name, instance, IP, tag…").fill("lab-150")
+    expect(page.locator('#fleet-rows [data-part="name"]')).to_have_text(["lab-150"])

@@ -182,6 +182,10 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         "worker.license.deregistration.failed",
         lambda e: {**_license(e.license_status), "reason": e.reason},
     ),
+    W.LicenseStatusObserved: (
+        "worker.license.observed",
+        lambda e: {**_license(e.license_status), "license_detail": e.detail},
+    ),
     W.TagsChanged: (
         "worker.tags.changed",
         lambda e: {"added": dict(sorted(e.added.items())), "removed": list(e.removed)},

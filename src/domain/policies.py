@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from domain.status import WorkerStatus
@@ -106,3 +107,30 @@ def assess_idle(
     if last_resumed_at is not None:
         due = max(due, last_resumed_at + snooze)
     return IdleAssessment(idle_since=idle_since, pause_due_at=due, eligible=now >= due)
+
+
+class ExternalChange(Enum):
+    """A power change of the instance that nobody in cml-fleet asked for."""
+
+    STOP = "stop"
+    START = "start"
+
+
+_WAS_UP = frozenset({WorkerStatus.PROVISIONING, WorkerStatus.STARTING, WorkerStatus.RUNNING})
+_NOW_DOWN = frozenset({WorkerStatus.STOPPING, WorkerStatus.STOPPED})
+_NOW_UP = frozenset({WorkerStatus.PROVISIONING, WorkerStatus.STARTING, WorkerStatus.RUNNING})
+
+
+def external_change(previous: WorkerStatus, observed: WorkerStatus) -> ExternalChange | None:
+    """What an observed status change means when cml-fleet did not ask for it.
+
+    Every stop or start cml-fleet carries out is requested first, which moves the
+    worker to ``stopping`` or ``starting`` before EC2 is asked. So an instance seen
+    going down while the worker was up (or up while it was down) was stopped or
+    started by someone else, e.g. in the AWS console.
+    """
+    if previous in _WAS_UP and observed in _NOW_DOWN:
+        return ExternalChange.STOP
+    if previous is WorkerStatus.STOPPED and observed in _NOW_UP:
+        return ExternalChange.START
+    return None

@@ -10,14 +10,14 @@ the domain arrive as data (``at``); the library stamps each event with its own
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import IllegalTransition, InvalidValue
-from domain.policies import material_changes
+from domain.policies import ExternalChange, assess_idle, external_change, material_changes
 from domain.status import (
     LIVE_STATUSES,
     LicenseStatus,
@@ -42,6 +42,13 @@ class CMLWorker(Aggregate):
     """A CML worker and everything cml-fleet knows about it."""
 
     TOPIC = "cml-fleet:CMLWorker"
+
+    # State added after workers were first stored: snapshots taken before lack it, so
+    # the class holds the value an old worker starts from.
+    license_request_version: int | None = None
+    """Version of the event that started the license operation in progress."""
+    license_status_before_request: LicenseStatus | None = None
+    """The license status before that operation started (what a failure leaves)."""
 
     class Event(Aggregate.Event):
         actor: str
@@ -244,25 +251,45 @@ class CMLWorker(Aggregate):
         def apply_to(self, worker: CMLWorker) -> None:
             worker._set_status(self.status, self.timestamp)
 
-    def observe_status(self, status: WorkerStatus, *, actor: str, correlation_id: str) -> bool:
+    def observe_status(
+        self,
+        status: WorkerStatus,
+        *,
+        actor: str,
+        correlation_id: str,
+        at: datetime | None = None,
+    ) -> bool:
         """Record what EC2 says. Facts are not refused, but a terminated worker stays so.
 
         Returns whether an event was recorded. Termination is recorded as
-        :class:`Terminated`.
+        :class:`Terminated`. Given ``at`` (when it was seen), a stop or start nobody in
+        cml-fleet asked for is also recorded, as an ``external`` pause or resume, so
+        counters, history and the snooze period stay right.
         """
         if self.is_terminated or status is self.status:
             return False
         if status is S.TERMINATED:
             self.trigger_event(self.Terminated, actor=actor, correlation_id=correlation_id)
             return True
+        previous = self.status
         self.trigger_event(
             self.StatusChanged,
-            previous=self.status,
+            previous=previous,
             status=status,
             actor=actor,
             correlation_id=correlation_id,
         )
+        if at is not None:
+            self._record_external(external_change(previous, status), at, actor, correlation_id)
         return True
+
+    def _record_external(
+        self, change: ExternalChange | None, at: datetime, actor: str, correlation_id: str
+    ) -> None:
+        if change is ExternalChange.STOP:
+            self.pause(PauseReason.EXTERNAL, at=at, actor=actor, correlation_id=correlation_id)
+        elif change is ExternalChange.START:
+            self.resume(PauseReason.EXTERNAL, at=at, actor=actor, correlation_id=correlation_id)
 
     class StartRequested(Event):
         """An operator asked to start a stopped worker."""
@@ -387,6 +414,48 @@ class CMLWorker(Aggregate):
             actor=actor,
             correlation_id=correlation_id,
         )
+
+    def pause_if_idle(
+        self,
+        *,
+        now: datetime,
+        default_timeout: timedelta,
+        snooze: timedelta,
+        actor: str,
+        correlation_id: str,
+    ) -> bool:
+        """Pause for ``idle_timeout`` if the worker is running, watched and idle long
+        enough (its own timeout, else ``default_timeout``), outside the snooze period.
+
+        Decided on the worker's own state at the moment of the change, so activity
+        recorded concurrently (a conflict, then a reload) is never overlooked.
+        Returns whether it paused.
+        """
+        if self.status is not S.RUNNING or not self.idle_detection_enabled:
+            return False
+        timeout = default_timeout
+        if self.idle_timeout_minutes is not None:
+            timeout = timedelta(minutes=self.idle_timeout_minutes)
+        assessment = assess_idle(
+            now=now,
+            last_activity_at=self.last_activity_at,
+            last_resumed_at=self.last_resumed_at,
+            created_at=self.created_on,
+            running_since=self.running_since,
+            timeout=timeout,
+            snooze=snooze,
+        )
+        if not assessment.eligible:
+            return False
+        idle_minutes = round((now - assessment.idle_since).total_seconds() / 60, 1)
+        self.pause(
+            PauseReason.IDLE_TIMEOUT,
+            at=now,
+            idle_minutes=idle_minutes,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
 
     class Resumed(Event):
         """A paused worker is being started again; opens the snooze period."""
@@ -611,6 +680,8 @@ class CMLWorker(Aggregate):
         token_fingerprint: str
 
         def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status_before_request = worker.license_status
+            worker.license_request_version = self.originator_version
             worker.license_status = LicenseStatus.REGISTERING
             worker.license_fingerprint = self.token_fingerprint
             worker.license_detail = None
@@ -666,6 +737,8 @@ class CMLWorker(Aggregate):
         TOPIC = "cml-fleet:CMLWorker.LicenseDeregistrationStarted"
 
         def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status_before_request = worker.license_status
+            worker.license_request_version = self.originator_version
             worker.license_status = LicenseStatus.DEREGISTERING
             worker.license_detail = None
 
@@ -710,6 +783,42 @@ class CMLWorker(Aggregate):
             actor=actor,
             correlation_id=correlation_id,
         )
+
+    class LicenseStatusObserved(Event):
+        """CML reports another license status than recorded (expired, deregistered
+        elsewhere, registered by hand, ...), outside any operation of ours."""
+
+        TOPIC = "cml-fleet:CMLWorker.LicenseStatusObserved"
+        license_status: LicenseStatus
+        detail: str | None
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker.license_status = self.license_status
+            worker.license_detail = self.detail
+            if self.license_status is LicenseStatus.UNREGISTERED:
+                worker.license_fingerprint = None
+
+    def observe_license(
+        self, status: LicenseStatus, *, detail: str | None, actor: str, correlation_id: str
+    ) -> bool:
+        """Record the license status CML reports, if it changed. While a registration
+        or deregistration is in progress its outcome decides, not the observation.
+        Returns whether an event was recorded."""
+        in_progress = {LicenseStatus.REGISTERING, LicenseStatus.DEREGISTERING}
+        if (
+            self.is_terminated
+            or status is self.license_status
+            or self.license_status in in_progress
+        ):
+            return False
+        self.trigger_event(
+            self.LicenseStatusObserved,
+            license_status=status,
+            detail=detail,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
 
     def _guard_license(self, action: str, allowed: set[LicenseStatus]) -> None:
         if self.license_status not in allowed:

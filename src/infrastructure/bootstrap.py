@@ -21,7 +21,15 @@ from infrastructure.cml_http import build_cml as build_http_cml
 from infrastructure.event_store import FleetEventStore
 from infrastructure.http.auth import AuthStore
 from infrastructure.http.idempotency import IdempotencyStore
+from infrastructure.leadership import build_leadership
 from infrastructure.metrics_history import open_metrics_history
+from infrastructure.operations import install_operations
+from infrastructure.postgres import (
+    build_cluster_hub,
+    build_listener,
+    eventsourcing_env,
+    open_database,
+)
 from infrastructure.read_model import build_read_model
 from infrastructure.scheduler import build_scheduler
 from infrastructure.settings import Settings
@@ -41,7 +49,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"),
         }
-    raise NotImplementedError("postgres persistence is wired by the scale-out work")
+    return eventsourcing_env(settings)  # postgres: tables made by `cml-fleet db init`
 
 
 @dataclass
@@ -64,6 +72,11 @@ class System:
     idempotency: Any = None  # infrastructure.http.idempotency: stored answers
     metrics_history: Any = None  # infrastructure.metrics_history: utilization samples
     reactor: Any = None  # infrastructure.operations: carries out requested cloud operations
+    database: Any = None  # infrastructure.postgres.Database: our pool (postgres only)
+    log_listener: Any = None  # infrastructure.postgres: LISTEN thread (postgres only)
+    leadership: Any = None  # infrastructure.leadership: runs the leader parts when elected
+    license_tokens: Any = None  # infrastructure.operations: in-memory license token hand-off
+    discovery: Any = None  # application.jobs.discovery: imports matching EC2 instances
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
@@ -72,20 +85,27 @@ class System:
 
     def shared_parts(self) -> tuple[Any, ...]:
         """Parts every process runs: the read side and the adapters."""
-        return (self.read_model, self.hub, self.cml)
+        return (self.log_listener, self.read_model, self.hub, self.cml)
 
     def leader_parts(self) -> tuple[Any, ...]:
         """Parts exactly one process runs: whatever acts on the cloud or runs jobs."""
         return (self.reactor, self.scheduler)
 
     async def start(self) -> None:
-        """Start background parts in order: shared parts, then leader parts. Needs a loop."""
-        for part in (*self.shared_parts(), *self.leader_parts()):
+        """Start background parts in order: shared parts, then leader parts (at once, or
+        whenever ``leadership`` elects this process). Needs a loop."""
+        parts = self.shared_parts()
+        if self.leadership is None:
+            parts = (*parts, *self.leader_parts())
+        for part in parts:
             if part is not None and hasattr(part, "start"):
                 result = part.start()
                 if hasattr(result, "__await__"):
                     await result
                 self._stoppers.append(part.stop)
+        if self.leadership is not None:
+            await self.leadership.start(self.leader_parts())
+            self._stoppers.append(self.leadership.stop)
 
     async def stop(self) -> None:
         """Stop what was started, newest first."""
@@ -93,6 +113,15 @@ class System:
             result = self._stoppers.pop()()
             if hasattr(result, "__await__"):
                 await result
+
+    def close(self) -> None:
+        """Release connections and files (after :meth:`stop`); unusable afterwards."""
+        for part in (self.read_model, self.auth, self.idempotency, self.metrics_history):
+            if part is not None and hasattr(part, "close"):
+                part.close()
+        self.store.close()
+        if self.database is not None:
+            self.database.close()
 
 
 def bootstrap(
@@ -104,6 +133,7 @@ def bootstrap(
 ) -> System:
     """Build the system. ``cloud``/``cml`` override the configured adapters (tests)."""
     settings = settings or Settings()
+    database = open_database(settings)  # None unless postgres (then the schema is checked)
     system = System(
         settings=settings,
         clock=clock or SystemClock(),
@@ -114,10 +144,14 @@ def bootstrap(
     cloud = cloud if cloud is not None else build_aws_cloud(settings)  # None unless aws
     cml = cml if cml is not None else build_http_cml(settings, system.clock)  # None unless http
     system.cloud, system.cml = fleet_ports(settings, system.clock, cloud, cml)
-    system.auth = AuthStore.for_settings(settings, system.clock)
-    system.idempotency = IdempotencyStore.for_settings(settings, system.clock)
-    system.read_model = build_read_model(settings, system.store)
-    system.hub = build_hub(system)
-    system.metrics_history = open_metrics_history(settings)
+    system.database = database
+    system.auth = AuthStore.for_settings(settings, system.clock, database)
+    system.idempotency = IdempotencyStore.for_settings(settings, system.clock, database)
+    system.read_model = build_read_model(settings, system.store, database=database)
+    system.hub = build_hub(system) if database is None else build_cluster_hub(system)
+    system.metrics_history = open_metrics_history(settings, database)
+    system.leadership = build_leadership(settings, system.clock, database)
+    system.log_listener = build_listener(system)
     system.scheduler = build_scheduler(system)
+    install_operations(system)  # reactor, license token box, idle and discovery jobs
     return system

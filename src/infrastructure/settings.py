@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     )
     postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
     thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
+    postgres_schema: str = Field("cml_fleet", description="PostgreSQL schema of every table.")
+    postgres_leader_retry_seconds: float = Field(
+        2.0, description="How often a process that does not lead tries to take the lead."
+    )
 
     # HTTP
     host: str = Field("127.0.0.1", description="Interface `serve` listens on.")
@@ -37,6 +41,9 @@ class Settings(BaseSettings):
     # auth
     session_max_age_seconds: int = Field(12 * 3600, description="Browser session lifetime.")
     cookie_secure: bool = Field(False, description="Mark the session cookie Secure (HTTPS).")
+    login_failures_per_minute: int = Field(
+        10, ge=1, description="Failed logins per client or token prefix before 429."
+    )
 
     # idle detection (global defaults)
     idle_detection_enabled: bool = Field(True, description="Idle auto-pause, fleet-wide switch.")
@@ -114,3 +121,51 @@ class Settings(BaseSettings):
     sse_max_replay: int = Field(
         10_000, description="Largest Last-Event-ID gap replayed; beyond it, a resync."
     )
+
+    # operations engine (the reactor carrying out requested operations); notes/OPERATIONS.md
+    operations_enabled: bool = Field(True, description="Carry out requested operations.")
+    operations_concurrency: int = Field(16, description="Operations in flight (other workers).")
+    operations_retry_attempts: int = Field(6, description="Tries of a call failing transiently.")
+    operations_retry_base_seconds: float = Field(1.0, description="First backoff (doubles).")
+    operations_retry_max_seconds: float = Field(30.0, description="Longest backoff.")
+    license_poll_seconds: float = Field(2.0, description="First wait between licensing polls.")
+    license_timeout_seconds: float = Field(300.0, description="Registration in progress too long.")
+    license_token_ttl_seconds: float = Field(900.0, description="An untaken token is forgotten.")
+
+    # idle detection job (global defaults: idle_detection_enabled, idle_timeout_minutes, ...)
+    idle_interval_seconds: float = Field(60.0, description="How often idle workers are sought.")
+    idle_running_labs_signal: bool = Field(True, description="Labs with running nodes = activity.")
+    idle_activity_refresh_minutes: float = Field(
+        10.0, description="How often running labs are recorded as activity."
+    )
+    idle_check_before_pause: bool = Field(True, description="Ask CML once more before pausing.")
+
+    # discovery of existing EC2 instances (off by default); POST /api/admin/discovery
+    discovery_enabled: bool = Field(False, description="Run discovery on a timer.")
+    discovery_interval_seconds: float = Field(900.0, description="Discovery interval.")
+    discovery_regions: tuple[str, ...] = Field(
+        (), description="JSON list; default: AWS_REGIONS and the regions of known workers."
+    )
+    discovery_ami_ids: tuple[str, ...] = Field(
+        (), description='JSON list of AMI id patterns, e.g. ["ami-0c1f*"] (EC2 image-id filter).'
+    )
+    discovery_tags: dict[str, str] = Field(
+        {}, description='JSON object: tag key to value pattern, e.g. {"Product":"cml*"}.'
+    )
+
+    # cost
+    instance_hourly_prices: dict[str, float] = Field(
+        {
+            "m5.xlarge": 0.192,
+            "m5.2xlarge": 0.384,
+            "m5.4xlarge": 0.768,
+            "m5.8xlarge": 1.536,
+            "c5.2xlarge": 0.34,
+            "c5.4xlarge": 0.68,
+            "c5.9xlarge": 1.53,
+            "m5zn.metal": 3.9641,
+        },
+        description="JSON object: EC2 instance type to its price per hour (on-demand).",
+    )
+    default_hourly_price: float = Field(0.5, description="Price per hour of other types.")
+    cost_currency: str = Field("USD", description="Currency of the prices.")

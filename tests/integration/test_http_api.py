@@ -32,6 +32,8 @@ NEW_WORKER = {
 
 
 def settings_for(data_dir: Path, **overrides: Any) -> Settings:
+    # The API alone: no operations engine acting on the (unreal) instances behind it.
+    overrides = {"operations_enabled": False} | overrides
     return Settings(data_dir=data_dir, demo_workers=0, scheduler_enabled=False, **overrides)
 
 

@@ -70,6 +70,7 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.fail_license_registration("token rejected", **WHO)
     w.start_license_registration("sha256:0123456789ab", **WHO)
     w.complete_license_registration(LicenseStatus.REGISTERED, **WHO)
+    w.observe_license(LicenseStatus.EXPIRED, detail="authorization expired", **WHO)
     w.start_license_deregistration(**WHO)
     w.fail_license_deregistration("CML busy", LicenseStatus.REGISTERED, **WHO)
     w.start_license_deregistration(**WHO)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.commands.common import CommandResult, change_worker
 from application.commands.lifecycle import WorkerCommand
@@ -68,6 +69,9 @@ class ObserveInstance(WorkerCommand):
     public_ip: str | None = None
     private_ip: str | None = None
     public_dns: str | None = None
+    at: datetime | None = None
+    """When it was seen. Given, a stop or start nobody in cml-fleet asked for is also
+    recorded as an ``external`` pause or resume."""
 
 
 def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
@@ -77,7 +81,9 @@ def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
 def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
     who = {"actor": cmd.actor, "correlation_id": cmd.correlation_id}
     if cmd.status is not None:
-        worker.observe_status(cmd.status, **who)
+        worker.observe_status(
+            cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id, at=cmd.at
+        )
     if cmd.service_status is not None:
         worker.change_service_status(cmd.service_status, detail=cmd.service_detail, **who)
     if cmd.public_ip is not None or cmd.private_ip is not None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from application.contracts.base import VERSION, schema_id
 from application.contracts.notifications import NOTIFICATION_CONTRACTS
+from application.contracts.operations import DiscoveryResult
 from application.contracts.requests import (
     CreateWorkerRequest,
     IdleDetectionRequest,
@@ -45,6 +46,7 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     WorkerHistoryPage,
     ProblemDetails,
     HealthStatus,
+    DiscoveryResult,
 )
 
 

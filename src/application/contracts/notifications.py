@@ -278,6 +278,13 @@ class WorkerLicenseDeregistrationFailed(WorkerLicenseFailure):
     """worker.license.deregistration.failed: deregistration failed; status as left."""
 
 
+class WorkerLicenseObserved(WorkerLicenseChanged):
+    """worker.license.observed: CML reports another license status than recorded
+    (expired, deregistered elsewhere, ...), outside any license operation of ours."""
+
+    license_detail: str | None = Field(description="What CML said about it, if anything.")
+
+
 class WorkerTagsChanged(WorkerNotificationPayload):
     """worker.tags.changed: tags added/changed and/or removed; others untouched."""
 
@@ -309,6 +316,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.license.deregistration.started": WorkerLicenseDeregistrationStarted,
     "worker.license.deregistration.completed": WorkerLicenseDeregistrationCompleted,
     "worker.license.deregistration.failed": WorkerLicenseDeregistrationFailed,
+    "worker.license.observed": WorkerLicenseObserved,
     "worker.tags.changed": WorkerTagsChanged,
 }
 

@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from application.contracts.base import ResponseContract
+from application.contracts.operations import FleetCostView
 from application.contracts.worker_view import WorkerView
 
 
@@ -34,6 +35,9 @@ class FleetSummaryResponse(ResponseContract):
     total: int = Field(description="All workers, terminated ones included.")
     by_status: dict[str, int] = Field(description="Number of workers in each status.")
     position: int = Field(description="Event-log position the counts reflect.")
+    cost: FleetCostView | None = Field(
+        None, description="Running hours and hours saved by auto-pause, with their money."
+    )
 
 
 class HistoryEntry(ResponseContract):

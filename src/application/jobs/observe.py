@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from application.cloud import CloudMetrics, StatusCheck
+from application.cml import CmlTelemetryEvent
 from application.jobs.probe import CmlProbe
 from domain.policies import observed_status
 from domain.status import ServiceStatus, WorkerStatus
@@ -141,9 +142,16 @@ def relevant_activity(
 ) -> tuple[ActivityRecord, ...]:
     """Telemetry events newer than ``after`` that show people using CML: lab and node
     operations, and user activity by anyone but our own service account."""
+    return activity_in(probe.events, after, service_account)
+
+
+def activity_in(
+    events: Sequence[CmlTelemetryEvent], after: datetime | None, service_account: re.Pattern[str]
+) -> tuple[ActivityRecord, ...]:
+    """:func:`relevant_activity` of any sequence of telemetry events."""
     return tuple(
         ActivityRecord(at=e.timestamp, kind=e.category, detail=_detail(e.data))
-        for e in probe.events
+        for e in events
         if (after is None or e.timestamp > after)
         and e.category in ACTIVITY_CATEGORIES
         and not (e.category == "user_activity" and service_account.search(_user(e.data)))

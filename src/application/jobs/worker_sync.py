@@ -17,8 +17,9 @@ from typing import Any
 from uuid import UUID
 
 from application.cloud import InstanceInfo
-from application.cml import CmlPort
+from application.cml import CmlPort, license_status_of
 from application.commands.common import CommandResult
+from application.commands.license_sync import ObserveLicenseStatus, observe_license_status
 from application.commands.observations import (
     ObserveInstance,
     RecordActivity,
@@ -45,8 +46,12 @@ from application.ports import WorkerStore
 from application.ports_errors import CmlError
 from domain.errors import DomainError
 from domain.policies import material_changes
-from domain.status import ServiceStatus, WorkerStatus
+from domain.status import LicenseStatus, ServiceStatus, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
+
+_LICENSE_IN_PROGRESS = frozenset(
+    {LicenseStatus.REGISTERING.value, LicenseStatus.DEREGISTERING.value}
+)
 
 
 @dataclass(frozen=True)
@@ -114,15 +119,16 @@ class WorkerSync:
         self, dto: CMLWorkerDto, region: RegionView, now: datetime, correlation_id: str
     ) -> WorkerOutcome:
         seen = await self._observe(dto, region, now)
-        observe = self._observation(seen, correlation_id)
+        observe = self._observation(seen, now, correlation_id)
         activity = self._activity(seen, correlation_id)
+        license = self._license(seen, correlation_id)
         mirror = self._known_mirror(dto)
         metrics_due = mirror is None or self._metrics(seen, region, now, "", mirror) is not None
         results: list[CommandResult] = []
-        if observe is not None or activity is not None or metrics_due:
+        if observe is not None or activity is not None or license is not None or metrics_due:
             try:  # one thread hop per worker for all its recordings
                 results = await self.run_sync(
-                    self._record, seen, region, now, correlation_id, observe, activity
+                    self._record, seen, region, now, correlation_id, observe, activity, license
                 )
             except (ApplicationError, DomainError):
                 return WorkerOutcome(dto.id, failed=True, probed=seen.probe is not None)
@@ -144,11 +150,14 @@ class WorkerSync:
         correlation_id: str,
         observe: ObserveInstance | None,
         activity: RecordActivity | None,
+        license: ObserveLicenseStatus | None = None,
     ) -> list[CommandResult]:
         """The recordings, through the command handlers (runs in a worker thread)."""
         results = []
         if observe is not None:
             results.append(observe_instance(observe, self.store))
+        if license is not None:
+            results.append(observe_license_status(license, self.store))
         dto = seen.dto
         mirror = self._known_mirror(dto) or self._load_mirror(dto)
         step = self._metrics(seen, region, now, correlation_id, mirror)
@@ -199,8 +208,11 @@ class WorkerSync:
 
     # ----------------------------------------------------------- recording
 
-    def _observation(self, seen: _Seen, correlation_id: str) -> ObserveInstance | None:
-        """What to record of the instance and service, compared with the DTO."""
+    def _observation(
+        self, seen: _Seen, now: datetime, correlation_id: str
+    ) -> ObserveInstance | None:
+        """What to record of the instance and service, compared with the DTO. A stop
+        or start nobody here asked for is recorded as external (``at``)."""
         dto, info = seen.dto, seen.info
         status = None
         if seen.ec2_known:
@@ -224,6 +236,25 @@ class WorkerSync:
             public_ip=endpoint.public_ip if endpoint else None,
             private_ip=endpoint.private_ip if endpoint else None,
             public_dns=endpoint.public_dns if endpoint else None,
+            at=now,
+        )
+
+    def _license(self, seen: _Seen, correlation_id: str) -> ObserveLicenseStatus | None:
+        """Passive license sync: the status CML reports, when it changed (expiry, a
+        deregistration elsewhere) and no license operation of ours is in progress."""
+        if seen.probe is None:
+            return None
+        licensing = seen.probe.licensing
+        status = license_status_of(licensing)
+        recorded = seen.dto.license_status
+        if status.value == recorded or recorded in _LICENSE_IN_PROGRESS:
+            return None
+        return ObserveLicenseStatus(
+            worker_id=UUID(seen.dto.id),
+            actor=self.actor,
+            correlation_id=correlation_id,
+            status=status,
+            detail=licensing.failure if status is LicenseStatus.FAILED else None,
         )
 
     def _metrics(

@@ -14,9 +14,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import Enum
+from typing import Any
 
 from application.ports import Clock
-from infrastructure.http.sqlite_db import SmallDb
+from infrastructure.http.sqlite_db import SmallDatabase, SmallDb
 from infrastructure.settings import Settings
 
 
@@ -85,17 +86,16 @@ _SESSION_SQL = (
 class AuthStore:
     """Tokens and sessions. Thread-safe; call it off the event loop."""
 
-    def __init__(self, db: SmallDb, clock: Clock, session_max_age_seconds: int) -> None:
+    def __init__(self, db: SmallDatabase, clock: Clock, session_max_age_seconds: int) -> None:
         self._db = db
         self._clock = clock
         self._session_max_age = session_max_age_seconds
-        with self._db.transaction() as conn:
-            for statement in filter(str.strip, _SCHEMA.split(";")):
-                conn.execute(statement)
+        self._db.ensure_schema(list(filter(str.strip, _SCHEMA.split(";"))))
 
     @classmethod
-    def for_settings(cls, settings: Settings, clock: Clock) -> AuthStore:
-        db = SmallDb.for_settings(settings, "auth.sqlite")
+    def for_settings(cls, settings: Settings, clock: Clock, database: Any = None) -> AuthStore:
+        """Tokens in ``auth.sqlite``, or on PostgreSQL ``database`` when given."""
+        db = SmallDb.for_settings(settings, "auth.sqlite", database)
         return cls(db, clock, settings.session_max_age_seconds)
 
     def _now(self) -> float:

@@ -115,8 +115,12 @@ async def register_license(request: Request) -> Response:
     cmd = RequestLicenseRegistration(
         worker_id(request), **_who(request), token=body.token.get_secret_value()
     )
-    handler = request_license_registration
-    return await run_command(request, ACCEPTED, handler, cmd, system_of(request).store)
+    handler, system = request_license_registration, system_of(request)
+    # The token goes to the operations engine in memory only (never into the event).
+    with system.license_tokens.holding(cmd.worker_id, cmd.correlation_id, cmd.token) as held:
+        response = await run_command(request, ACCEPTED, handler, cmd, system.store)
+        held.keep_if(response.status_code == ACCEPTED)
+    return response
 
 
 async def deregister_license(request: Request) -> Response:

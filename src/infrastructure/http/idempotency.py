@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from enum import Enum
+from typing import Any
 
 from application.ports import Clock
-from infrastructure.http.sqlite_db import SmallDb
+from infrastructure.http.sqlite_db import SmallDatabase, SmallDb
 from infrastructure.settings import Settings
 
 LEASE_SECONDS = 60.0
@@ -24,6 +25,15 @@ _SCHEMA = (
     " claimed_at REAL NOT NULL, expires_at REAL NOT NULL,"
     " status INTEGER, media_type TEXT, body BLOB,"
     " PRIMARY KEY (actor, key))"
+)
+
+# A new claim replaces an expired or abandoned one whole (as SQLite's INSERT OR REPLACE
+# would); written as an upsert both SQLite and PostgreSQL speak.
+_CLAIM = (
+    "INSERT INTO idempotency (actor, key, fingerprint, claimed_at, expires_at)"
+    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (actor, key) DO UPDATE SET"
+    " fingerprint = excluded.fingerprint, claimed_at = excluded.claimed_at,"
+    " expires_at = excluded.expires_at, status = NULL, media_type = NULL, body = NULL"
 )
 
 
@@ -55,17 +65,20 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 class IdempotencyStore:
     """Stored answers by (actor, key). Thread-safe; call it off the event loop."""
 
-    def __init__(self, db: SmallDb, clock: Clock, ttl_seconds: float) -> None:
+    def __init__(self, db: SmallDatabase, clock: Clock, ttl_seconds: float) -> None:
         self._db = db
         self._clock = clock
         self._ttl = ttl_seconds
+        self._db.ensure_schema([_SCHEMA])
         with self._db.transaction() as conn:
-            conn.execute(_SCHEMA)
             conn.execute("DELETE FROM idempotency WHERE expires_at <= ?", (self._now(),))
 
     @classmethod
-    def for_settings(cls, settings: Settings, clock: Clock) -> IdempotencyStore:
-        db = SmallDb.for_settings(settings, "idempotency.sqlite")
+    def for_settings(
+        cls, settings: Settings, clock: Clock, database: Any = None
+    ) -> IdempotencyStore:
+        """Answers in ``idempotency.sqlite``, or on PostgreSQL ``database`` when given."""
+        db = SmallDb.for_settings(settings, "idempotency.sqlite", database)
         return cls(db, clock, settings.idempotency_ttl_hours * 3600)
 
     def _now(self) -> float:
@@ -84,11 +97,7 @@ class IdempotencyStore:
                 taken = _taken(row, fingerprint, now)
                 if taken is not None:
                     return taken
-            conn.execute(
-                "INSERT OR REPLACE INTO idempotency (actor, key, fingerprint, claimed_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?)",
-                (actor, key, fingerprint, now, now + self._ttl),
-            )
+            conn.execute(_CLAIM, (actor, key, fingerprint, now, now + self._ttl))
         return Claim(ClaimState.NEW)
 
     def complete(self, actor: str, key: str, answer: StoredAnswer) -> None:

@@ -7,10 +7,13 @@ serialized by pydantic straight from the dataclasses, in the shape of the contra
 
 from __future__ import annotations
 
+import json
+
 from pydantic import TypeAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from application.costs import FleetCost
 from application.history import GetWorkerHistory, HistoryPage, get_worker_history
 from application.queries import FleetSummary, GetWorker, ListWorkers
 from infrastructure.http.handling import (
@@ -20,8 +23,10 @@ from infrastructure.http.handling import (
     worker_id,
 )
 from infrastructure.http.problems import RequestInvalid
+from infrastructure.operations import prices_of
 
 _SUMMARY = TypeAdapter(FleetSummary)
+_COST = TypeAdapter(FleetCost)
 _HISTORY = TypeAdapter(HistoryPage)
 
 
@@ -73,10 +78,16 @@ async def list_workers(request: Request) -> Response:
 
 
 async def fleet_summary(request: Request) -> Response:
+    """Counts by status, plus running hours and hours saved by auto-pause with their
+    money (``?per_worker=true``: each worker's too)."""
     await wait_for_min_position(request)
     system = system_of(request)
+    per_worker = request.query_params.get("per_worker", "").lower() in ("1", "true", "yes")
     summary = await system.run_sync(system.read_model.fleet_summary)
-    return json_response(_SUMMARY.dump_json(summary))
+    prices, now = prices_of(system.settings), system.clock.now()
+    cost = await system.run_sync(system.read_model.fleet_costs, now, prices, per_worker)
+    body = {**_SUMMARY.dump_python(summary, mode="json"), "cost": _COST.dump_python(cost)}
+    return json_response(json.dumps(body).encode())
 
 
 async def worker_history(request: Request) -> Response:

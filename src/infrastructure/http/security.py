@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infrastructure.http.auth import AuthStore, Identity, Role, same_secret
 from infrastructure.http.problems import ProblemResponse, problem
+from infrastructure.http.ratelimit import FailedLoginLimiter, login_keys
 
 SESSION_COOKIE = "cml_fleet_session"
 CSRF_COOKIE = "cml_fleet_csrf"
@@ -53,14 +54,23 @@ class CsrfRejected(AuthenticationError):
     """A cookie-authenticated mutation without the session's CSRF token."""
 
 
+class TooManyFailures(AuthenticationError):
+    """Too many failed logins from this client or with this token prefix."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed logins: try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class TokenBackend(AuthenticationBackend):
-    def __init__(self, store: AuthStore) -> None:
+    def __init__(self, store: AuthStore, limiter: FailedLoginLimiter | None = None) -> None:
         self.store = store
+        self.limiter = limiter
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         header = conn.headers.get("authorization")
         if header is not None:
-            return await self._bearer(header)
+            return await self._bearer(conn, header)
         session_id = conn.cookies.get(SESSION_COOKIE)
         if session_id is None:
             return None
@@ -76,17 +86,41 @@ class TokenBackend(AuthenticationBackend):
             )
         return AuthCredentials(identity.role.scopes), TokenUser(identity, via_session=True)
 
-    async def _bearer(self, header: str) -> tuple[AuthCredentials, BaseUser]:
+    async def _bearer(self, conn: HTTPConnection, header: str) -> tuple[AuthCredentials, BaseUser]:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use the header Authorization: Bearer <token>")
+        keys = login_keys(conn.client.host if conn.client else None, token.strip())
+        refuse_if_limited(self.limiter, keys)
         identity = await anyio.to_thread.run_sync(self.store.identify, token.strip())
         if identity is None:
+            if self.limiter is not None:
+                self.limiter.record_failure(keys)
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
         return AuthCredentials(identity.role.scopes), TokenUser(identity)
 
 
+def refuse_if_limited(limiter: FailedLoginLimiter | None, keys: tuple[str, ...]) -> None:
+    """Raises :class:`TooManyFailures` while ``keys`` are over the failed-login limit."""
+    wait = None if limiter is None else limiter.retry_after(keys)
+    if wait is not None:
+        raise TooManyFailures(wait)
+
+
+def too_many_failures(conn: HTTPConnection, exc: TooManyFailures) -> ProblemResponse:
+    return problem(
+        conn,
+        429,
+        str(exc),
+        kind="too-many-failed-logins",
+        headers={"Retry-After": str(exc.retry_after)},
+        retry_after_seconds=exc.retry_after,
+    )
+
+
 def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
+    if isinstance(exc, TooManyFailures):
+        return too_many_failures(conn, exc)
     if isinstance(exc, CsrfRejected):
         return problem(conn, 403, str(exc), kind="csrf-token-missing")
     return problem(conn, 401, str(exc), kind="unauthenticated", headers=CHALLENGE)
@@ -120,8 +154,16 @@ async def login(request: Request) -> Response:
     """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``."""
     system = request.app.state.system
     token = request.query_params.get("token", "")
+    limiter: FailedLoginLimiter | None = getattr(request.app.state, "login_limiter", None)
+    keys = login_keys(request.client.host if request.client else None, token)
+    try:
+        refuse_if_limited(limiter, keys)
+    except TooManyFailures as exc:
+        return too_many_failures(request, exc)
     session = await system.run_sync(system.auth.open_session, token) if token else None
     if session is None:
+        if limiter is not None:
+            limiter.record_failure(keys)
         return unauthenticated(request)
     response = RedirectResponse("/", status_code=303)
     response.headers["Cache-Control"] = "no-store"

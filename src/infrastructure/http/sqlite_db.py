@@ -1,14 +1,31 @@
-"""A small SQLite database shared by threads: the token store and the idempotency store."""
+"""A small SQLite database shared by threads: the token store and the idempotency store.
+
+With PostgreSQL persistence the same stores run on ``infrastructure.postgres.small_db``
+(:class:`SmallDatabase` is what both offer), so every process shares tokens, sessions
+and idempotency keys.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any, Protocol
 
 from infrastructure.settings import Settings
+
+
+class SmallDatabase(Protocol):
+    """What the token and idempotency stores need of their database."""
+
+    def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]: ...
+
+    def ensure_schema(self, statements: Sequence[str]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class SmallDb:
@@ -27,8 +44,13 @@ class SmallDb:
             self._conn.execute("PRAGMA journal_mode=WAL")
 
     @classmethod
-    def for_settings(cls, settings: Settings, filename: str) -> SmallDb:
-        """``filename`` in the data dir, or in memory when persistence is ``memory``."""
+    def for_settings(cls, settings: Settings, filename: str, database: Any = None) -> SmallDatabase:
+        """``filename`` in the data dir, in memory when persistence is ``memory``, or
+        tables on ``database`` (an ``infrastructure.postgres.Database``) for postgres."""
+        if database is not None:
+            from infrastructure.postgres.small_db import PgSmallDb  # psycopg only when used
+
+            return PgSmallDb(database, filename)
         if settings.persistence == "memory":
             return cls(":memory:")
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,6 +67,12 @@ class SmallDb:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def ensure_schema(self, statements: Sequence[str]) -> None:
+        """Create the tables if missing (PostgreSQL's are created by ``db init``)."""
+        with self.transaction() as conn:
+            for statement in statements:
+                conn.execute(statement)
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         """Rows of one read (no write lock on the file: readers never block writers)."""

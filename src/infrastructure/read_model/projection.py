@@ -21,7 +21,8 @@ from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto
 from domain.worker import CMLWorker
 from infrastructure.event_store import FleetEventStore
-from infrastructure.read_model.view import WorkerRow, WorkerView
+from infrastructure.read_model.costs import CostFold
+from infrastructure.read_model.view import WorkerRow, WorkerViewBase
 
 CACHE_SIZE = 20_000
 CREATION_EVENTS = (CMLWorker.Created, CMLWorker.Imported)
@@ -59,14 +60,14 @@ class AggregateCache:
         self._workers.clear()
 
 
-class WorkerProjection(Projection[WorkerView]):
+class WorkerProjection(Projection[WorkerViewBase]):
     """Upserts one row per worker and tracks the position, one transaction per batch."""
 
     name = "workers"
 
     def __init__(
         self,
-        view: WorkerView,
+        view: WorkerViewBase,
         store: FleetEventStore,
         idle: IdleDefaults,
         cache_size: int = CACHE_SIZE,
@@ -75,6 +76,7 @@ class WorkerProjection(Projection[WorkerView]):
         self.store = store
         self.idle = idle
         self.cache = AggregateCache(cache_size)
+        self.costs = CostFold(view.ledgers)
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """The library's entry point: one event in its own transaction."""
@@ -93,10 +95,12 @@ class WorkerProjection(Projection[WorkerView]):
                 if isinstance(event, CMLWorker.Event)
             ]
             latest = {p.dto.id: WorkerRow(p.dto, p.position) for p in projected}
-            self.view.write(list(latest.values()), tracking)
+            costs = self.costs.rows(projected) if self.view.records_costs else []
+            self.view.write_with_costs(list(latest.values()), tracking, costs)
         except BaseException:
             # A half-applied event may have left a cached aggregate inconsistent.
             self.cache.clear()
+            self.costs.clear()
             raise
         return projected
 

@@ -13,7 +13,10 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
 
+from application.costs import FleetCost, Prices, fleet_cost
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.errors import WorkerNotFound
 from application.mapper import IdleDefaults
@@ -22,10 +25,11 @@ from domain.status import WorkerStatus
 from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model.codec import dto_from_json
 from infrastructure.read_model.connections import Connections
+from infrastructure.read_model.costs import decode as decode_ledger
 from infrastructure.read_model.follower import BATCH_SIZE, ProjectionFollower
-from infrastructure.read_model.listing import encode_cursor, listing_sql
+from infrastructure.read_model.listing import encode_cursor
 from infrastructure.read_model.projection import CACHE_SIZE, ProjectedEvent, WorkerProjection
-from infrastructure.read_model.view import SCHEMA_VERSION, WorkerView
+from infrastructure.read_model.view import SCHEMA_VERSION, WorkerView, WorkerViewBase
 from infrastructure.read_model.waiters import PositionWaiters
 from infrastructure.settings import Settings
 
@@ -40,7 +44,7 @@ class SQLiteReadModel:
 
     def __init__(
         self,
-        view: WorkerView,
+        view: WorkerViewBase,
         store: FleetEventStore,
         idle: IdleDefaults,
         *,
@@ -84,6 +88,7 @@ class SQLiteReadModel:
         with self.follower.processing:
             self.view.clear()
             self.projection.cache.clear()
+            self.projection.costs.clear()
             self.follower.position = 0
             return self.follower.catch_up()
 
@@ -119,7 +124,7 @@ class SQLiteReadModel:
         return '{"items":[' + ",".join(texts) + "]," + tail[1:]
 
     def _page(self, query: ListWorkers) -> tuple[list[str], str | None, int, int]:
-        rows, total, position = self.view.page(listing_sql(query))
+        rows, total, position = self.view.page(self.view.listing(query))
         page = rows[: query.limit]
         more = len(rows) > query.limit
         next_cursor = encode_cursor(query, page[-1][0], page[-1][1]) if more else None
@@ -132,6 +137,11 @@ class SQLiteReadModel:
 
     def position(self) -> int:
         return self.view.position()
+
+    def fleet_costs(self, now: datetime, prices: Prices, per_worker: bool = False) -> FleetCost:
+        """Running and saved hours of every worker, and their price, as of ``now``."""
+        texts, _ = self.view.all_ledgers()
+        return fleet_cost([decode_ledger(t) for t in texts], prices, now, per_worker)
 
     # -- the live read side ----------------------------------------------------
 
@@ -210,12 +220,29 @@ def build_read_model(
     *,
     batch_size: int = BATCH_SIZE,
     cache_size: int = CACHE_SIZE,
+    database: Any = None,
 ) -> SQLiteReadModel:
-    """The read model for ``settings``: in memory, or ``readmodel.sqlite`` in the data dir."""
-    path = None
-    if settings.persistence != "memory":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = settings.data_dir / FILE_NAME
+    """The read model for ``settings``: in memory, ``readmodel.sqlite`` in the data dir,
+    or PostgreSQL tables shared by every process (on ``database``, a
+    ``infrastructure.postgres.Database``; one is opened when not given)."""
     idle = idle_defaults(settings)
-    view = WorkerView(Connections(path), store.name, fingerprint(idle))
-    return SQLiteReadModel(view, store, idle, batch_size=batch_size, cache_size=cache_size)
+    view: WorkerViewBase
+    if settings.persistence == "postgres":
+        from infrastructure.postgres.view import (  # psycopg only when used
+            InTransactionCostFold,
+            open_view,
+        )
+
+        view = open_view(settings, database, store.name, fingerprint(idle))
+    else:
+        path = None
+        if settings.persistence != "memory":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = settings.data_dir / FILE_NAME
+        view = WorkerView(Connections(path), store.name, fingerprint(idle))
+    model = SQLiteReadModel(view, store, idle, batch_size=batch_size, cache_size=cache_size)
+    if settings.persistence == "postgres":
+        # Several processes write the shared cost ledgers: each batch's are folded inside
+        # its write transaction, from the stored ones (decision record 0003).
+        model.projection.costs = InTransactionCostFold()  # type: ignore[assignment]
+    return model

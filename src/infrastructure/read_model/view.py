@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
 from application.dto import CMLWorkerDto
-from application.queries import SORTABLE_FIELDS
+from application.queries import SORTABLE_FIELDS, ListWorkers
 from infrastructure.read_model.codec import search_text, to_json
 from infrastructure.read_model.connections import Connections
-from infrastructure.read_model.listing import ListingSql
+from infrastructure.read_model.costs import COSTS_TABLE, UPSERT_COST
+from infrastructure.read_model.listing import ListingSql, listing_sql
 
-SCHEMA_VERSION = 1  # bump when the tables or the search text change: rows get rebuilt
+SCHEMA_VERSION = 2  # bump when the tables or the search text change: rows get rebuilt
 SCHEMA = (
     # Narrow rows to filter, sort and count on; the DTO JSON lives apart, so scans and
     # counts touch a few pages and only the rows of the page asked for are read whole.
@@ -36,8 +38,9 @@ SCHEMA = (
         id TEXT PRIMARY KEY, position INTEGER NOT NULL, dto TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS workers_tracking (
         application_name TEXT PRIMARY KEY, notification_id INTEGER NOT NULL)""",
+    COSTS_TABLE,
 )
-VIEW_TABLES = ("workers", "worker_dtos", "workers_tracking")
+VIEW_TABLES = ("workers", "worker_dtos", "workers_tracking", "worker_costs")
 CREATE_META = "CREATE TABLE IF NOT EXISTS workers_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 UPSERT_ROW = """
     INSERT INTO workers (id, name, status, region, instance_type, created_at, updated_at,
@@ -79,7 +82,62 @@ class WorkerRow:
         return self.dto.id, self.position, to_json(self.dto)
 
 
-class WorkerView(TrackingRecorder):
+class WorkerViewBase(TrackingRecorder, ABC):
+    """What the read model needs of a view: SQLite here, PostgreSQL in
+    ``infrastructure.postgres.view``. Each read returns the position it reflects."""
+
+    application_name: str
+
+    @abstractmethod
+    def write(self, rows: Sequence[WorkerRow], tracking: Tracking) -> None: ...
+
+    @abstractmethod
+    def clear(self) -> None: ...
+
+    @abstractmethod
+    def position(self) -> int: ...
+
+    @abstractmethod
+    def get(self, worker_id: str) -> str | None: ...
+
+    @abstractmethod
+    def listing(self, query: ListWorkers) -> ListingSql:
+        """The SQL of a page of ``query`` in this database's dialect."""
+
+    @abstractmethod
+    def page(self, sql: ListingSql) -> tuple[list[tuple[str, str, str]], int, int]: ...
+
+    @abstractmethod
+    def counts_by_status(self) -> tuple[dict[str, int], int]: ...
+
+    @abstractmethod
+    def select(
+        self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
+    ) -> tuple[list[str], int]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # Cost ledgers (application.costs), one per worker. A view that keeps them says so
+    # and writes them in the same transaction as the rows; the others have none.
+    records_costs = False
+
+    def write_with_costs(
+        self, rows: Sequence[WorkerRow], tracking: Tracking, costs: Sequence[tuple[str, str]]
+    ) -> None:
+        """:meth:`write`, plus (worker id, ledger JSON) rows where costs are kept."""
+        self.write(rows, tracking)
+
+    def ledgers(self, worker_ids: Iterable[str]) -> dict[str, str]:
+        """Cost ledger JSON of the given workers that have one."""
+        return {}
+
+    def all_ledgers(self) -> tuple[list[str], int]:
+        """Every cost ledger's JSON, and the position they reflect."""
+        return [], self.position()
+
+
+class WorkerView(WorkerViewBase):
     """SQLite tables of worker DTO rows; ``fingerprint`` changes force a rebuild."""
 
     def __init__(self, connections: Connections, application_name: str, fingerprint: str):
@@ -116,11 +174,21 @@ class WorkerView(TrackingRecorder):
 
     def write(self, rows: Sequence[WorkerRow], tracking: Tracking) -> None:
         """Upsert the rows and move the tracked position, in one transaction."""
+        self.write_with_costs(rows, tracking, ())
+
+    records_costs = True
+
+    def write_with_costs(
+        self, rows: Sequence[WorkerRow], tracking: Tracking, costs: Sequence[tuple[str, str]]
+    ) -> None:
+        """Upsert the rows and cost ledgers and move the tracked position, in one
+        transaction."""
         columns = [row.columns() for row in rows]
         documents = [row.document() for row in rows]  # encoded before the write lock
         with self._db.writing() as c:
             c.executemany(UPSERT_ROW, columns)
             c.executemany(UPSERT_DTO, documents)
+            c.executemany(UPSERT_COST, costs)
             self._advance(c, tracking)
 
     def clear(self) -> None:
@@ -133,6 +201,7 @@ class WorkerView(TrackingRecorder):
         c.execute("DELETE FROM workers")
         c.execute("DELETE FROM worker_dtos")
         c.execute("DELETE FROM workers_tracking")
+        c.execute("DELETE FROM worker_costs")
 
     @staticmethod
     def _advance(c: sqlite3.Connection, tracking: Tracking) -> bool:
@@ -147,6 +216,9 @@ class WorkerView(TrackingRecorder):
     def get(self, worker_id: str) -> str | None:
         row = self._db.read_one("SELECT dto FROM worker_dtos WHERE id = ?", (worker_id,))
         return None if row is None else str(row[0])
+
+    def listing(self, query: ListWorkers) -> ListingSql:
+        return listing_sql(query)
 
     def page(self, sql: ListingSql) -> tuple[list[tuple[str, str, str]], int, int]:
         """(sort value, id, DTO JSON) rows, the total matching the filters, the position."""
@@ -181,6 +253,18 @@ class WorkerView(TrackingRecorder):
             dtos = [str(r[0]) for r in rows.fetchall()]
             position = self._position(c)
         return dtos, position
+
+    def ledgers(self, worker_ids: Iterable[str]) -> dict[str, str]:
+        sql = "SELECT id, ledger FROM worker_costs WHERE id IN (SELECT value FROM json_each(?))"
+        with self._db.reading() as c:
+            rows = c.execute(sql, (json.dumps(list(worker_ids)),)).fetchall()
+        return {str(k): str(v) for k, v in rows}
+
+    def all_ledgers(self) -> tuple[list[str], int]:
+        with self._db.reading() as c:
+            rows = c.execute("SELECT ledger FROM worker_costs ORDER BY id").fetchall()
+            position = self._position(c)
+        return [str(r[0]) for r in rows], position
 
     def _position(self, c: sqlite3.Connection) -> int:
         row = c.execute(SELECT_POSITION, (self.application_name,)).fetchone()

@@ -1,0 +1,29 @@
+"""Passive license sync: what the metrics job sees on CML about the license."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.commands.common import CommandResult, change_worker
+from application.commands.lifecycle import WorkerCommand
+from application.ports import WorkerStore
+from domain.status import LicenseStatus
+
+
+@dataclass(frozen=True)
+class ObserveLicenseStatus(WorkerCommand):
+    """Record the license status CML reports (expiry, deregistration elsewhere, ...)."""
+
+    status: LicenseStatus = LicenseStatus.UNREGISTERED
+    detail: str | None = None
+
+
+def observe_license_status(cmd: ObserveLicenseStatus, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.observe_license(
+            cmd.status, detail=cmd.detail, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )

@@ -1,0 +1,147 @@
+"""Outcomes of requested cloud and CML operations, recorded by the operations engine.
+
+Each outcome is a command like any other (load, change, save, retry on a race); its
+correlation id is the request's, so the client that asked recognises the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.commands.common import CommandResult, change_worker
+from application.commands.lifecycle import WorkerCommand
+from application.ports import WorkerStore
+from domain.status import LicenseStatus, WorkerStatus
+
+
+@dataclass(frozen=True)
+class AssignInstance(WorkerCommand):
+    """The instance of a requested worker exists."""
+
+    instance_id: str = ""
+
+
+def assign_instance(cmd: AssignInstance, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.assign_instance(
+            cmd.instance_id, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class RecordOperationFailure(WorkerCommand):
+    """A requested operation failed for good; the worker is left in ``status``."""
+
+    operation: str = ""
+    reason: str = ""
+    status: WorkerStatus = WorkerStatus.UNKNOWN
+
+
+def record_operation_failure(cmd: RecordOperationFailure, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.fail_operation(
+            cmd.operation,
+            cmd.reason,
+            cmd.status,
+            actor=cmd.actor,
+            correlation_id=cmd.correlation_id,
+        ),
+        cmd.correlation_id,
+    )
+
+
+class RecordTermination(WorkerCommand):
+    """The worker's instance is gone (or never existed): the worker is terminated."""
+
+
+def record_termination(cmd: RecordTermination, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.observe_status(
+            WorkerStatus.TERMINATED, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class CompleteLicenseRegistration(WorkerCommand):
+    """CML reports the registration done; ``status`` is the license status it left."""
+
+    status: LicenseStatus = LicenseStatus.REGISTERED
+
+
+def complete_license_registration(
+    cmd: CompleteLicenseRegistration, store: WorkerStore
+) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.complete_license_registration(
+            cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class FailLicenseRegistration(WorkerCommand):
+    """The registration failed (refused, timed out, unexpected answer)."""
+
+    reason: str = ""
+
+
+def fail_license_registration(cmd: FailLicenseRegistration, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.fail_license_registration(
+            cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+class CompleteLicenseDeregistration(WorkerCommand):
+    """CML reports the license released."""
+
+
+def complete_license_deregistration(
+    cmd: CompleteLicenseDeregistration, store: WorkerStore
+) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.complete_license_deregistration(
+            actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class FailLicenseDeregistration(WorkerCommand):
+    """The deregistration failed; the license is left in ``status``."""
+
+    reason: str = ""
+    status: LicenseStatus = LicenseStatus.FAILED
+
+
+def fail_license_deregistration(
+    cmd: FailLicenseDeregistration, store: WorkerStore
+) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.fail_license_deregistration(
+            cmd.reason, cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id
+        ),
+        cmd.correlation_id,
+    )

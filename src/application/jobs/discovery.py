@@ -1,0 +1,196 @@
+"""Discovery: take EC2 instances that look like CML workers under management.
+
+Instances matching the configured filters (AMI ids, tags; per region) that no worker
+knows are imported; workers whose instance EC2 no longer has (or reports terminated)
+are recorded as terminated. An imported worker's id is derived from its instance, so
+two discoveries racing (two processes, a timer and a click) import it once: the second
+save is refused as a duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4, uuid5
+
+from application.cloud import CloudPort, InstanceInfo
+from application.commands.lifecycle import ImportWorker, import_worker
+from application.commands.outcomes import RecordTermination, record_termination
+from application.dto import CMLWorkerDto, doc
+from application.errors import ConcurrencyConflict
+from application.jobs.observe import status_to_record
+from application.jobs.ports import FleetView, RunSync
+from application.ports import WorkerStore
+from application.ports_errors import CloudError
+from domain.policies import worker_status_for_ec2_state
+from domain.status import WorkerStatus
+
+NAMESPACE = UUID("5d1f8f2e-9a53-4c1e-9e0b-6f1d2c3b4a59")
+LIVE_STATES = ("pending", "running", "stopping", "stopped")
+
+
+def discovered_worker_id(region: str, instance_id: str) -> UUID:
+    """The id of the worker discovery imports for an instance: always the same."""
+    return uuid5(NAMESPACE, f"{region}/{instance_id}")
+
+
+@dataclass(frozen=True)
+class DiscoveryConfig:
+    regions: tuple[str, ...] = ()
+    """Regions to scan; empty: ``default_regions`` plus the regions of known workers."""
+    ami_ids: tuple[str, ...] = ()
+    """AMI id patterns (``*`` wildcards); empty: any AMI."""
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Tag key to value pattern; every one must match."""
+    default_regions: tuple[str, ...] = ()
+    actor: str = "job:discovery"
+
+    def filters(self) -> dict[str, list[str]]:
+        """The EC2 ``DescribeInstances`` filters these settings mean."""
+        found = {"instance-state-name": list(LIVE_STATES)}
+        if self.ami_ids:
+            found["image-id"] = list(self.ami_ids)
+        for key, pattern in self.tags.items():
+            found[f"tag:{key}"] = [pattern]
+        return found
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    """What one discovery did, as counts."""
+
+    correlation_id: str = field(metadata=doc("Correlation id on the events it recorded."))
+    at: datetime = field(metadata=doc("When it ran."))
+    regions: tuple[str, ...] = field(metadata=doc("Regions scanned."))
+    matched: int = field(metadata=doc("Instances matching the filters."))
+    imported: int = field(metadata=doc("Of those, taken under management now."))
+    already_known: int = field(metadata=doc("Of those, already workers (skipped)."))
+    terminated: int = field(
+        metadata=doc("Known workers whose instance is gone, recorded as terminated.")
+    )
+    failed_regions: tuple[str, ...] = field(metadata=doc("Regions EC2 did not answer for."))
+    duration_seconds: float = field(metadata=doc("How long it took."))
+
+
+@dataclass(frozen=True)
+class _RegionResult:
+    matched: int = 0
+    imported: int = 0
+    known: int = 0
+    terminated: int = 0
+    failed: bool = False
+
+
+class Discovery:
+    """One run at a time in this process (a lock); the derived ids cover the rest."""
+
+    def __init__(
+        self,
+        *,
+        store: WorkerStore,
+        read_model: FleetView,
+        cloud: CloudPort,
+        run_sync: RunSync,
+        config: DiscoveryConfig | None = None,
+    ) -> None:
+        self.store, self.read_model, self.cloud, self.run_sync = store, read_model, cloud, run_sync
+        self.config = config or DiscoveryConfig()
+        self._lock = asyncio.Lock()
+
+    async def run(self, now: datetime) -> DiscoveryReport:
+        async with self._lock:
+            started = time.perf_counter()
+            correlation_id = f"discovery-{uuid4()}"
+            known = await self.run_sync(self.read_model.all_workers, True)
+            regions = self._regions(known)
+            results = await asyncio.gather(
+                *(self._region(r, known, correlation_id) for r in regions)
+            )
+            return DiscoveryReport(
+                correlation_id=correlation_id,
+                at=now,
+                regions=regions,
+                matched=sum(r.matched for r in results),
+                imported=sum(r.imported for r in results),
+                already_known=sum(r.known for r in results),
+                terminated=sum(r.terminated for r in results),
+                failed_regions=tuple(g for g, r in zip(regions, results, strict=True) if r.failed),
+                duration_seconds=time.perf_counter() - started,
+            )
+
+    def _regions(self, known: Sequence[CMLWorkerDto]) -> tuple[str, ...]:
+        if self.config.regions:
+            return self.config.regions
+        return tuple(sorted({*self.config.default_regions, *(w.region for w in known)}))
+
+    async def _region(
+        self, region: str, known: Sequence[CMLWorkerDto], correlation_id: str
+    ) -> _RegionResult:
+        mine = [w for w in known if w.region == region and w.instance_id is not None]
+        try:
+            found = await self.cloud.describe_instances(region, filters=self.config.filters())
+            ids = _instance_ids(mine, live_only=True)
+            alive = await self.cloud.describe_instances(region, ids) if ids else ()
+        except CloudError:
+            return _RegionResult(failed=True)
+        instance_ids = set(_instance_ids(mine, live_only=False))
+        new = [i for i in found if i.instance_id not in instance_ids]
+        imported = await self.run_sync(self._import, new, correlation_id)
+        gone = _gone(mine, {i.instance_id: i for i in alive})
+        await self.run_sync(self._terminate, gone, correlation_id)
+        return _RegionResult(
+            matched=len(found),
+            imported=imported,
+            known=len(found) - imported,
+            terminated=len(gone),
+        )
+
+    def _import(self, instances: Sequence[InstanceInfo], correlation_id: str) -> int:
+        imported = 0
+        for info in instances:
+            command = ImportWorker(
+                instance_id=info.instance_id,
+                name=info.name or info.instance_id,
+                region=info.region,
+                instance_type=info.instance_type,
+                status=worker_status_for_ec2_state(info.state),
+                actor=self.config.actor,
+                correlation_id=correlation_id,
+                ami_id=info.ami_id,
+                tags=dict(info.tags),
+                worker_id=discovered_worker_id(info.region, info.instance_id),
+            )
+            try:
+                import_worker(command, self.store)
+            except ConcurrencyConflict:
+                continue  # imported meanwhile by another discovery
+            imported += 1
+        return imported
+
+    def _terminate(self, workers: Sequence[CMLWorkerDto], correlation_id: str) -> None:
+        for dto in workers:
+            command = RecordTermination(UUID(dto.id), self.config.actor, correlation_id)
+            record_termination(command, self.store)
+
+
+def _instance_ids(workers: Sequence[CMLWorkerDto], *, live_only: bool) -> list[str]:
+    terminated = WorkerStatus.TERMINATED.value
+    return [
+        w.instance_id
+        for w in workers
+        if w.instance_id is not None and not (live_only and w.status == terminated)
+    ]
+
+
+def _gone(workers: Sequence[CMLWorkerDto], alive: Mapping[str, InstanceInfo]) -> list[CMLWorkerDto]:
+    """Known workers whose instance EC2 reports terminated, or no longer has."""
+    gone = []
+    for dto in workers:
+        info = alive.get(dto.instance_id or "")
+        status = status_to_record(WorkerStatus(dto.status), info.state if info else None)
+        if status is WorkerStatus.TERMINATED:
+            gone.append(dto)
+    return gone

@@ -1,0 +1,206 @@
+"""The idle detection job: pause running workers nobody has used for a while.
+
+A cycle reads the fleet from the read model, where each running, watched worker
+already carries its countdown (``auto_pause_due_at``, from the metrics job's
+activity and the worker's own timeout, resume and start times). Only the workers
+whose pause is due cost more than a comparison: CML is asked once more (telemetry
+events newer than the last seen, labs with running nodes), anything new is recorded
+as activity, and the pause is decided by the worker itself on its state at that
+moment (``PauseIdleWorker``), so activity recorded meanwhile is never overlooked.
+
+Workers with running labs (a configurable signal) have that recorded as activity
+every few minutes, so their countdown shows it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+from application.cml import CmlPort
+from application.commands.idle import PauseIdleWorker, pause_idle_worker
+from application.commands.observations import RecordActivity, record_activity
+from application.dto import CMLWorkerDto
+from application.errors import ApplicationError
+from application.jobs.idle_rules import IdleRules, labs_running
+from application.jobs.observe import activity_in, host_of
+from application.jobs.ports import FleetView, RunSync
+from application.mapper import rfc3339
+from application.ports import WorkerStore
+from application.ports_errors import CmlError
+from domain.errors import DomainError
+from domain.values import ActivityRecord
+
+_Step = Callable[[CMLWorkerDto], Awaitable["_Outcome"]]
+
+
+@dataclass(frozen=True)
+class IdleJobConfig:
+    """The job's knobs (built from settings by the composition root)."""
+
+    enabled: bool = True
+    timeout: timedelta = timedelta(minutes=60)
+    snooze: timedelta = timedelta(minutes=30)
+    running_labs_signal: bool = True
+    activity_refresh: timedelta = timedelta(minutes=10)
+    check_before_pause: bool = True
+    service_account_pattern: str = "^cml-fleet$"
+    concurrency: int = 32
+    cml_timeout: float = 30.0
+    actor: str = "job:idle"
+
+
+@dataclass(frozen=True)
+class IdleReport:
+    """What one cycle did."""
+
+    correlation_id: str
+    at: datetime
+    workers: int
+    watched: int
+    due: int
+    checked: int
+    activity_recorded: int
+    paused: int
+    paused_workers: tuple[str, ...]
+    failures: int
+    duration_seconds: float
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    checked: bool = False
+    activity: int = 0
+    paused: bool = False
+    failed: bool = False
+
+
+class _At:
+    """The cycle's ``now`` as a clock: every decision of a cycle is made at one time."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+class IdleJob:
+    def __init__(
+        self,
+        *,
+        store: WorkerStore,
+        read_model: FleetView,
+        cml: CmlPort,
+        run_sync: RunSync,
+        config: IdleJobConfig | None = None,
+    ) -> None:
+        self.config = config or IdleJobConfig()
+        self.store, self.read_model, self.cml, self.run_sync = store, read_model, cml, run_sync
+        self.rules = IdleRules(
+            enabled=self.config.enabled,
+            running_labs_signal=self.config.running_labs_signal,
+            activity_refresh=self.config.activity_refresh,
+        )
+        self.service_account = re.compile(self.config.service_account_pattern)
+
+    async def run(self, now: datetime) -> IdleReport:
+        """One cycle at ``now``."""
+        started = time.perf_counter()
+        correlation_id = f"idle-{uuid4()}"
+        workers = await self.run_sync(self.read_model.all_workers)
+        watched = [w for w in workers if self.rules.watched(w)]
+        busy = [w for w in watched if self.rules.labs_activity_due(w, now)]
+        due = [w for w in watched if self.rules.pause_due(w, now)]  # never a busy one
+        outcomes = await self._each(busy, lambda w: self._note_labs(w, now, correlation_id))
+        outcomes += await self._each(due, lambda w: self._pause_if_idle(w, now, correlation_id))
+        paused = tuple(w.id for w, o in zip([*busy, *due], outcomes, strict=True) if o.paused)
+        return IdleReport(
+            correlation_id=correlation_id,
+            at=now,
+            workers=len(workers),
+            watched=len(watched),
+            due=len(due),
+            checked=sum(o.checked for o in outcomes),
+            activity_recorded=sum(o.activity for o in outcomes),
+            paused=len(paused),
+            paused_workers=paused,
+            failures=sum(o.failed for o in outcomes),
+            duration_seconds=time.perf_counter() - started,
+        )
+
+    async def _each(self, workers: Sequence[CMLWorkerDto], one: _Step) -> list[_Outcome]:
+        limit = asyncio.Semaphore(max(1, self.config.concurrency))
+
+        async def bounded(dto: CMLWorkerDto) -> _Outcome:
+            async with limit:
+                try:
+                    return await one(dto)
+                except (ApplicationError, DomainError):
+                    return _Outcome(failed=True)  # changed meanwhile; next cycle decides
+
+        return list(await asyncio.gather(*(bounded(w) for w in workers)))
+
+    async def _note_labs(self, dto: CMLWorkerDto, now: datetime, correlation_id: str) -> _Outcome:
+        """Running labs count as activity: recorded every few minutes, not every cycle."""
+        record = labs_running(now, dto.running_nodes_count or 0)
+        command = self._activity(dto, (record,), None, correlation_id)
+        result = await self.run_sync(record_activity, command, self.store)
+        return _Outcome(activity=int(result.changed))
+
+    async def _pause_if_idle(
+        self, dto: CMLWorkerDto, now: datetime, correlation_id: str
+    ) -> _Outcome:
+        checked, activity, failed = False, 0, False
+        host = host_of(dto.public_dns, dto.public_ip, dto.private_ip)
+        if self.config.check_before_pause and host is not None:
+            try:
+                activity = await self._look_again(dto, host, now, correlation_id)
+                checked = True
+            except (CmlError, TimeoutError):
+                failed = True  # what the metrics job saw last decides
+        command = PauseIdleWorker(
+            UUID(dto.id),
+            self.config.actor,
+            correlation_id,
+            default_timeout=self.config.timeout,
+            snooze=self.config.snooze,
+        )
+        result = await self.run_sync(pause_idle_worker, command, self.store, _At(now))
+        return _Outcome(checked=checked, activity=activity, paused=result.changed, failed=failed)
+
+    async def _look_again(
+        self, dto: CMLWorkerDto, host: str, now: datetime, correlation_id: str
+    ) -> int:
+        """Ask CML what happened since the last look; record it. Returns 1 if anything."""
+        async with asyncio.timeout(self.config.cml_timeout):
+            events, labs = await asyncio.gather(
+                self.cml.telemetry_events(host), self.cml.labs(host)
+            )
+        after = datetime.fromisoformat(dto.last_activity_at) if dto.last_activity_at else None
+        records = activity_in(events, after, self.service_account)
+        running_nodes = sum(lab.running_nodes or 0 for lab in labs if lab.state == "STARTED")
+        if self.config.running_labs_signal and running_nodes > 0:
+            records = (*records, labs_running(now, running_nodes))
+        if not records:
+            return 0
+        newest = max(e.timestamp for e in events) if events else None
+        command = self._activity(dto, records, rfc3339(newest), correlation_id)
+        result = await self.run_sync(record_activity, command, self.store)
+        return int(result.changed)
+
+    def _activity(
+        self,
+        dto: CMLWorkerDto,
+        records: Sequence[ActivityRecord],
+        cursor: str | None,
+        correlation_id: str,
+    ) -> RecordActivity:
+        return RecordActivity(
+            UUID(dto.id), self.config.actor, correlation_id, records=records, cursor=cursor
+        )

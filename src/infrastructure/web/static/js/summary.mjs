@@ -25,16 +25,17 @@ export class Summary {
   }
 
   /**
-   * Money saved needs the prices the server knows: shown when `/api/fleet/summary`
-   * reports `money_saved` (and `currency`). Asked at start and again after pauses
-   * and resumes, at most once a minute.
+   * Money saved needs the prices the server knows: shown from `/api/fleet/summary`'s
+   * `cost` (`saved_cost`, `currency`). Asked at start and again after
+   * pauses and resumes, at most once a minute.
    */
   async ask({ soon = false } = {}) {
     if (soon && this.now() - this.askedAt < ASK_EVERY_MS) return;
     this.askedAt = this.now();
     const summary = await getJson('/api/fleet/summary').catch(() => null);
-    if (typeof summary?.money_saved !== 'number') return;
+    const cost = summary?.cost;
+    if (typeof cost?.saved_cost !== 'number') return;
     $('#money-saved').hidden = false;
-    setText($('[data-summary="money-saved"]'), money(summary.money_saved, summary.currency ?? 'USD'));
+    setText($('[data-summary="money-saved"]'), money(cost.saved_cost, cost.currency ?? 'USD'));
   }
 }

@@ -1,9 +1,10 @@
 """The Starlette app: ``create_app(system)``.
 
-Middleware, outermost first: correlation id (and access log), security headers, command
-metrics, body size limit, authentication (Bearer token or session cookie + CSRF, with
-failed logins rate-limited), deny-by-default; then the exception handlers that turn
-every known error into problem details. ``GET /metrics`` serves Prometheus figures.
+Middleware, outermost first: correlation id (and access log), security headers, header
+size limit, command metrics, body size limit, authentication (Bearer token or session
+cookie + CSRF, with failed logins rate-limited), deny-by-default; then the exception
+handlers that turn every known error into problem details. ``GET /metrics`` serves
+Prometheus figures.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from infrastructure.bootstrap import System
-from infrastructure.http.headers import SecurityHeadersMiddleware
+from infrastructure.http.headers import HeaderSizeLimitMiddleware, SecurityHeadersMiddleware
 from infrastructure.http.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
 from infrastructure.http.problems import EXCEPTION_HANDLERS
 from infrastructure.http.ratelimit import FailedLoginLimiter
@@ -48,6 +49,7 @@ def create_app(system: System) -> Starlette:
         middleware=[
             Middleware(CorrelationIdMiddleware),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(HeaderSizeLimitMiddleware),
             Middleware(
                 CommandMetricsMiddleware, metrics=metrics, commands=command_names(OPERATIONS)
             ),

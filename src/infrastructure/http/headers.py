@@ -2,14 +2,20 @@
 
 The dashboard's policy allows scripts, styles and connections only from this origin
 (no inline script or style), images also as ``data:`` URIs, and no framing. API
-answers are not cached (``no-store``): they carry fleet state and sometimes secrets'
-metadata; the dashboard's files set their own cache policy.
+answers are not cached (``no-store``): they carry live fleet state; the dashboard's
+files set their own cache policy. Requests with headers
+larger than :data:`MAX_HEADER_BYTES` in all are refused with 431.
 """
 
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infrastructure.http.problems import problem
+
+MAX_HEADER_BYTES = 32 * 1024  # generous: a browser's cookies plus a token fit many times
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -44,3 +50,28 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class HeaderSizeLimitMiddleware:
+    """Refuses requests whose headers together exceed ``max_bytes`` (431), before
+    anything reads them: uvicorn's parser takes headers of any size."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+            if size > self.max_bytes:
+                detail = f"the request's headers exceed {self.max_bytes} bytes"
+                response = problem(
+                    HTTPConnection(scope),
+                    431,
+                    detail,
+                    kind="headers-too-large",
+                    max_bytes=self.max_bytes,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

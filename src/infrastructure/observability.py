@@ -1,0 +1,183 @@
+"""Prometheus metrics: ``GET /metrics`` (viewer role, like every other read).
+
+Each app has its own :class:`FleetMetrics` with its own ``CollectorRegistry`` (no
+process-wide state, so two systems in one process, or two tests, never mix figures).
+Counters that only the HTTP layer sees (commands by type and outcome, conflicts) are
+counted by :class:`CommandMetricsMiddleware`; everything else is read from the
+system when scraped: jobs' runs, failures and last cycle time, SSE subscribers and
+the ones cut off, read-model lag, and the workers that are failing, one series each.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.authentication import requires
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+OUTCOMES = {2: "accepted", 4: "refused", 5: "error"}
+
+
+class FleetMetrics:
+    """The app's registry: HTTP-side counters plus a collector reading ``system``."""
+
+    def __init__(self, system: Any) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.commands = Counter(
+            "cml_fleet_commands",
+            "Commands by type and outcome (accepted, refused, conflict, error).",
+            ["command", "outcome"],
+            registry=self.registry,
+        )
+        self.conflicts = Counter(
+            "cml_fleet_concurrency_conflicts",
+            "Commands answered 409 concurrent-change: optimistic-concurrency retries ran out.",
+            registry=self.registry,
+        )
+        self.registry.register(SystemCollector(system))
+
+    def record(self, command: str, status: int, retry_after: bool) -> None:
+        conflict = status == 409 and retry_after  # concurrent-change says "retry soon"
+        outcome = "conflict" if conflict else OUTCOMES.get(status // 100, "other")
+        self.commands.labels(command, outcome).inc()
+        if conflict:
+            self.conflicts.inc()
+
+    def exposition(self) -> bytes:
+        """The text format. Reads the stores: call it off the event loop."""
+        return generate_latest(self.registry)
+
+
+class SystemCollector(Collector):
+    """Figures read from the system at scrape time."""
+
+    def __init__(self, system: Any) -> None:
+        self.system = system
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._jobs()
+        yield from self._sse()
+        yield self._lag()
+        yield self._failing_workers()
+
+    def _jobs(self) -> Iterator[Metric]:
+        runs = CounterMetricFamily("cml_fleet_job_runs", "Job cycles run.", labels=["job"])
+        failures = CounterMetricFamily(
+            "cml_fleet_job_failures", "Job cycles that failed.", labels=["job"]
+        )
+        cycle = GaugeMetricFamily(
+            "cml_fleet_job_last_cycle_seconds", "Duration of the last cycle.", labels=["job"]
+        )
+        scheduler = self.system.scheduler
+        for job in scheduler.jobs() if scheduler is not None else ():
+            runs.add_metric([job.id], job.runs)
+            failures.add_metric([job.id], job.failures)
+            if job.last_duration_seconds is not None:
+                cycle.add_metric([job.id], job.last_duration_seconds)
+        yield from (runs, failures, cycle)
+
+    def _sse(self) -> Iterator[Metric]:
+        hub = self.system.hub
+        yield GaugeMetricFamily(
+            "cml_fleet_sse_subscribers", "Open event streams.", value=hub.subscriber_count
+        )
+        yield CounterMetricFamily(
+            "cml_fleet_sse_dropped_subscribers",
+            "Streams cut off because their client fell too far behind.",
+            value=hub.cut_off,
+        )
+
+    def _lag(self) -> Metric:
+        lag = self.system.store.max_position() - self.system.read_model.position()
+        return GaugeMetricFamily(
+            "cml_fleet_read_model_lag", "Events logged but not yet in the read model.", value=lag
+        )
+
+    def _failing_workers(self) -> Metric:
+        failing = GaugeMetricFamily(
+            "cml_fleet_worker_failing",
+            "1 for each worker and reason it is failing (CML unreachable, operation, license).",
+            labels=["worker_id", "name", "reason"],
+        )
+        for dto in self.system.read_model.all_workers():
+            for reason in failure_reasons(dto):
+                failing.add_metric([dto.id, dto.name, reason], 1)
+        return failing
+
+
+def failure_reasons(dto: Any) -> list[str]:
+    reasons = []
+    if dto.service_status == "unreachable":
+        reasons.append("service_unreachable")
+    if dto.last_operation_error:
+        reasons.append("operation_error")
+    if dto.license_status == "failed":
+        reasons.append("license_failed")
+    return reasons
+
+
+class CommandMetricsMiddleware:
+    """Counts every command (a changing request to a known command route) by outcome."""
+
+    def __init__(self, app: ASGIApp, metrics: FleetMetrics, commands: dict[str, str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        # (method, path template) -> command name, matched by the templates' regexes
+        self.routes = [
+            (method, compile_path(path)[0], name)
+            for (method, path), name in ((k.split(" ", 1), v) for k, v in commands.items())
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        command = self._command(scope) if scope["type"] == "http" else None
+        if command is None:
+            await self.app(scope, receive, send)
+            return
+        answer: dict[str, Any] = {"status": 500, "retry_after": False}
+
+        async def noting_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answer["status"] = message["status"]
+                answer["retry_after"] = any(
+                    k.lower() == b"retry-after" for k, _ in message["headers"]
+                )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        finally:
+            self.metrics.record(command, answer["status"], answer["retry_after"])
+
+    def _command(self, scope: Scope) -> str | None:
+        for method, regex, name in self.routes:
+            if scope["method"] == method and regex.match(scope["path"]):
+                return name
+        return None
+
+
+def command_names(operations: Any) -> dict[str, str]:
+    """``"METHOD /path"`` -> command name for every changing operation."""
+    return {
+        f"{op.method} {op.path}": re.sub(r"_$", "", op.endpoint.__name__)
+        for op in operations
+        if op.method not in {"GET", "HEAD"}
+    } | {"POST /api/admin/jobs/{id}/run": "run_job"}
+
+
+@requires("viewer")
+async def metrics_endpoint(request: Request) -> Response:
+    system, metrics = request.app.state.system, request.app.state.metrics
+    body = await system.run_sync(metrics.exposition)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+def metrics_routes() -> list[Route]:
+    return [Route("/metrics", metrics_endpoint, methods=["GET"], name="metrics")]

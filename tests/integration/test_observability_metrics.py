@@ -1,0 +1,173 @@
+"""What an operator's Prometheus scrapes from ``GET /metrics`` (viewer role), and the
+JSON log line each command leaves behind."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from starlette.testclient import TestClient
+
+from application.commands.observations import ObserveInstance, observe_instance
+from domain.status import ServiceStatus
+from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.app import create_app
+from infrastructure.logs import JsonFormatter
+from tests.integration.test_http_api import Api, settings_for
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Api]:
+    system = bootstrap(settings_for(tmp_path, read_wait_timeout_seconds=2.0))
+    with TestClient(create_app(system)) as client:
+        yield Api(system, client)
+
+
+def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample by (name, sorted labels)."""
+    response = api.client.get("/metrics", headers=api.viewer)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(response.text)
+        for s in family.samples
+    }
+
+
+def command(name: str, outcome: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return ("cml_fleet_commands_total", (("command", name), ("outcome", outcome)))
+
+
+def test_metrics_need_a_viewer_token(api: Api) -> None:
+    assert api.client.get("/metrics").status_code == 401
+    assert api.client.get("/metrics", headers=api.viewer).status_code == 200
+
+
+def test_commands_are_counted_by_type_and_outcome(api: Api) -> None:
+    worker = api.import_("running")["worker_id"]
+    path = f"/api/workers/{worker}"
+    api.client.post(f"{path}/pause", headers=api.operator)  # accepted
+    api.client.post(f"{path}/pause", headers=api.operator)  # refused: already pausing
+    api.client.patch(f"{path}/tags", json={"add": {"team": "a"}}, headers=api.admin)
+
+    samples = scrape(api)
+
+    assert samples[command("import", "accepted")] == 1
+    assert samples[command("pause", "accepted")] == 1
+    assert samples[command("pause", "refused")] == 1
+    assert samples[command("tags", "accepted")] == 1
+    assert samples[("cml_fleet_concurrency_conflicts_total", ())] == 0
+
+
+def test_the_read_model_lag_and_streams_are_reported(api: Api) -> None:
+    accepted = api.import_("running")
+    api.worker(accepted)  # waits until the read model has it
+
+    samples = scrape(api)
+
+    assert samples[("cml_fleet_read_model_lag", ())] == 0
+    assert samples[("cml_fleet_sse_subscribers", ())] == 0
+    assert samples[("cml_fleet_sse_dropped_subscribers_total", ())] == 0
+
+
+def test_a_stream_that_falls_behind_is_counted_as_dropped(api: Api) -> None:
+    hub = api.system.hub
+    slow = hub.subscribe(capacity=1)  # a subscriber that never reads
+    before = scrape(api)[("cml_fleet_sse_subscribers", ())]
+    for n in range(3):
+        api.worker(api.import_("running", name=f"lab-{n}"))
+
+    samples = scrape(api)
+
+    assert before == 1
+    assert samples[("cml_fleet_sse_subscribers", ())] == 0
+    assert samples[("cml_fleet_sse_dropped_subscribers_total", ())] == 1
+    hub.unsubscribe(slow)
+
+
+def test_a_worker_whose_cml_is_unreachable_shows_as_failing(api: Api) -> None:
+    accepted = api.import_("running", name="lab-far")
+    worker_id = accepted["worker_id"]
+    observed = observe_instance(
+        ObserveInstance(
+            UUID(worker_id),
+            "metrics-job",
+            "cid-1",
+            service_status=ServiceStatus.UNREACHABLE,
+            service_detail="connection refused",
+        ),
+        api.system.store,
+    )
+    api.worker({"worker_id": worker_id, "position": observed.position})
+
+    samples = scrape(api)
+
+    labels = (("name", "lab-far"), ("reason", "service_unreachable"), ("worker_id", worker_id))
+    assert samples[("cml_fleet_worker_failing", labels)] == 1
+
+
+def test_a_job_cycle_is_counted_with_its_duration(api: Api) -> None:
+    api.import_("running")
+    ran = api.client.post("/api/admin/jobs/metrics/run?wait=true", headers=api.admin)
+
+    samples = scrape(api)
+
+    assert ran.status_code == 200
+    assert samples[("cml_fleet_job_runs_total", (("job", "metrics"),))] == 1
+    assert samples[("cml_fleet_job_failures_total", (("job", "metrics"),))] == 0
+    cycle = samples[("cml_fleet_job_last_cycle_seconds", (("job", "metrics"),))]
+    assert cycle == ran.json()["last_duration_seconds"] and cycle > 0
+    assert samples[command("run_job", "accepted")] == 1
+
+
+def test_each_app_counts_only_its_own_commands(api: Api, tmp_path: Path) -> None:
+    api.import_("running")
+    other_system: System = bootstrap(settings_for(tmp_path / "other"))
+    with TestClient(create_app(other_system)) as client:
+        other = Api(other_system, client)
+        other_samples = scrape(other)
+
+    assert scrape(api)[command("import", "accepted")] == 1
+    assert command("import", "accepted") not in other_samples
+
+
+def test_a_commands_log_line_carries_its_correlation_id(api: Api) -> None:
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("cml_fleet.http")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        response = api.client.post(
+            "/api/workers/import",
+            json=imported_body(),
+            headers=api.admin | {"X-Correlation-ID": "ticket-9001"},
+        )
+    finally:
+        logger.removeHandler(handler)
+
+    entries = [json.loads(line) for line in lines.getvalue().splitlines()]
+    mine = [e for e in entries if e.get("path") == "/api/workers/import"]
+    assert response.status_code == 200
+    assert [(e["correlation_id"], e["status"], e["method"]) for e in mine] == [
+        ("ticket-9001", 200, "POST")
+    ]
+
+
+def imported_body() -> dict[str, Any]:
+    return {
+        "instance_id": "i-0123456789abcdef1",
+        "name": "traced",
+        "region": "eu-west-1",
+        "instance_type": "m5.xlarge",
+        "status": "running",
+    }

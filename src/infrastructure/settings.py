@@ -118,6 +118,9 @@ class Settings(BaseSettings):
         10.0, description="A stream whose client stops reading is closed after this."
     )
     sse_queue_size: int = Field(1000, description="Frames queued per subscriber before cut-off.")
+    sse_flush_interval_ms: float = Field(
+        200.0, description="A busy stream is written at most this often (frames joined)."
+    )
     sse_max_replay: int = Field(
         10_000, description="Largest Last-Event-ID gap replayed; beyond it, a resync."
     )

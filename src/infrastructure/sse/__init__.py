@@ -15,4 +15,10 @@ from infrastructure.sse.hub import Hub
 
 def build_hub(system: Any) -> Hub:
     """The hub, fed by ``system.read_model`` (wired in the composition root)."""
-    return Hub(system.read_model, system.clock, system.settings.sse_queue_size)
+    settings = system.settings
+    return Hub(
+        system.read_model,
+        system.clock,
+        settings.sse_queue_size,
+        flush_interval=settings.sse_flush_interval_ms / 1000,
+    )

@@ -33,9 +33,15 @@ class Subscription:
     """One subscriber: its filters and its bounded queue of frames."""
 
     def __init__(
-        self, capacity: int, worker_ids: frozenset[str] | None, type_prefix: str | None
+        self,
+        capacity: int,
+        worker_ids: frozenset[str] | None,
+        type_prefix: str | None,
+        flush_interval: float = 0.0,
     ) -> None:
         self.capacity = capacity
+        self.flush_interval = flush_interval
+        self._last_flush = float("-inf")
         self.worker_ids = worker_ids
         self.type_prefix = type_prefix
         self.closed = False
@@ -70,14 +76,27 @@ class Subscription:
         self._ready.set()
 
     async def take(self) -> list[Frame] | None:
-        """Everything queued, at least one frame; ``None`` once the stream must end."""
+        """Everything queued, at least one frame; ``None`` once the stream must end.
+
+        At most one take per ``flush_interval``: a quiet stream gets a frame at once,
+        a busy one gets what piled up since its last write, in one write. The cost of
+        a write (syscall, ASGI send path) is per write, not per frame, so this keeps a
+        thousand busy streams from saturating the event loop.
+        """
         while not self._pending:
             if self.closed:
                 return None
             await self._ready.wait()
             self._ready.clear()
+        loop = asyncio.get_running_loop()
+        wait = self._last_flush + self.flush_interval - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self.closed:
+            return None
         frames = list(self._pending)
         self._pending.clear()
+        self._last_flush = loop.time()
         return frames
 
 
@@ -90,10 +109,12 @@ class Hub:
         clock: Clock,
         queue_size: int,
         to_frame: Callable[[Any], Frame] = frame_of,
+        flush_interval: float = 0.0,
     ) -> None:
         self._read_model = read_model
         self._clock = clock
         self._queue_size = queue_size
+        self._flush_interval = flush_interval
         self._to_frame = to_frame
         self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -127,7 +148,9 @@ class Hub:
         capacity: int | None = None,
     ) -> Subscription:
         ids = None if worker_ids is None else frozenset(worker_ids)
-        subscription = Subscription(capacity or self._queue_size, ids, type_prefix)
+        subscription = Subscription(
+            capacity or self._queue_size, ids, type_prefix, self._flush_interval
+        )
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
         else:

@@ -1,4 +1,9 @@
-"""Run the benchmarks (all, or those named on the command line) and write the report."""
+"""Run the benchmarks (all, or those named on the command line) and write the report.
+
+`make bench` runs them all (about 15 minutes on 2 cores) and writes
+bench/results/latest.md and latest.json; name modules to run a few:
+`python -m bench bench_store bench_http_queries` (the report then holds only those).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,17 @@ import time
 from bench.report import Benchmark, write_report
 
 ALL = (
-    "bench_store",
-    "bench_http_commands",
-    "bench_http_queries",
+    "bench_store",  # issue 2: raw save rate, snapshot-bounded loads
+    "bench_http_commands",  # issue 2: 32 clients vs raw save rate
+    "bench_http_queries",  # issue 2: 10,000 workers vs replay
+    "bench_sse_fanout",  # issue 3: 1,000 SSE clients, 100 notifications/s
+    "bench_job_cycle",  # issue 3: metrics cycle, 1,000 / 10,000 workers, 20 ms latency
+    "bench_log_growth",  # issue 3: events per idle worker per hour
+    "bench_idle_cycle",  # issue 4: idle-detection cycle, 10,000 workers
+    "bench_aws_cycle",  # issue 5: CloudWatch/EC2 calls per cycle on moto
+    "bench_cml_calls",  # issue 5: CML calls and logins per cycle
+    "bench_dashboard",  # issue 6: first render, main-thread time per notification
+    "bench_postgres",  # issue 7: PostgreSQL vs SQLite, cross-process delivery
 )
 
 
@@ -22,7 +35,7 @@ def main(names: list[str]) -> None:
         start = time.perf_counter()
         results.append(importlib.import_module(f"bench.{name}").run())
         print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
-    write_report(results)
+        write_report(results)  # after each one, so an interrupted run keeps what it measured
     print("\nreport: bench/results/latest.md", flush=True)
 
 

@@ -9,6 +9,9 @@ import pytest
 from infrastructure.clock import FakeClock
 from infrastructure.event_store import FleetEventStore
 
+# PostgreSQL fixtures (skip with a reason, or fail under CML_FLEET_REQUIRE_POSTGRES=1).
+pytest_plugins = ("tests.postgres_support",)
+
 
 @pytest.fixture
 def clock() -> FakeClock:

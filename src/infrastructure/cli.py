@@ -1,4 +1,5 @@
-"""The ``cml-fleet`` command: serve, manage tokens, export the public JSON Schemas.
+"""The ``cml-fleet`` command: serve, create the PostgreSQL schema, manage tokens, export
+the public JSON Schemas.
 
 Everything is built through :func:`infrastructure.bootstrap.bootstrap`.
 """
@@ -11,6 +12,7 @@ import logging
 import socket
 import sys
 from collections.abc import Sequence
+from contextlib import nullcontext
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
 from infrastructure.logs import configure_logging
+from infrastructure.postgres import DatabaseUnreachable, SchemaMissing, init_schema
 from infrastructure.settings import Settings
 from infrastructure.simulated.demo import seed_demo_fleet
 
@@ -32,7 +35,11 @@ GRACEFUL_SHUTDOWN_SECONDS = 3  # open SSE streams must not hold a shutdown forev
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    result: int = args.run(args)
+    try:
+        result: int = args.run(args)
+    except (SchemaMissing, DatabaseUnreachable) as error:  # PostgreSQL not (yet) there
+        print(f"cml-fleet: {error}", file=sys.stderr)
+        return 2
     return result
 
 
@@ -45,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("--port", type=int, help="port (0: any free port)")
     serve_cmd.add_argument("--data-dir", type=Path, help="where the SQLite files live")
     serve_cmd.set_defaults(run=serve)
+
+    db_cmd = commands.add_parser("db", help="the PostgreSQL database")
+    db_actions = db_cmd.add_subparsers(required=True, metavar="ACTION")
+    init = db_actions.add_parser("init", help="create the schema and tables (safe to repeat)")
+    init.add_argument("--dsn", help="PostgreSQL DSN (default: CML_FLEET_POSTGRES_DSN)")
+    init.set_defaults(run=db_init)
 
     token_cmd = commands.add_parser("token", help="manage API tokens")
     tokens = token_cmd.add_subparsers(required=True, metavar="ACTION")
@@ -86,8 +99,9 @@ def serve(args: argparse.Namespace) -> int:
     configure_logging(settings.log_level)
     system = bootstrap(settings)
     sock = _listen(settings.host, settings.port)
-    print(_welcome(system, _base_url(settings, sock)), flush=True)
-    _seed_demo(system)
+    with _one_process_at_a_time(system):  # several may start at once on PostgreSQL
+        print(_welcome(system, _base_url(settings, sock)), flush=True)
+        _seed_demo(system)
     config = uvicorn.Config(
         create_app(system),
         log_config=None,
@@ -98,6 +112,16 @@ def serve(args: argparse.Namespace) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])
     return 0
+
+
+def _one_process_at_a_time(system: System) -> contextlib.AbstractContextManager[None]:
+    """First-start work (an admin token, the demo fleet) done by one process only."""
+    if system.database is None:
+        return nullcontext()
+    lock: contextlib.AbstractContextManager[None] = system.database.exclusive(
+        "cml-fleet:first-start"
+    )
+    return lock
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -142,6 +166,23 @@ def _seed_demo(system: System) -> None:
         seeded = seed_demo_fleet(system)
         if seeded:
             log.info("recorded a demo fleet of %d workers", seeded, extra={"workers": seeded})
+
+
+# -------------------------------------------------------------------- db
+
+
+def db_init(args: argparse.Namespace) -> int:
+    """Create the PostgreSQL schema and tables; run once per database (again is harmless)."""
+    overrides: dict[str, Any] = {"persistence": "postgres"}
+    if args.dsn is not None:
+        overrides["postgres_dsn"] = args.dsn
+    settings = Settings(**overrides)
+    if settings.postgres_dsn is None:
+        print("cml-fleet: set CML_FLEET_POSTGRES_DSN or pass --dsn", file=sys.stderr)
+        return 2
+    tables = init_schema(settings)
+    print(f"schema {settings.postgres_schema!r} is ready: {', '.join(tables)}")
+    return 0
 
 
 # ------------------------------------------------------------------ tokens

@@ -87,7 +87,9 @@ class FleetEventStore(Application[UUID]):
     def wait_for_append(self, after: int, timeout: float) -> None:
         """Block until an in-process save goes beyond ``after`` or the timeout passes.
 
-        Writes by other processes are seen by the caller's next poll.
+        Writes by other processes are seen by the caller's next poll; on PostgreSQL they
+        also wake it at once (``infrastructure.postgres.notify`` calls :meth:`wake` on
+        each NOTIFY the event recorder sends).
         """
         with self._appended:
             if self.max_position() <= after:

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from application.jobs.ports import UtilizationSample
 from infrastructure.settings import Settings
@@ -89,8 +90,13 @@ class SqliteMetricsHistory:
             self._db.close()
 
 
-def open_metrics_history(settings: Settings) -> SqliteMetricsHistory:
-    """The history for ``settings``: a file in the data dir, or memory."""
+def open_metrics_history(settings: Settings, database: Any = None) -> Any:
+    """The history for ``settings``: a file in the data dir, memory, or the PostgreSQL
+    table on ``database`` (an ``infrastructure.postgres.Database``) shared by every process."""
+    if database is not None:
+        from infrastructure.postgres.metrics_history import PgMetricsHistory
+
+        return PgMetricsHistory(database)
     if settings.persistence == "memory":
         return SqliteMetricsHistory(None)
     settings.data_dir.mkdir(parents=True, exist_ok=True)

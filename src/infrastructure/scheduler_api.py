@@ -4,6 +4,10 @@
 - ``POST /api/admin/jobs/{id}/run``   (admin) run now: 202 at once, or 200 after the run
                                       with ``?wait=true``; 404 unknown job, 409 running
 - ``GET  /api/workers/{id}/metrics``  (viewer) raw samples, ``?since=RFC3339&limit=N``
+- ``GET  /api/admin/leader``          (admin) which process runs the jobs (leadership_api)
+
+With several processes only the leader runs jobs: "run now" sent to another process is
+refused with 409 ``not-leader`` naming the leader, so a job never runs twice at once.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from application.mapper import rfc3339
 from application.queries import GetWorker
 from infrastructure.http.handling import json_response, system_of, worker_id
 from infrastructure.http.problems import RequestInvalid, problem
+from infrastructure.leadership_api import leadership_routes
 from infrastructure.scheduler import JobAlreadyRunning, JobInfo, UnknownJob
 
 MAX_SAMPLES = 10_000
@@ -112,6 +117,9 @@ async def run_job(request: Request) -> Response:
     scheduler = system_of(request).scheduler
     job_id = request.path_params["id"]
     wait = request.query_params.get("wait", "").lower() in TRUE
+    leadership = system_of(request).leadership
+    if leadership is not None and not leadership.can_run_leader_work:
+        return await _not_leader(request, job_id)
     try:
         info = await scheduler.run_now(job_id) if wait else scheduler.trigger(job_id)
     except UnknownJob as error:
@@ -119,6 +127,21 @@ async def run_job(request: Request) -> Response:
     except JobAlreadyRunning as error:
         return problem(request, 409, str(error), kind="job-running", job_id=job_id)
     return json_response(_JOB.dump_json(job_view(info)), 200 if wait else 202)
+
+
+async def _not_leader(request: Request, job_id: str) -> Response:
+    system = system_of(request)
+    status = await system.run_sync(system.leadership.status)
+    leader = status.leader
+    return problem(
+        request,
+        409,
+        "jobs run in the leading process only; send this request to the leader",
+        kind="not-leader",
+        job_id=job_id,
+        leader_process=None if leader is None else leader.process_id,
+        leader_host=None if leader is None else leader.host,
+    )
 
 
 def _since(request: Request) -> datetime | None:
@@ -161,4 +184,5 @@ def job_routes() -> list[Route]:
         Route("/api/admin/jobs", list_jobs, methods=["GET"]),
         Route("/api/admin/jobs/{id}/run", run_job, methods=["POST"]),
         Route("/api/workers/{id}/metrics", worker_metrics, methods=["GET"]),
+        *leadership_routes(),
     ]

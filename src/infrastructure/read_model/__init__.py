@@ -10,6 +10,9 @@ Pieces, each in its own module:
 - ``listing``: filters, sort and keyset cursor pagination as SQL;
 - ``read_model``: ``SQLiteReadModel``, the queries and ``build_read_model``.
 
+With PostgreSQL persistence the same read model runs on shared tables
+(``infrastructure.postgres.view``), projected by every process (decision record 0003).
+
 Why our own follower and batches rather than ``ProjectionRunner``: the SQLite application
 recorder has no subscriptions (``NotImplementedError``), so the runner cannot follow a
 SQLite log; and the runner commits one transaction per event. A SQLite commit costs far

@@ -228,10 +228,8 @@ def build_read_model(
     idle = idle_defaults(settings)
     view: WorkerViewBase
     if settings.persistence == "postgres":
-        from infrastructure.postgres.view import (  # psycopg only when used
-            InTransactionCostFold,
-            open_view,
-        )
+        from infrastructure.postgres.costs import InTransactionCostFold  # psycopg: only here
+        from infrastructure.postgres.view import open_view
 
         view = open_view(settings, database, store.name, fingerprint(idle))
     else:

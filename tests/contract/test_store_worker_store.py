@@ -1,0 +1,213 @@
+"""The WorkerStore contract (the event store): the same behaviour on every backend —
+eventsourcing's POPO (memory), SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from application.commands.common import change_worker
+from application.errors import ConcurrencyConflict, WorkerNotFound
+from application.mapper import map_worker_to_dto
+from domain.status import PauseReason, WorkerStatus
+from domain.values import MetricThresholds, Telemetry
+from domain.worker import CMLWorker
+from infrastructure.bootstrap import event_store_env
+from infrastructure.event_store import SNAPSHOT_INTERVAL, FleetEventStore
+from infrastructure.settings import Settings
+from tests.contract.store_backends import BACKENDS, DURABLE_BACKENDS, backend_settings
+
+WHO = {"actor": "alice", "correlation_id": "corr"}
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+Opener = Callable[[], FleetEventStore]
+
+
+@pytest.fixture(params=BACKENDS)
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens the store on the backend (again: as a restarted process would)."""
+    with backend_settings(request.param, tmp_path) as settings:
+        yield from _opener(settings)
+
+
+@pytest.fixture(params=DURABLE_BACKENDS)
+def reopen_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    with backend_settings(request.param, tmp_path) as settings:
+        yield from _opener(settings)
+
+
+def _opener(settings: Settings) -> Iterator[Opener]:
+    opened: list[FleetEventStore] = []
+    memory: FleetEventStore | None = None
+
+    def open_() -> FleetEventStore:
+        nonlocal memory
+        if settings.persistence == "memory":  # one store is all there is
+            memory = memory or FleetEventStore(event_store_env(settings))
+            return memory
+        opened.append(FleetEventStore(event_store_env(settings)))
+        return opened[-1]
+
+    yield open_
+    for store in opened:
+        store.close()
+
+
+def imported(name: str = "w") -> CMLWorker:
+    return CMLWorker.import_instance(
+        instance_id=f"i-{name}",
+        name=name,
+        region="eu-west-1",
+        instance_type="m5.xlarge",
+        observed=WorkerStatus.RUNNING,
+        **WHO,
+    )
+
+
+def a_busy_worker() -> CMLWorker:
+    w = imported("busy")
+    w.record_metrics(
+        Telemetry(cml_cpu_percent=10.0, labs_count=2, cml_ready=True),
+        at=T0,
+        thresholds=MetricThresholds(),
+        **WHO,
+    )
+    w.change_tags({"team": "net"}, (), **WHO)
+    w.pause(PauseReason.MANUAL, at=T0, **WHO)
+    w.observe_status(WorkerStatus.STOPPED, **WHO)
+    w.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=1), **WHO)
+    return w
+
+
+def test_a_saved_worker_loads_as_it_was_saved(open_store: Opener) -> None:
+    store = open_store()
+    worker = a_busy_worker()
+    position = store.save(worker)
+
+    loaded = store.get(worker.id)
+
+    assert map_worker_to_dto(loaded) == map_worker_to_dto(worker)
+    assert position == store.max_position() == loaded.version == 6
+
+
+def test_an_unknown_worker_is_not_found(open_store: Opener) -> None:
+    with pytest.raises(WorkerNotFound):
+        open_store().get(uuid4())
+
+
+def test_the_second_of_two_racing_saves_is_a_conflict(open_store: Opener) -> None:
+    store = open_store()
+    store.save(imported())
+    worker_id = next(iter(store.read_log(0, 1))).originator_id
+    first, second = store.get(worker_id), store.get(worker_id)
+    first.change_tags({"by": "first"}, (), **WHO)
+    second.change_tags({"by": "second"}, (), **WHO)
+
+    store.save(first)
+    with pytest.raises(ConcurrencyConflict):
+        store.save(second)
+    assert store.get(worker_id).tags == {"by": "first"}
+
+
+def test_racing_commands_all_apply_with_retries(open_store: Opener) -> None:
+    store = open_store()
+    worker = imported()
+    store.save(worker)
+    barrier = threading.Barrier(6)
+
+    def tag(n: int) -> None:
+        barrier.wait()
+        change_worker(store, worker.id, lambda w: w.change_tags({f"k{n}": "v"}, (), **WHO), "c", 50)
+
+    threads = [threading.Thread(target=tag, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert store.get(worker.id).tags == {f"k{n}": "v" for n in range(6)}
+
+
+def test_positions_grow_and_the_log_reads_in_order_after_a_position(open_store: Opener) -> None:
+    store = open_store()
+    first = store.save(imported("a"))
+    second = store.save(a_busy_worker())
+
+    page = store.read_log(after=first, limit=3)
+
+    assert second > first
+    assert [n.id for n in page] == [first + 1, first + 2, first + 3]
+    assert store.max_position() == second
+    assert all(isinstance(store.to_domain_event(n), CMLWorker.Event) for n in page)
+    assert store.read_log(after=second, limit=10) == []
+
+
+def test_a_worker_as_it_was_at_a_version(open_store: Opener) -> None:
+    store = open_store()
+    worker = a_busy_worker()
+    store.save(worker)
+
+    then = store.get_at(worker.id, 3)  # imported, measured, tagged
+
+    assert then.version == 3 and then.tags == {"team": "net"}
+    assert then.status is WorkerStatus.RUNNING
+
+
+def test_a_workers_history_pages_newest_first(open_store: Opener) -> None:
+    store = open_store()
+    worker = a_busy_worker()
+    store.save(worker)
+
+    newest = store.worker_events(worker.id, before_version=None, limit=2)
+    older = store.worker_events(worker.id, before_version=newest[-1].originator_version, limit=2)
+
+    assert [e.originator_version for e in (*newest, *older)] == [6, 5, 4, 3]
+    with pytest.raises(WorkerNotFound):
+        store.worker_events(uuid4(), before_version=None, limit=5)
+
+
+def test_a_snapshotted_worker_loads_like_a_replayed_one(open_store: Opener) -> None:
+    store = open_store()
+    worker = imported()
+    store.save(worker)
+    for i in range(SNAPSHOT_INTERVAL + 5):
+        worker = store.get(worker.id)
+        worker.change_tags({"n": str(i)}, (), **WHO)
+        store.save(worker)
+
+    replayed = None
+    for event in store.events.get(worker.id):
+        replayed = event.mutate(replayed)
+
+    assert store.snapshots is not None and list(store.snapshots.get(worker.id))
+    assert replayed is not None
+    assert map_worker_to_dto(store.get(worker.id)) == map_worker_to_dto(replayed)
+
+
+def test_a_save_wakes_a_thread_waiting_for_the_log(open_store: Opener) -> None:
+    store = open_store()
+    woke = threading.Event()
+
+    def wait() -> None:
+        store.wait_for_append(after=0, timeout=30)
+        woke.set()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    store.save(imported())
+    assert woke.wait(10)
+    waiter.join(10)
+
+
+def test_a_restarted_store_has_every_event(reopen_store: Opener) -> None:
+    worker = a_busy_worker()
+    last = reopen_store().save(worker)
+
+    restarted = reopen_store()
+
+    assert restarted.max_position() == last
+    assert map_worker_to_dto(restarted.get(worker.id)) == map_worker_to_dto(worker)

@@ -70,6 +70,16 @@ class CloudPort(Protocol):
         """
         ...
 
+    async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
+        """Ids of the AMIs whose name matches any of ``name_patterns`` (``*`` and ``?``
+        wildcards, like EC2's ``name`` filter on ``DescribeImages``), all pages, sorted.
+
+        Owners are not restricted: any image the account can see counts (its own,
+        shared with it, and public ones), so patterns should be specific. No pattern,
+        or no match: an empty tuple.
+        """
+        ...
+
     async def run_instance(
         self,
         region: str,

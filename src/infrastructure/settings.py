@@ -152,6 +152,11 @@ class Settings(BaseSettings):
     discovery_ami_ids: tuple[str, ...] = Field(
         (), description='JSON list of AMI id patterns, e.g. ["ami-0c1f*"] (EC2 image-id filter).'
     )
+    discovery_ami_name_patterns: tuple[str, ...] = Field(
+        (),
+        description='JSON list of AMI name patterns, e.g. ["cml-2.9*"]; with the AMI ids, '
+        "the AMIs discovery matches (any owner: be specific).",
+    )
     discovery_tags: dict[str, str] = Field(
         {}, description='JSON object: tag key to value pattern, e.g. {"Product":"cml*"}.'
     )

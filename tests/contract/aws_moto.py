@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 REGION = "eu-west-1"
 AMI_ID = "ami-0123456789abcdef0"
+IMAGE_NAMES = ("cml-2.9.0-1-x86_64", "cml-2.9.0-2-x86_64", "ubuntu-24.04-server-x86_64")
 LACKS = frozenset(
     {
         # moto starts a terminated instance (EC2 refuses: IncorrectInstanceState)
@@ -108,6 +109,9 @@ def harness() -> Iterator[FleetHarness]:
     with no_amis, moto.mock_aws():
         cloud = adapter_for_tests()
         time = VirtualTime(cloud.clients)
+        ec2 = cloud.clients.ec2(REGION)
+        images = {ec2.register_image(Name=name)["ImageId"]: name for name in IMAGE_NAMES}
+        cloud.clients.counter.reset()  # the harness's own calls are not the adapter's
         yield FleetHarness(
             cloud=cloud,
             cml=None,  # type: ignore[arg-type]  # never given to the CML contract (PORTS)
@@ -115,5 +119,6 @@ def harness() -> Iterator[FleetHarness]:
             ami_id=AMI_ID,
             let_time_pass=time.let_pass,
             now=lambda: time.now,
+            images=images,
             lacks=LACKS,
         )

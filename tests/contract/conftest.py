@@ -9,7 +9,7 @@ CML server) adapters join by adding a harness to ``HARNESSES``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +18,7 @@ from application.cloud import CloudPort
 from application.cml import CmlPort
 from infrastructure.clock import FakeClock
 from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.simulated.images import IMAGES
 
 
 @dataclass
@@ -29,6 +30,9 @@ class FleetHarness:
     let_time_pass: Callable[[timedelta], None]
     """Move time on far enough for transitions to complete (real adapters may wait)."""
     now: Callable[[], datetime]
+    images: dict[str, str] = field(default_factory=dict)
+    """AMI id to name of the images the harness's region has: a few named ``cml-*``
+    and at least one that is not."""
     lacks: frozenset[str] = frozenset()
     """Contract behaviours the backing fake cannot show (moto: see ``aws_moto``); tests
     ask :meth:`shows` first, so the contract stays whole for the other harnesses."""
@@ -47,6 +51,7 @@ def simulated() -> Iterator[FleetHarness]:
         ami_id="ami-0123456789abcdef0",
         let_time_pass=lambda delta: clock.advance(delta) and None,
         now=clock.now,
+        images=dict(IMAGES),
     )
 
 

@@ -171,3 +171,14 @@ async def test_status_checks_and_metrics_come_batched_for_running_instances(
         assert sample.cpu_percent is not None and 0 <= sample.cpu_percent <= 100
         assert sample.memory_percent is None or 0 <= sample.memory_percent <= 100
         assert sample.at is not None
+
+
+async def test_image_ids_are_the_amis_whose_name_matches_a_pattern(fleet: FleetHarness) -> None:
+    cml = tuple(sorted(ami for ami, name in fleet.images.items() if name.startswith("cml-")))
+    others = tuple(sorted(set(fleet.images) - set(cml)))
+    assert len(cml) >= 2 and others
+
+    assert await fleet.cloud.image_ids(fleet.region, ["cml-*"]) == cml
+    both = await fleet.cloud.image_ids(fleet.region, ["cml-*", fleet.images[others[0]]])
+    assert both == tuple(sorted((*cml, others[0])))
+    assert await fleet.cloud.image_ids(fleet.region, ["no-such-image-*"]) == ()

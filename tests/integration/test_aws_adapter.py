@@ -122,6 +122,18 @@ async def test_hundreds_of_ids_are_described_in_batches_and_unknown_ones_are_ski
     assert calls(account, before) == {"ec2:DescribeInstances": 2}  # 200 ids per call
 
 
+async def test_images_are_looked_up_by_name_in_one_call_per_region(account: Account) -> None:
+    names = ("cml-2.9.0-1-x86_64", "cml-2.9.0-2-x86_64", "ubuntu-24.04-server-x86_64")
+    ids = {name: account.ec2.register_image(Name=name)["ImageId"] for name in names}
+    before = account.cloud.calls()
+
+    found = await account.cloud.image_ids(EU, ["cml-2.9*", "cml-2.9*"])
+    none = await account.cloud.image_ids(EU, [])
+
+    assert found == tuple(sorted(ids[n] for n in names[:2])) and none == ()
+    assert calls(account, before) == {"ec2:DescribeImages": 1}  # no patterns: no call
+
+
 async def test_a_launch_carries_name_default_and_given_tags_and_detailed_monitoring(
     account: Account,
 ) -> None:

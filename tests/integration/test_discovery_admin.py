@@ -5,6 +5,7 @@ instance is gone are recorded as terminated. The answer says how many of each.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
 from infrastructure.settings import Settings
 from infrastructure.simulated.demo import launch_with_past
+from infrastructure.simulated.images import CML_IMAGE, IMAGES, OTHER_IMAGE
 from tests.operations_fleet import OpsFleet, now_clock
 
 CML = {"Product": "cml", "Team": "net"}
@@ -29,9 +31,13 @@ class Admin:
         self.admin = {"Authorization": f"Bearer {auth.create_token(Role.ADMIN, 'ada')}"}
         self.viewer = {"Authorization": f"Bearer {auth.create_token(Role.VIEWER, 'vic')}"}
 
-    def instance(self, name: str, tags: dict[str, str], region: str = "eu-west-1") -> str:
+    def instance(
+        self, name: str, tags: dict[str, str], region: str = "eu-west-1", ami_id: str = CML_IMAGE
+    ) -> str:
         world = self.fleet.world
-        launched = launch_with_past(world, name, region, "m5.2xlarge", tags, age=timedelta(hours=1))
+        launched = launch_with_past(
+            world, name, region, "m5.2xlarge", tags, age=timedelta(hours=1), ami_id=ami_id
+        )
         return launched.instance_id
 
     def discover(self) -> dict[str, Any]:
@@ -114,3 +120,58 @@ def test_the_discovery_job_is_scheduled_only_when_switched_on(tmp_path: Path) ->
 
     assert "discovery" not in [j.id for j in off.scheduler.jobs()]
     assert "discovery" in [j.id for j in on.scheduler.jobs()]
+
+
+@contextmanager
+def admin_with(tmp_path: Path, **settings: Any) -> Iterator[Admin]:
+    fleet = OpsFleet(bootstrap(settings_for(tmp_path, **settings), clock=now_clock()))
+    with TestClient(create_app(fleet.system)) as client:
+        yield Admin(fleet, client)
+
+
+def test_instances_from_an_image_named_like_cml_are_imported_and_others_not(
+    tmp_path: Path,
+) -> None:
+    with admin_with(tmp_path, discovery_ami_name_patterns=("cml-*",), discovery_tags={}) as admin:
+        older = next(ami for ami, name in IMAGES.items() if name == "cml-2.9.0-1-x86_64")
+        lab = admin.instance("lab-a", {}, ami_id=CML_IMAGE)
+        east = admin.instance("lab-b", {}, region="us-east-1", ami_id=older)
+        admin.instance("web-server", {}, ami_id=OTHER_IMAGE)
+        admin.instance("unknown-image", {}, ami_id="ami-0000000000000beef")
+
+        report = admin.discover()
+
+        assert (report["matched"], report["imported"]) == (2, 2)
+        workers = admin.workers()
+        assert set(workers) == {lab, east}
+        assert workers[lab]["ami_id"] == CML_IMAGE and workers[east]["ami_id"] == older
+
+
+def test_when_no_image_matches_the_name_patterns_no_instance_is_imported(
+    tmp_path: Path,
+) -> None:
+    settings = {"discovery_ami_name_patterns": ("cml-9.*",), "discovery_tags": {}}
+    with admin_with(tmp_path, **settings) as admin:
+        admin.instance("lab-a", {}, ami_id=CML_IMAGE)
+        admin.instance("web-server", {}, ami_id=OTHER_IMAGE)
+
+        report = admin.discover()
+
+        assert (report["matched"], report["imported"], report["failed_regions"]) == (0, 0, [])
+        assert admin.workers() == {}
+
+
+def test_name_patterns_add_to_the_ami_ids(tmp_path: Path) -> None:
+    settings = {
+        "discovery_ami_name_patterns": ("cml-2.9.0-3-*",),
+        "discovery_ami_ids": (OTHER_IMAGE,),
+        "discovery_tags": {},
+    }
+    with admin_with(tmp_path, **settings) as admin:
+        lab = admin.instance("lab-a", {}, ami_id=CML_IMAGE)
+        web = admin.instance("web-server", {}, ami_id=OTHER_IMAGE)
+        admin.instance("unknown-image", {}, ami_id="ami-0000000000000beef")
+
+        report = admin.discover()
+
+        assert report["imported"] == 2 and set(admin.workers()) == {lab, web}

@@ -1,10 +1,10 @@
 """Discovery: take EC2 instances that look like CML workers under management.
 
-Instances matching the configured filters (AMI ids, tags; per region) that no worker
-knows are imported; workers whose instance EC2 no longer has (or reports terminated)
-are recorded as terminated. An imported worker's id is derived from its instance, so
-two discoveries racing (two processes, a timer and a click) import it once: the second
-save is refused as a duplicate.
+Instances matching the configured filters (AMI ids, AMI name patterns, tags; per
+region) that no worker knows are imported; workers whose instance EC2 no longer has
+(or reports terminated) are recorded as terminated. An imported worker's id is derived
+from its instance, so two discoveries racing (two processes, a timer and a click)
+import it once: the second save is refused as a duplicate.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from domain.status import WorkerStatus
 
 NAMESPACE = UUID("5d1f8f2e-9a53-4c1e-9e0b-6f1d2c3b4a59")
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
+IMAGE_IDS_PER_CALL = 200  # values one EC2 filter accepts
 
 
 def discovered_worker_id(region: str, instance_id: str) -> UUID:
@@ -42,14 +43,18 @@ class DiscoveryConfig:
     regions: tuple[str, ...] = ()
     """Regions to scan; empty: ``default_regions`` plus the regions of known workers."""
     ami_ids: tuple[str, ...] = ()
-    """AMI id patterns (``*`` wildcards); empty: any AMI."""
+    """AMI id patterns (``*`` wildcards); empty: any AMI (unless ``ami_name_patterns``)."""
+    ami_name_patterns: tuple[str, ...] = ()
+    """AMI name patterns (``*`` wildcards), resolved to ids per region; the AMIs
+    matching these or ``ami_ids`` count. Empty: no name filter."""
     tags: Mapping[str, str] = field(default_factory=dict)
     """Tag key to value pattern; every one must match."""
     default_regions: tuple[str, ...] = ()
     actor: str = "job:discovery"
 
     def filters(self) -> dict[str, list[str]]:
-        """The EC2 ``DescribeInstances`` filters these settings mean."""
+        """The EC2 ``DescribeInstances`` filters these settings mean (the name patterns
+        aside: they need an image lookup first, see :meth:`Discovery._matching`)."""
         found = {"instance-state-name": list(LIVE_STATES)}
         if self.ami_ids:
             found["image-id"] = list(self.ami_ids)
@@ -131,7 +136,7 @@ class Discovery:
     ) -> _RegionResult:
         mine = [w for w in known if w.region == region and w.instance_id is not None]
         try:
-            found = await self.cloud.describe_instances(region, filters=self.config.filters())
+            found = await self._matching(region)
             ids = _instance_ids(mine, live_only=True)
             alive = await self.cloud.describe_instances(region, ids) if ids else ()
         except CloudError:
@@ -147,6 +152,28 @@ class Discovery:
             known=len(found) - imported,
             terminated=len(gone),
         )
+
+    async def _matching(self, region: str) -> tuple[InstanceInfo, ...]:
+        """The live instances of ``region`` matching the filters."""
+        config = self.config
+        if not config.ami_name_patterns:
+            return await self.cloud.describe_instances(region, filters=config.filters())
+        images = await self.cloud.image_ids(region, config.ami_name_patterns)
+        amis = list(dict.fromkeys([*config.ami_ids, *images]))
+        if not amis:
+            return ()  # patterns set, no image matches them: no instance matches either
+        # one EC2 filter takes so many values: more AMIs take more calls
+        size = IMAGE_IDS_PER_CALL
+        answers = await asyncio.gather(
+            *(
+                self.cloud.describe_instances(
+                    region, filters={**config.filters(), "image-id": amis[i : i + size]}
+                )
+                for i in range(0, len(amis), size)
+            )
+        )
+        unique = {info.instance_id: info for answer in answers for info in answer}
+        return tuple(unique[k] for k in sorted(unique))
 
     def _import(self, instances: Sequence[InstanceInfo], correlation_id: str) -> int:
         imported = 0

@@ -84,6 +84,10 @@ class AwsCloud:
             raw = [item for page in pages for item in page]
         return tuple(sorted((to_info(region, r) for r in raw), key=lambda i: i.instance_id))
 
+    async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
+        patterns = list(dict.fromkeys(name_patterns))
+        return tuple(await self._run(lambda: ec2.image_ids(self.clients.ec2(region), patterns)))
+
     async def status_checks(
         self, region: str, instance_ids: Sequence[str]
     ) -> dict[str, StatusCheck]:

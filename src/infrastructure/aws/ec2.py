@@ -25,6 +25,7 @@ from infrastructure.aws.instances import (
 
 DESCRIBE_IDS_PER_CALL = 200  # values per filter EC2 accepts
 DESCRIBE_PAGE = 1000  # DescribeInstances MaxResults
+DESCRIBE_IMAGES_PAGE = 1000  # DescribeImages MaxResults
 STATUS_IDS_PER_CALL = 100  # DescribeInstanceStatus InstanceIds limit
 NOT_FOUND = "InvalidInstanceID.NotFound"
 
@@ -42,6 +43,18 @@ def describe(
         **request, PaginationConfig={"PageSize": DESCRIBE_PAGE}
     )
     return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
+
+
+def image_ids(client: Any, name_patterns: Sequence[str]) -> list[str]:
+    """Ids of the AMIs whose name matches any pattern, all pages. No ``Owners``: every
+    image the account may launch (its own, shared and public) is looked at."""
+    if not name_patterns:  # no filter would mean every image there is
+        return []
+    pages = client.get_paginator("describe_images").paginate(
+        Filters=[{"Name": "name", "Values": list(name_patterns)}],
+        PaginationConfig={"PageSize": DESCRIBE_IMAGES_PAGE},
+    )
+    return sorted({image["ImageId"] for page in pages for image in page["Images"]})
 
 
 def status_checks(client: Any, instance_ids: Sequence[str]) -> dict[str, StatusCheck]:

@@ -128,6 +128,7 @@ def build_discovery(system: System) -> Discovery:
     config = DiscoveryConfig(
         regions=settings.discovery_regions,
         ami_ids=settings.discovery_ami_ids,
+        ami_name_patterns=settings.discovery_ami_name_patterns,
         tags=dict(settings.discovery_tags),
         default_regions=settings.aws_regions,
     )

@@ -8,7 +8,6 @@ timeout may come after the call took effect (the caller cannot tell which).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
@@ -22,6 +21,7 @@ from application.ports_errors import (
     CloudTimeout,
     CloudTransient,
 )
+from infrastructure.simulated import images
 from infrastructure.simulated.instance import SimInstance
 from infrastructure.simulated.world import Fault, SimWorld
 
@@ -73,6 +73,13 @@ class SimulatedCloud:
             found = [i for i in found if _matches(i, name, patterns)]
         return tuple(sorted(found, key=lambda i: i.instance_id))
 
+    async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
+        """The catalogue's images (the same in every region) matching by name."""
+        if not name_patterns:  # like the AWS adapter: nothing to ask
+            return ()
+        await self._call("DescribeImages", region)
+        return images.image_ids(name_patterns)
+
     async def status_checks(
         self, region: str, instance_ids: Sequence[str]
     ) -> dict[str, StatusCheck]:
@@ -122,9 +129,7 @@ class SimulatedCloud:
             if known is not None and known[1] != params:
                 raise CloudConflict("client token reused", code="IdempotentParameterMismatch")
             if known is None:
-                ami = (
-                    ami_id or "ami-" + hashlib.sha1(str(launch_template).encode()).hexdigest()[:17]
-                )
+                ami = ami_id or images.CML_IMAGE  # what every simulated template launches
                 tags = {**(tags or {}), "Name": name}
                 instance = self.world.launch(
                     region, instance_type, ami, tags, token=client_token, params=params

@@ -13,6 +13,7 @@ from uuid import uuid4
 from application.commands.lifecycle import ImportWorker, import_worker
 from domain.policies import worker_status_for_ec2_state
 from infrastructure.simulated.cloud import SimulatedCloud
+from infrastructure.simulated.images import CML_IMAGE
 from infrastructure.simulated.instance import SimInstance
 from infrastructure.simulated.world import SimWorld
 
@@ -28,7 +29,7 @@ FLEET = (
     ("partner-demo", "ap-southeast-2", "m5.2xlarge", "sales"),
     ("qa-regression", "us-east-1", "m5.4xlarge", "engineering"),
 )
-DEMO_AMI = "ami-0c1f2e3d4b5a69788"
+DEMO_AMI = CML_IMAGE
 
 
 def launch_with_past(
@@ -41,12 +42,13 @@ def launch_with_past(
     age: timedelta,
     stopped_for: timedelta | None = None,
     busy: bool | None = None,
+    ami_id: str = DEMO_AMI,
 ) -> SimInstance:
     """An instance launched ``age`` ago (and stopped ``stopped_for`` ago, if given)."""
     now = world.now()
     with world.lock:
         instance = world.launch(
-            region, instance_type, DEMO_AMI, {**tags, "Name": name}, at=now - age, busy=busy
+            region, instance_type, ami_id, {**tags, "Name": name}, at=now - age, busy=busy
         )
         if stopped_for is not None:
             world.act(instance, "stop", now - stopped_for)

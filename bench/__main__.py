@@ -8,10 +8,11 @@ bench/results/latest.md and latest.json; name modules to run a few:
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import time
 
-from bench.report import Benchmark, write_report
+from bench.report import RESULTS, Benchmark, Figure, write_report
 
 ALL = (
     "bench_store",  # issue 2: raw save rate, snapshot-bounded loads
@@ -29,14 +30,31 @@ ALL = (
 
 
 def main(names: list[str]) -> None:
-    results: list[Benchmark] = []
+    """Run ``names`` (default: all); with names, the other benchmarks of the last
+    report are kept, so a single benchmark can be re-run into the same report."""
+    results: list[Benchmark] = [] if not names else previous(exclude=names)
     for name in names or ALL:
         print(f"\n== {name}", flush=True)
         start = time.perf_counter()
-        results.append(importlib.import_module(f"bench.{name}").run())
+        bench = importlib.import_module(f"bench.{name}").run()
+        bench.module = name
+        results = [r for r in results if r.module != name] + [bench]
         print(f"   ({time.perf_counter() - start:.1f} s)", flush=True)
         write_report(results)  # after each one, so an interrupted run keeps what it measured
     print("\nreport: bench/results/latest.md", flush=True)
+
+
+def previous(exclude: list[str]) -> list[Benchmark]:
+    path = RESULTS / "latest.json"
+    if not path.exists():
+        return []
+    kept = []
+    for data in json.loads(path.read_text())["benchmarks"]:
+        if data.get("module") in exclude:
+            continue
+        figures = [Figure(**f) for f in data.pop("figures")]
+        kept.append(Benchmark(**data, figures=figures))
+    return kept
 
 
 if __name__ == "__main__":

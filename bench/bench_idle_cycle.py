@@ -28,13 +28,14 @@ from uuid import UUID
 
 from application.jobs.idle import IdleJob, IdleReport
 from application.jobs.observe import activity_in, host_of
-from bench.job_fleet import REGIONS, SETUP, JobFleet
+from bench.job_fleet import REGIONS, JobFleet
 from bench.report import Benchmark, Figure
 from domain.policies import assess_idle, worker_status_for_ec2_state
 from domain.worker import CMLWorker
 from infrastructure.operations import build_idle_job
 from infrastructure.simulated.demo import launch_with_past
 
+SETUP = {"actor": "bench", "correlation_id": "bench-setup"}
 WORKERS = 10_000
 SHORT_TIMEOUT_EVERY = 10
 BATCH = 500

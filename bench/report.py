@@ -42,6 +42,7 @@ class Benchmark:
     description: str
     figures: list[Figure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    module: str = ""
 
     def add(self, figure: Figure) -> Figure:
         self.figures.append(figure)

@@ -8,6 +8,8 @@ unauthenticated request outside :data:`PUBLIC_PATHS` (deny by default).
 
 from __future__ import annotations
 
+import time
+
 import anyio.to_thread
 from starlette.authentication import (
     AuthCredentials,
@@ -20,7 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from infrastructure.http.auth import AuthStore, Identity, Role, same_secret
+from infrastructure.http.auth import AuthStore, Identity, Role, digest, same_secret
 from infrastructure.http.problems import ProblemResponse, problem
 from infrastructure.http.ratelimit import FailedLoginLimiter, login_keys
 
@@ -62,10 +64,23 @@ class TooManyFailures(AuthenticationError):
         self.retry_after = retry_after
 
 
+IDENTITY_CACHE_SECONDS = 5.0
+IDENTITY_CACHE_SIZE = 10_000
+
+
 class TokenBackend(AuthenticationBackend):
+    """Bearer tokens and session cookies.
+
+    A valid bearer token's identity is remembered for ``IDENTITY_CACHE_SECONDS``
+    (keyed by the token's SHA-256, never the token), so a busy API client costs no
+    database lookup and no thread hop per request; a revoked or expired token is
+    refused at most that long after. Invalid tokens are never cached.
+    """
+
     def __init__(self, store: AuthStore, limiter: FailedLoginLimiter | None = None) -> None:
         self.store = store
         self.limiter = limiter
+        self._known: dict[str, tuple[Identity, float]] = {}
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
         header = conn.headers.get("authorization")
@@ -92,12 +107,24 @@ class TokenBackend(AuthenticationBackend):
             raise AuthenticationError("use the header Authorization: Bearer <token>")
         keys = login_keys(conn.client.host if conn.client else None, token.strip())
         refuse_if_limited(self.limiter, keys)
-        identity = await anyio.to_thread.run_sync(self.store.identify, token.strip())
+        identity = await self._identify(token.strip())
         if identity is None:
             if self.limiter is not None:
                 self.limiter.record_failure(keys)
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
         return AuthCredentials(identity.role.scopes), TokenUser(identity)
+
+    async def _identify(self, token: str) -> Identity | None:
+        key, now = digest(token), time.monotonic()
+        known = self._known.get(key)
+        if known is not None and now - known[1] < IDENTITY_CACHE_SECONDS:
+            return known[0]
+        identity = await anyio.to_thread.run_sync(self.store.identify, token)
+        if identity is not None:
+            if len(self._known) >= IDENTITY_CACHE_SIZE:
+                self._known.clear()
+            self._known[key] = (identity, now)
+        return identity
 
 
 def refuse_if_limited(limiter: FailedLoginLimiter | None, keys: tuple[str, ...]) -> None:

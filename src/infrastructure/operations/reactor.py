@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 IDLE_WAIT_SECONDS = 0.5
 MAX_PENDING = 5000
+COMMIT_INTERVAL_SECONDS = 0.25
 INTERNAL_RETRY = RetryPolicy(attempts=4, base=0.5, cap=10.0)
 
 
@@ -146,10 +147,15 @@ class OperationsReactor:
             self._room.set()
 
     async def _commit_loop(self) -> None:
+        # At most one tracking write per COMMIT_INTERVAL_SECONDS: under a stream of
+        # commands that request nothing, a write per event would cost as much as the
+        # command itself. Re-reading a few events after a crash is harmless: effects
+        # are idempotent and checked against the real state before acting.
         while True:
             await self._dirty.wait()
             self._dirty.clear()
             await self._commit()
+            await asyncio.sleep(COMMIT_INTERVAL_SECONDS)
 
     async def _commit(self) -> None:
         low = self.position()

@@ -17,6 +17,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from domain.worker import CMLWorker
+from infrastructure.saved_workers import SavedWorkers
 from infrastructure.transcodings import DOMAIN_TRANSCODINGS
 
 SNAPSHOT_INTERVAL = 50
@@ -28,9 +29,10 @@ class FleetEventStore(Application[UUID]):
     name = "CMLFleet"
     snapshotting_intervals = {CMLWorker: SNAPSHOT_INTERVAL}
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, cache_size: int = 0) -> None:
         super().__init__(env)
         self._appended = threading.Condition()
+        self._saved = SavedWorkers(cache_size)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -40,8 +42,19 @@ class FleetEventStore(Application[UUID]):
     # -- WorkerStore port ---------------------------------------------------
 
     def get(self, worker_id: UUID) -> CMLWorker:
+        """The worker's current state, for a command to change and save.
+
+        Starts from a copy of the worker as this process last saved it, when it is
+        cached, brought up to date with any newer stored events (another process or
+        thread may have written since): one small query instead of a replay.
+        """
+        worker: object = self._saved.copy_of(worker_id)
         try:
-            worker: object = self.repository.get(worker_id)
+            if worker is None:
+                worker = self.repository.get(worker_id, projector_func=_replay)
+            else:
+                assert isinstance(worker, CMLWorker)
+                worker = _replay(worker, self.events.get(worker_id, gt=worker.version))
         except AggregateNotFoundError:
             raise WorkerNotFound(worker_id) from None
         assert isinstance(worker, CMLWorker)
@@ -61,6 +74,7 @@ class FleetEventStore(Application[UUID]):
             raise ConcurrencyConflict(workers[0].id if workers else "?", 1) from None
         if not recordings:
             return self.max_position()
+        self._saved.remember(workers)
         with self._appended:
             self._appended.notify_all()
         return recordings[-1].notification.id
@@ -106,3 +120,10 @@ class FleetEventStore(Application[UUID]):
         if not events and not list(self.events.get(worker_id, limit=1)):
             raise WorkerNotFound(worker_id)
         return events
+
+
+def _replay(worker: Any, events: Any) -> Any:
+    """The library's ``project_aggregate`` without its per-event runtime Protocol check."""
+    for event in events:
+        worker = event.mutate(worker)
+    return worker

@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     )
     postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
     thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
+    worker_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Workers kept as last saved, so commands skip a replay (0: off).",
+    )
     postgres_schema: str = Field("cml_fleet", description="PostgreSQL schema of every table.")
     postgres_leader_retry_seconds: float = Field(
         2.0, description="How often a process that does not lead tries to take the lead."

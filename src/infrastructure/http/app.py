@@ -1,9 +1,9 @@
 """The Starlette app: ``create_app(system)``.
 
-Middleware, outermost first: correlation id (and access log), security headers, header
-size limit, command metrics, body size limit, authentication (Bearer token or session
-cookie + CSRF, with failed logins rate-limited), deny-by-default; then the exception
-handlers that turn every known error into problem details. ``GET /metrics`` serves
+Middleware, outermost first: the edge (correlation id, access log, security headers,
+header and body size limits, command metrics: ``http.edge``), authentication (Bearer
+token or session cookie + CSRF, with failed logins rate-limited), deny-by-default; then
+the exception handlers that turn every known error into problem details. ``GET /metrics`` serves
 Prometheus figures.
 """
 
@@ -17,14 +17,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 
 from infrastructure.bootstrap import System
-from infrastructure.http.headers import HeaderSizeLimitMiddleware, SecurityHeadersMiddleware
-from infrastructure.http.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from infrastructure.http.edge import EdgeMiddleware
 from infrastructure.http.problems import EXCEPTION_HANDLERS
 from infrastructure.http.ratelimit import FailedLoginLimiter
 from infrastructure.http.routes import OPERATIONS, all_routes
 from infrastructure.http.security import RequireAuthentication, TokenBackend, on_auth_error
 from infrastructure.observability import (
-    CommandMetricsMiddleware,
     FleetMetrics,
     command_names,
     metrics_routes,
@@ -47,13 +45,12 @@ def create_app(system: System) -> Starlette:
     app = Starlette(
         routes=[*all_routes(), *metrics_routes()],
         middleware=[
-            Middleware(CorrelationIdMiddleware),
-            Middleware(SecurityHeadersMiddleware),
-            Middleware(HeaderSizeLimitMiddleware),
             Middleware(
-                CommandMetricsMiddleware, metrics=metrics, commands=command_names(OPERATIONS)
+                EdgeMiddleware,
+                max_body_bytes=system.settings.max_body_bytes,
+                metrics=metrics,
+                commands=command_names(OPERATIONS),
             ),
-            Middleware(BodySizeLimitMiddleware, max_bytes=system.settings.max_body_bytes),
             Middleware(
                 AuthenticationMiddleware,
                 backend=TokenBackend(system.auth, limiter),

@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck unit js e2e bench schemas docs lock clean
+.PHONY: install run test lint typecheck unit js e2e bench schemas docs lock audit clean
 
 install: $(STAMP)
 
@@ -20,8 +20,8 @@ run: install  ## start on embedded defaults (SQLite, simulated fleet) with a dem
 	$(VENV)/bin/cml-fleet serve
 
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench tools
+	$(VENV)/bin/ruff format --check src tests bench tools
 
 typecheck: install
 	$(VENV)/bin/mypy
@@ -45,6 +45,11 @@ schemas: install  ## re-export the public JSON Schemas after a compatible change
 
 docs: install  ## regenerate the README's settings table
 	$(PY) -m infrastructure.settings_doc README.md
+
+# Not part of `test`: it needs a vulnerability service. Exit 1 lists known vulnerabilities; when no
+# service answers it prints "dependency audit NOT RUN: ..." and exits 0 (see notes/OPERATIONS.md).
+audit: install  ## pip-audit the pinned requirements.lock (OSV, then PyPI)
+	$(PY) -m tools.dep_audit --lock requirements.lock
 
 lock:  ## re-resolve the pinned set from pyproject.toml in a fresh venv
 	rm -rf .lock-venv && python3 -m venv .lock-venv

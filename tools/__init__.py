@@ -1,0 +1,1 @@
+"""Small command-line tools for CI and maintenance; not part of the installed package."""

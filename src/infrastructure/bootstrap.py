@@ -18,6 +18,7 @@ from application.ports import Clock
 from infrastructure.aws import build_cloud as build_aws_cloud
 from infrastructure.clock import SystemClock
 from infrastructure.cml_http import build_cml as build_http_cml
+from infrastructure.conflicts import ConflictRetries
 from infrastructure.event_store import FleetEventStore
 from infrastructure.http.auth import AuthStore
 from infrastructure.http.idempotency import IdempotencyStore
@@ -77,6 +78,7 @@ class System:
     leadership: Any = None  # infrastructure.leadership: runs the leader parts when elected
     license_tokens: Any = None  # infrastructure.operations: in-memory license token hand-off
     discovery: Any = None  # application.jobs.discovery: imports matching EC2 instances
+    conflicts: ConflictRetries = field(default_factory=ConflictRetries)  # retried, for /metrics
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
@@ -134,11 +136,18 @@ def bootstrap(
     """Build the system. ``cloud``/``cml`` override the configured adapters (tests)."""
     settings = settings or Settings()
     database = open_database(settings)  # None unless postgres (then the schema is checked)
+    conflicts = ConflictRetries()
+    store = FleetEventStore(
+        event_store_env(settings),
+        cache_size=settings.worker_cache_size,
+        conflict_observer=conflicts,
+    )
     system = System(
         settings=settings,
         clock=clock or SystemClock(),
-        store=FleetEventStore(event_store_env(settings)),
+        store=store,
         limiter=anyio.CapacityLimiter(settings.thread_limit),
+        conflicts=conflicts,
     )
     # Each line below is owned by the module it calls; keep them one per component.
     cloud = cloud if cloud is not None else build_aws_cloud(settings)  # None unless aws

@@ -97,6 +97,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level)
+    # The event loop and the store's threads share the GIL: a thread returning from
+    # SQLite waits up to this long for a busy loop to let go (see notes/PERFORMANCE.md).
+    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
     system = bootstrap(settings)
     sock = _listen(settings.host, settings.port)
     with _one_process_at_a_time(system):  # several may start at once on PostgreSQL

@@ -15,6 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification
 
+from application.commands.common import ConflictObserver
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from domain.worker import CMLWorker
 from infrastructure.saved_workers import SavedWorkers
@@ -29,10 +30,16 @@ class FleetEventStore(Application[UUID]):
     name = "CMLFleet"
     snapshotting_intervals = {CMLWorker: SNAPSHOT_INTERVAL}
 
-    def __init__(self, env: Mapping[str, str] | None = None, cache_size: int = 0) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        cache_size: int = 0,
+        conflict_observer: ConflictObserver | None = None,
+    ) -> None:
         super().__init__(env)
         self._appended = threading.Condition()
         self._saved = SavedWorkers(cache_size)
+        self.conflict_observer = conflict_observer  # told of each retried conflict
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

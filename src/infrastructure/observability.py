@@ -3,9 +3,10 @@
 Each app has its own :class:`FleetMetrics` with its own ``CollectorRegistry`` (no
 process-wide state, so two systems in one process, or two tests, never mix figures).
 Counters that only the HTTP layer sees (commands by type and outcome, conflicts) are
-counted by :class:`CommandMetricsMiddleware`; everything else is read from the
+counted by the edge middleware (``http.edge``); everything else is read from the
 system when scraped: jobs' runs, failures and last cycle time, SSE subscribers and
-the ones cut off, read-model lag, and the workers that are failing, one series each.
+the ones cut off, read-model lag, the workers that are failing (one series each), and
+the conflicts that command handlers retried (``infrastructure.conflicts``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from prometheus_client.registry import Collector
 from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.routing import Route
 
 OUTCOMES = {2: "accepted", 4: "refused", 5: "error"}
 
@@ -67,6 +67,7 @@ class SystemCollector(Collector):
         yield from self._sse()
         yield self._lag()
         yield self._failing_workers()
+        yield self._retries()
 
     def _jobs(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("cml_fleet_job_runs", "Job cycles run.", labels=["job"])
@@ -112,6 +113,14 @@ class SystemCollector(Collector):
                 failing.add_metric([dto.id, dto.name, reason], 1)
         return failing
 
+    def _retries(self) -> Metric:
+        return CounterMetricFamily(
+            "cml_fleet_concurrency_retries",
+            "Optimistic-concurrency conflicts that a command retried (reloaded and re-ran), "
+            "whether it then succeeded or not; from HTTP, jobs and the operations reactor.",
+            value=self.system.conflicts.count,
+        )
+
 
 def failure_reasons(dto: Any) -> list[str]:
     reasons = []
@@ -122,45 +131,6 @@ def failure_reasons(dto: Any) -> list[str]:
     if dto.license_status == "failed":
         reasons.append("license_failed")
     return reasons
-
-
-class CommandMetricsMiddleware:
-    """Counts every command (a changing request to a known command route) by outcome."""
-
-    def __init__(self, app: ASGIApp, metrics: FleetMetrics, commands: dict[str, str]) -> None:
-        self.app = app
-        self.metrics = metrics
-        # (method, path template) -> command name, matched by the templates' regexes
-        self.routes = [
-            (method, compile_path(path)[0], name)
-            for (method, path), name in ((k.split(" ", 1), v) for k, v in commands.items())
-        ]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        command = self._command(scope) if scope["type"] == "http" else None
-        if command is None:
-            await self.app(scope, receive, send)
-            return
-        answer: dict[str, Any] = {"status": 500, "retry_after": False}
-
-        async def noting_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                answer["status"] = message["status"]
-                answer["retry_after"] = any(
-                    k.lower() == b"retry-after" for k, _ in message["headers"]
-                )
-            await send(message)
-
-        try:
-            await self.app(scope, receive, noting_send)
-        finally:
-            self.metrics.record(command, answer["status"], answer["retry_after"])
-
-    def _command(self, scope: Scope) -> str | None:
-        for method, regex, name in self.routes:
-            if scope["method"] == method and regex.match(scope["path"]):
-                return name
-        return None
 
 
 def command_names(operations: Any) -> dict[str, str]:

@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     )
     postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
     thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
+    gil_switch_interval_ms: float = Field(
+        1.0,
+        gt=0,
+        description="`serve`: longest a busy thread keeps the GIL from a waiting one "
+        "(Python's default: 5 ms).",
+    )
     worker_cache_size: int = Field(
         10_000,
         ge=0,

@@ -55,9 +55,11 @@ def poll(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
 
 
 class ServerProcess:
-    """``cml-fleet serve`` in a child process; its stdout read line by line."""
+    """``cml-fleet serve`` in a child process; its stdout read line by line.
 
-    def __init__(self, data_dir: Path, logs: Path) -> None:
+    ``settings`` override this test's defaults, e.g. ``demo_workers="0"``."""
+
+    def __init__(self, data_dir: Path, logs: Path, **settings: str) -> None:
         env = os.environ | {
             "CML_FLEET_DATA_DIR": str(data_dir),
             "CML_FLEET_DEMO_WORKERS": str(DEMO_WORKERS),
@@ -66,6 +68,7 @@ class ServerProcess:
             "CML_FLEET_SCHEDULER_ENABLED": "false",
             "CML_FLEET_LOG_LEVEL": "info",
         }
+        env |= {f"CML_FLEET_{name.upper()}": value for name, value in settings.items()}
         self.logs = logs.open("ab")
         self.process = subprocess.Popen(
             [str(CLI), "serve", "--host", "127.0.0.1", "--port", "0"],

@@ -36,6 +36,7 @@ def api(tmp_path: Path) -> Iterator[Api]:
         ("GET", "/api/workers?sort=colour", "viewer", None, 422),
         ("GET", "/api/workers?cursor=garbage", "viewer", None, 422),
         ("GET", "/api/workers?min_position=-1", "viewer", None, 422),
+        ("GET", f"{UNKNOWN}/history?before_version={2**64}", "viewer", None, 422),
         ("GET", "/api/workers?min_position=5000", "viewer", None, 503),
         ("POST", "/api/workers", "admin", NEW_WORKER | {"name": "x" * 2000}, 413),
     ],

@@ -3,6 +3,7 @@ JSON log line each command leaves behind."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -11,16 +12,20 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 
+from application.commands.common import MAX_ATTEMPTS, change_worker
 from application.commands.observations import ObserveInstance, observe_instance
 from domain.status import ServiceStatus
+from domain.worker import CMLWorker
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
 from infrastructure.logs import JsonFormatter
 from tests.integration.test_http_api import Api, settings_for
+from tests.integration.test_sse_stream import serving
 
 
 @pytest.fixture
@@ -35,9 +40,13 @@ def scrape(api: Api) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     response = api.client.get("/metrics", headers=api.viewer)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
+    return samples_in(response.text)
+
+
+def samples_in(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(response.text)
+        for family in text_string_to_metric_families(exposition)
         for s in family.samples
     }
 
@@ -65,6 +74,79 @@ def test_commands_are_counted_by_type_and_outcome(api: Api) -> None:
     assert samples[command("pause", "refused")] == 1
     assert samples[command("tags", "accepted")] == 1
     assert samples[("cml_fleet_concurrency_conflicts_total", ())] == 0
+
+
+RETRIES = ("cml_fleet_concurrency_retries_total", ())
+CONFLICTS = ("cml_fleet_concurrency_conflicts_total", ())
+
+
+def test_a_conflict_that_a_command_retried_is_counted_though_the_command_succeeded(
+    api: Api,
+) -> None:
+    worker_id = UUID(api.import_("running")["worker_id"])
+    store = api.system.store
+    before = scrape(api)[RETRIES]
+
+    raced: list[bool] = []
+
+    def tag_while_someone_else_does(worker: CMLWorker) -> None:
+        if not raced:
+            raced.append(True)
+            someone = store.get(worker_id)  # the same version, changed and saved first
+            someone.change_tags({"theirs": "1"}, (), actor="bob", correlation_id="c-bob")
+            store.save(someone)
+        worker.change_tags({"mine": "1"}, (), actor="ann", correlation_id="c-ann")
+
+    result = change_worker(store, worker_id, tag_while_someone_else_does, "c-ann")
+    samples = scrape(api)
+    shown = api.worker({"worker_id": str(worker_id), "position": result.position})
+
+    assert (before, samples[RETRIES], samples[CONFLICTS]) == (0, 1, 0)
+    assert shown["tags"] == {"theirs": "1", "mine": "1"}  # retried, nothing lost
+
+
+async def test_real_concurrent_commands_on_one_worker_count_their_retries(
+    tmp_path: Path,
+) -> None:
+    system = bootstrap(settings_for(tmp_path, login_failures_per_minute=1000))
+    async with (
+        serving(system) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+    ):
+        admin = {"Authorization": f"Bearer {server.admin}"}
+        body = {
+            "instance_id": "i-0123456789abcdef0",
+            "name": "contended",
+            "region": "eu-west-1",
+            "instance_type": "m5.xlarge",
+            "status": "running",
+        }
+        worker = (await http.post("/api/workers/import", json=body, headers=admin)).json()
+        path = f"/api/workers/{worker['worker_id']}/tags"
+        answers: list[httpx.Response] = []
+        for burst in range(10):  # until some command had to retry (bounded)
+            answers += await asyncio.gather(
+                *(
+                    http.patch(path, json={"add": {f"b{burst}-{n}": "x"}}, headers=admin)
+                    for n in range(20)
+                )
+            )
+            scraped = await http.get(
+                "/metrics", headers={"Authorization": f"Bearer {server.viewer}"}
+            )
+            samples = samples_in(scraped.text)
+            if samples[RETRIES] > 0:
+                break
+        tags = (await http.get(f"/api/workers/{worker['worker_id']}", headers=admin)).json()
+
+    accepted = [a for a in answers if a.status_code == 200]
+    refused = [a for a in answers if a.status_code == 409]
+    assert len(accepted) + len(refused) == len(answers)
+    assert samples[RETRIES] > 0
+    assert samples[CONFLICTS] == len(refused)
+    assert samples[RETRIES] >= (MAX_ATTEMPTS - 1) * len(refused)  # a 409 retried every time
+    added = {k for a in accepted for k in json.loads(a.request.content)["add"]}
+    assert added <= set(tags["tags"])  # every acknowledged change is there
 
 
 def test_the_read_model_lag_and_streams_are_reported(api: Api) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
 from application.errors import ConcurrencyConflict
@@ -23,6 +24,12 @@ class CommandResult:
     changed: bool
 
 
+class ConflictObserver(Protocol):
+    """Hears of every optimistic-concurrency conflict that a command retries."""
+
+    def conflict_retried(self, worker_id: UUID) -> None: ...
+
+
 def change_worker(
     store: WorkerStore,
     worker_id: UUID,
@@ -32,18 +39,29 @@ def change_worker(
 ) -> CommandResult:
     """Load, change, save; on a concurrent write reload and re-run the change.
 
-    Domain errors raised by ``change`` propagate at once (nothing is saved).
+    Each re-run is told to the store's ``conflict_observer``, when it has one (the
+    composition root gives it a counter for ``/metrics``). Domain errors raised by
+    ``change`` propagate at once (nothing is saved).
     """
-    for _ in range(attempts):
+    for attempt in range(1, attempts + 1):
         worker = store.get(worker_id)
+        before = len(worker.pending_events)  # not 0 inside a unit of work (OneWorker)
         change(worker)
-        changed = bool(worker.pending_events)
+        changed = len(worker.pending_events) > before
         try:
             position = store.save(worker)
         except ConcurrencyConflict:
+            if attempt < attempts:
+                _retrying(store, worker_id)
             continue
         return CommandResult(worker_id, position, correlation_id, changed)
     raise ConcurrencyConflict(worker_id, attempts)
+
+
+def _retrying(store: WorkerStore, worker_id: UUID) -> None:
+    observer: ConflictObserver | None = getattr(store, "conflict_observer", None)
+    if observer is not None:
+        observer.conflict_retried(worker_id)
 
 
 def add_worker(store: WorkerStore, worker: CMLWorker, correlation_id: str) -> CommandResult:

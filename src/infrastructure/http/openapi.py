@@ -17,14 +17,26 @@ from application.contracts.responses import ProblemDetails
 from infrastructure.http.routes import OPERATIONS, Operation, Param
 
 REF = "#/components/schemas/{model}"
+# Answered by the middleware on any request, whatever the route.
+ANY_REQUEST = {
+    "413": "Body too large (Content-Length, or the bytes read, over the limit).",
+    "429": "Too many failed logins from this client or token prefix; wait Retry-After "
+    "seconds (checked wherever a token is presented).",
+    "431": "Request headers too large.",
+}
 ERRORS = {
     "401": "No valid token or session.",
     "403": "The role does not allow it (or a cookie-authenticated change lacks X-CSRF-Token).",
     "404": "No such worker (a worker id that is not a UUID names no worker either).",
     "409": "Refused in the worker's current status (current_status says which), or a race.",
-    "413": "Body too large.",
     "422": "Invalid body, query parameter or header; errors[] names each field.",
     "503": "?min_position not reached in time (Retry-After).",
+} | ANY_REQUEST
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
 }
 HEADERS = [
     {
@@ -79,10 +91,18 @@ def _models(operations: Sequence[Operation]) -> list[type[BaseModel]]:
     return list(found.values())
 
 
+def _problems(errors: dict[str, str]) -> dict[str, Any]:
+    """Problem-details responses for ``errors`` (status -> description)."""
+    content = {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetails")}}}
+    responses: dict[str, Any] = {}
+    for code, text in sorted(errors.items()):
+        responses[code] = {"description": text, "content": content}
+        if code in {"429", "503"}:
+            responses[code]["headers"] = RETRY_AFTER
+    return responses
+
+
 def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
-    problem = {
-        "content": {"application/problem+json": {"schema": refs[(ProblemDetails, "validation")]}}
-    }
     answer: dict[str, Any] = {"description": "OK" if op.status == 200 else "Accepted"}
     if op.answer is not None:
         answer["content"] = {"application/json": {"schema": refs[(op.answer, "validation")]}}
@@ -90,8 +110,7 @@ def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
         "summary": op.summary,
         "operationId": _operation_id(op),
         "parameters": _parameters(op),
-        "responses": {str(op.status): answer}
-        | {code: {"description": text, **problem} for code, text in ERRORS.items()},
+        "responses": {str(op.status): answer} | _problems(ERRORS),
     }
     if op.body is not None:
         schema = refs[(op.body, "validation")]
@@ -144,12 +163,14 @@ def _document_other(route: BaseRoute, paths: dict[str, dict[str, Any]]) -> None:
     if not isinstance(route, Route) or route.path == OPENAPI_PATH:
         return
     path = route.path_format
+    errors = ANY_REQUEST | {"401": ERRORS["401"]}
     for method in sorted((route.methods or set()) - {"HEAD"}):
         if method.lower() not in paths.get(path, {}):
             summary = (route.endpoint.__doc__ or route.name).strip().splitlines()[0]
             paths.setdefault(path, {})[method.lower()] = {
                 "summary": summary,
-                "responses": {"200": {"description": "See notes/ for the format."}},
+                "responses": {"200": {"description": "See notes/ for the format."}}
+                | _problems(errors),
             }
 
 

@@ -30,14 +30,20 @@ _COST = TypeAdapter(FleetCost)
 _HISTORY = TypeAdapter(HistoryPage)
 
 
+INT64 = 2**63  # the databases' integers are 64-bit: larger ones cannot even be compared
+
+
 def int_param(request: Request, name: str, default: int | None) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise RequestInvalid.one(name, "must be an integer") from None
+    if not -INT64 <= value < INT64:
+        raise RequestInvalid.one(name, "must be a 64-bit integer")
+    return value
 
 
 async def get_worker(request: Request) -> Response:

@@ -44,6 +44,7 @@ class Subscription:
         self._last_flush = float("-inf")
         self.worker_ids = worker_ids
         self.type_prefix = type_prefix
+        self.wants_all = worker_ids is None and type_prefix is None
         self.closed = False
         self.overflowed = False
         self._pending: deque[Frame] = deque()
@@ -180,8 +181,14 @@ class Hub:
             log.debug("hub: loop closed, %d frames not delivered", len(frames))
 
     def publish(self, frames: Sequence[Frame]) -> None:
-        """Queue each frame for every subscriber that wants it. On the loop."""
+        """Queue each frame for every subscriber that wants it. On the loop.
+
+        Most subscribers (the dashboard) want everything: they share ``frames`` as is.
+        """
         for subscription in tuple(self._subscribers):
+            if subscription.wants_all:
+                self._deliver(subscription, frames)
+                continue
             chosen = [f for f in frames if subscription.wants(f.type, f.worker_id)]
             if chosen:
                 self._deliver(subscription, chosen)

@@ -80,30 +80,36 @@ async def zero_latency(bench: Benchmark, data_dir: Path, count: int) -> JobFleet
     await fleet.caught_up()
     bench.note(f"{count:,} workers seeded and projected in {time.perf_counter() - started:.1f} s")
     position = fleet.system.store.max_position()
+    cpu_first = time.process_time()
     first = await fleet.cycle()
+    cpu_first = time.process_time() - cpu_first
     kinds = fleet.event_types(position)
     seconds, reports, cpu = await steady(fleet, STEADY_CYCLES)
     sim = await simulator_alone(fleet, fleet.job.config.concurrency)
+    big = count == 10_000
+    what = "every worker records status, service and metrics"
     bench.add(
         Figure(
             f"first cycle of a freshly imported fleet, {count:,} workers",
             first.duration_seconds,
             "s",
-            target="reported (every worker records status, service and metrics)",
+            target=f"≤ 10 s for 10,000 workers ({what})" if big else f"reported ({what})",
+            met=first.duration_seconds <= 10 if big else None,
         )
     )
     bench.note(
         f"{count:,} workers, first cycle: {first.changes_recorded:,} commands recorded "
         f"{kinds.total():,} events ({first.changes_recorded / first.duration_seconds:,.0f} "
-        f"commands/s); by type {dict(kinds.most_common())}"
+        f"commands/s, {cpu_first:.2f} s CPU in this process); by type "
+        f"{dict(kinds.most_common())}"
     )
     bench.add(
         Figure(
             f"steady cycle, {count:,} workers, zero latency",
             seconds,
             "s",
-            target="≤ 10 s for 10,000 workers" if count == 10_000 else "",
-            met=seconds <= 10 if count == 10_000 else None,
+            target="≤ 10 s for 10,000 workers" if big else "",
+            met=seconds <= 10 if big else None,
         )
     )
     bench.add(Figure(f"  of which the simulated EC2/CML alone, {count:,} workers", sim, "s"))

@@ -22,6 +22,7 @@ from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.dto import CMLWorkerDto
 from application.jobs.backoff import Backoff
+from application.jobs.group_commit import GroupCommit
 from application.jobs.ports import FleetView, RunSync, SnapshotSink, UtilizationHistory
 from application.jobs.region import RegionView, look_at_region
 from application.jobs.worker_sync import WorkerOutcome, WorkerSync
@@ -91,9 +92,8 @@ class MetricsJob:
         self.run_sync = run_sync
         self.backoff = Backoff(self.config.backoff_base, self.config.backoff_max)
         self.sync = WorkerSync(
-            store=store,
+            commit=GroupCommit(store, run_sync),
             cml=cml,
-            run_sync=run_sync,
             backoff=self.backoff,
             thresholds=self.config.thresholds,
             worker_timeout=self.config.worker_timeout,
@@ -157,23 +157,35 @@ class MetricsJob:
         now: datetime,
         correlation_id: str,
     ) -> list[WorkerOutcome]:
-        limit = asyncio.Semaphore(max(1, self.config.concurrency))
+        """Every worker's turn, taken by a few tasks in order: at most ``concurrency``
+        workers probing and about a batch waiting for their save, so a big fleet keeps
+        few turns in memory at a time."""
+        probes = asyncio.Semaphore(max(1, self.config.concurrency))
+        outcomes: dict[str, WorkerOutcome] = {}
+        turns = iter(workers)
 
-        async def one(dto: CMLWorkerDto) -> WorkerOutcome:
-            async with limit:
-                return await self.sync.run(dto, regions[dto.region], now, correlation_id)
+        async def take_turns() -> None:
+            for dto in turns:
+                outcomes[dto.id] = await self._turn(dto, regions, now, correlation_id, probes)
 
-        results = await asyncio.gather(*(one(w) for w in workers), return_exceptions=True)
-        outcomes = []
-        for dto, result in zip(workers, results, strict=True):
-            if isinstance(result, asyncio.CancelledError):
-                raise result
-            if isinstance(result, BaseException):
-                # A bug must not cost the whole fleet its refresh; it is logged loudly.
-                log.error("metrics for worker %s failed", dto.id, exc_info=result)
-                result = WorkerOutcome(dto.id, failed=True)
-            outcomes.append(result)
-        return outcomes
+        tasks = max(1, self.config.concurrency) + self.sync.commit.batch_size
+        await asyncio.gather(*(take_turns() for _ in range(min(tasks, len(workers)))))
+        return [outcomes[w.id] for w in workers]
+
+    async def _turn(
+        self,
+        dto: CMLWorkerDto,
+        regions: dict[str, RegionView],
+        now: datetime,
+        correlation_id: str,
+        probes: asyncio.Semaphore,
+    ) -> WorkerOutcome:
+        try:
+            return await self.sync.run(dto, regions[dto.region], now, correlation_id, probes)
+        except Exception:
+            # A bug must not cost the whole fleet its refresh; it is logged loudly.
+            log.error("metrics for worker %s failed", dto.id, exc_info=True)
+            return WorkerOutcome(dto.id, failed=True)
 
     async def _broadcast_snapshots(
         self, workers: Sequence[CMLWorkerDto], outcomes: Sequence[WorkerOutcome]

@@ -4,7 +4,9 @@ Cheap when nothing changed: the observation is compared with the worker's DTO an
 with a mirror of its recorded telemetry (loaded once from the store, then kept in
 step with the same pure rule the aggregate applies), so a steady worker costs no
 store access at all. The aggregate stays the authority: every recording goes through
-a command handler, which decides again.
+a command handler, which decides again. A worker's recordings of a cycle share one
+load and one save, and the saves of concurrent workers share a transaction
+(``GroupCommit``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +34,7 @@ from application.commands.observations import (
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.backoff import Backoff
+from application.jobs.group_commit import GroupCommit
 from application.jobs.observe import (
     host_of,
     observed_telemetry,
@@ -38,7 +42,7 @@ from application.jobs.observe import (
     service_status_of,
     status_to_record,
 )
-from application.jobs.ports import RunSync, UtilizationSample
+from application.jobs.ports import UtilizationSample
 from application.jobs.probe import CmlProbe, failure_detail, probe_cml
 from application.jobs.region import RegionView
 from application.mapper import clamp_percent, prefer, rfc3339
@@ -94,44 +98,77 @@ class _Seen:
     backed_off: bool = False
 
 
+_MetricsStep = tuple[RecordMetrics, dict[str, Any]]
+"""The metrics recording due, with the changes the aggregate will make."""
+
+
+@dataclass
+class _Plan:
+    """What one worker records this cycle: the commands decided from its observation,
+    and the metrics step when its recorded telemetry is ``known`` without the store
+    (else it is loaded with the worker). Each run of the recording (again after a
+    conflict) sets ``mirror``: the telemetry mirror to keep once the worker is saved,
+    ``None`` to forget it."""
+
+    seen: _Seen
+    region: RegionView
+    now: datetime
+    correlation_id: str
+    observe: ObserveInstance | None
+    activity: RecordActivity | None
+    license: ObserveLicenseStatus | None
+    known: _Mirror | None
+    metrics: _MetricsStep | None
+    mirror: _Mirror | None = None
+
+    @property
+    def due(self) -> bool:
+        """Whether there may be something to record (an unknown mirror is loaded)."""
+        commands = (self.observe, self.activity, self.license, self.metrics)
+        return self.known is None or any(c is not None for c in commands)
+
+
 class WorkerSync:
-    """Observes and records one worker at a time (called concurrently)."""
+    """Observes and records one worker at a time (called concurrently); the
+    recordings of concurrent workers are saved together (``GroupCommit``)."""
 
     def __init__(
         self,
         *,
-        store: WorkerStore,
+        commit: GroupCommit,
         cml: CmlPort,
-        run_sync: RunSync,
         backoff: Backoff,
         thresholds: MetricThresholds,
         worker_timeout: float,
         service_account: re.Pattern[str],
         actor: str,
     ) -> None:
-        self.store, self.cml, self.run_sync, self.backoff = store, cml, run_sync, backoff
+        self.commit, self.cml, self.backoff = commit, cml, backoff
         self.thresholds, self.worker_timeout = thresholds, worker_timeout
         self.service_account, self.actor = service_account, actor
         self._mirrors: dict[str, _Mirror] = {}
         self._cursors: dict[str, datetime] = {}
 
     async def run(
-        self, dto: CMLWorkerDto, region: RegionView, now: datetime, correlation_id: str
+        self,
+        dto: CMLWorkerDto,
+        region: RegionView,
+        now: datetime,
+        correlation_id: str,
+        probes: asyncio.Semaphore,
     ) -> WorkerOutcome:
-        seen = await self._observe(dto, region, now)
-        observe = self._observation(seen, now, correlation_id)
-        activity = self._activity(seen, correlation_id)
-        license = self._license(seen, correlation_id)
-        mirror = self._known_mirror(dto)
-        metrics_due = mirror is None or self._metrics(seen, region, now, "", mirror) is not None
+        """Observe (holding one of ``probes``), then record what changed (without it:
+        the next workers are probed while this one waits for its save)."""
+        async with probes:
+            seen = await self._observe(dto, region, now)
+        plan = self._plan(seen, region, now, correlation_id)
         results: list[CommandResult] = []
-        if observe is not None or activity is not None or license is not None or metrics_due:
-            try:  # one thread hop per worker for all its recordings
-                results = await self.run_sync(
-                    self._record, seen, region, now, correlation_id, observe, activity, license
-                )
+        if plan.due:
+            try:  # one load and one save for all its recordings, with other workers'
+                results = await self.commit.record(UUID(dto.id), partial(self._record, plan))
             except (ApplicationError, DomainError):
                 return WorkerOutcome(dto.id, failed=True, probed=seen.probe is not None)
+            self._saved(plan)
         return WorkerOutcome(
             dto.id,
             failed=seen.failure is not None,
@@ -142,38 +179,54 @@ class WorkerSync:
             sample=_sample(seen, region, now),
         )
 
-    def _record(
-        self,
-        seen: _Seen,
-        region: RegionView,
-        now: datetime,
-        correlation_id: str,
-        observe: ObserveInstance | None,
-        activity: RecordActivity | None,
-        license: ObserveLicenseStatus | None = None,
-    ) -> list[CommandResult]:
-        """The recordings, through the command handlers (runs in a worker thread)."""
+    def _record(self, plan: _Plan, store: WorkerStore) -> list[CommandResult]:
+        """The recordings, through the command handlers, on the worker ``store``
+        holds (runs in a worker thread; may run again after a conflict)."""
         results = []
-        if observe is not None:
-            results.append(observe_instance(observe, self.store))
-        if license is not None:
-            results.append(observe_license_status(license, self.store))
-        dto = seen.dto
-        mirror = self._known_mirror(dto) or self._load_mirror(dto)
-        step = self._metrics(seen, region, now, correlation_id, mirror)
+        if plan.observe is not None:
+            results.append(observe_instance(plan.observe, store))
+        if plan.license is not None:
+            results.append(observe_license_status(plan.license, store))
+        mirror, step = plan.known, plan.metrics
+        if mirror is None:
+            mirror = _stored_mirror(store, plan.seen.dto)
+            step = self._metrics(plan.seen, plan.region, plan.now, plan.correlation_id, mirror)
+        plan.mirror = mirror
         if step is not None:
             command, changes = step
-            result = record_metrics(command, self.store, _At(now))
-            if result.changed:
-                self._mirrors[dto.id] = _Mirror(mirror.telemetry.updated(changes), now)
-            else:
-                self._mirrors.pop(dto.id, None)  # out of step: reload next time
+            result = record_metrics(command, store, _At(plan.now))
+            changed = _Mirror(mirror.telemetry.updated(changes), plan.now)
+            plan.mirror = changed if result.changed else None  # else out of step: reload
             results.append(result)
-        if activity is not None:
-            results.append(record_activity(activity, self.store))
-            newest = max(r.at for r in activity.records)  # full precision, unlike the cursor
-            self._cursors[dto.id] = max(newest, self._cursors.get(dto.id, newest))
+        if plan.activity is not None:
+            results.append(record_activity(plan.activity, store))
         return [r for r in results if r.changed]
+
+    def _plan(self, seen: _Seen, region: RegionView, now: datetime, correlation_id: str) -> _Plan:
+        known = self._known_mirror(seen.dto)
+        metrics = None if known is None else self._metrics(seen, region, now, correlation_id, known)
+        return _Plan(
+            seen,
+            region,
+            now,
+            correlation_id,
+            observe=self._observation(seen, now, correlation_id),
+            activity=self._activity(seen, correlation_id),
+            license=self._license(seen, correlation_id),
+            known=known,
+            metrics=metrics,
+        )
+
+    def _saved(self, plan: _Plan) -> None:
+        """Keep in step with what was saved: the telemetry mirror, the activity cursor."""
+        worker_id = plan.seen.dto.id
+        if plan.mirror is None:
+            self._mirrors.pop(worker_id, None)
+        else:
+            self._mirrors[worker_id] = plan.mirror
+        if plan.activity is not None:
+            newest = max(r.at for r in plan.activity.records)  # full precision, unlike the cursor
+            self._cursors[worker_id] = max(newest, self._cursors.get(worker_id, newest))
 
     def forget_all_but(self, worker_ids: set[str]) -> None:
         for table in (self._mirrors, self._cursors):
@@ -259,7 +312,7 @@ class WorkerSync:
 
     def _metrics(
         self, seen: _Seen, region: RegionView, now: datetime, correlation_id: str, mirror: _Mirror
-    ) -> tuple[RecordMetrics, dict[str, Any]] | None:
+    ) -> _MetricsStep | None:
         """The metrics recording due, with the changes the aggregate will make, if any."""
         dto = seen.dto
         observed = observed_telemetry(
@@ -294,12 +347,6 @@ class WorkerSync:
             return None  # unknown, or changed by someone else
         return mirror
 
-    def _load_mirror(self, dto: CMLWorkerDto) -> _Mirror:
-        worker = self.store.get(UUID(dto.id))
-        mirror = _Mirror(worker.telemetry, worker.metrics_recorded_at)
-        self._mirrors[dto.id] = mirror
-        return mirror
-
     def _activity(self, seen: _Seen, correlation_id: str) -> RecordActivity | None:
         """New relevant CML activity since the last look, if any. With nothing to
         record the cursor moves at once, else once the recording is done."""
@@ -329,6 +376,11 @@ def _service(seen: _Seen) -> tuple[ServiceStatus, str | None] | None:
     if seen.ec2_known and not seen.running:
         return service_status_of(seen.info.state if seen.info else None, None, None)
     return None
+
+
+def _stored_mirror(store: WorkerStore, dto: CMLWorkerDto) -> _Mirror:
+    worker = store.get(UUID(dto.id))
+    return _Mirror(worker.telemetry, worker.metrics_recorded_at)
 
 
 def _endpoint_moved(info: InstanceInfo, dto: CMLWorkerDto) -> bool:

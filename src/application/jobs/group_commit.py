@@ -1,0 +1,78 @@
+"""Group commit for the jobs: the recordings of many workers in few transactions.
+
+Workers ready to record queue up here. One drain task at a time takes up to
+``batch_size`` of them into one thread, where ``record_together`` loads each worker
+once, runs its recording (the command handlers) and saves the changed workers in one
+transaction. While a batch runs, the next workers queue, so batches grow with the
+load and no timer is needed. The job holds one store thread at a time, leaving the
+others to operator commands, and each transaction stays short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Sequence
+from uuid import UUID
+
+from application.commands.common import CommandResult
+from application.commands.unit_of_work import Outcome, Recording, record_together
+from application.jobs.ports import RunSync
+from application.ports import WorkerStore
+
+_Waiting = tuple[UUID, Recording, "asyncio.Future[list[CommandResult]]"]
+
+BATCH_SIZE = 64
+
+
+class GroupCommit:
+    """Records workers in batches, one batch at a time, off the event loop."""
+
+    def __init__(self, store: WorkerStore, run_sync: RunSync, batch_size: int = BATCH_SIZE):
+        self.store, self.run_sync, self.batch_size = store, run_sync, max(1, batch_size)
+        self._waiting: deque[_Waiting] = deque()
+        self._drain: asyncio.Task[None] | None = None
+
+    async def record(self, worker_id: UUID, recording: Recording) -> list[CommandResult]:
+        """The recording's results once its worker is saved; raises what stopped it
+        (``ConcurrencyConflict`` after the retries, a domain error, ...)."""
+        future: asyncio.Future[list[CommandResult]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((worker_id, recording, future))
+        if self._drain is None or self._drain.done():
+            self._drain = asyncio.create_task(self._drain_waiting())
+        return await future
+
+    async def _drain_waiting(self) -> None:
+        try:
+            while batch := self._next_batch():
+                await self._record(batch)
+        finally:  # cancelled: nobody is left waiting for ever
+            while self._waiting:
+                self._waiting.popleft()[2].cancel()
+
+    def _next_batch(self) -> list[_Waiting]:
+        batch: list[_Waiting] = []
+        while self._waiting and len(batch) < self.batch_size:
+            waiting = self._waiting.popleft()
+            if not waiting[2].done():  # else its worker's turn was cancelled
+                batch.append(waiting)
+        return batch
+
+    async def _record(self, batch: Sequence[_Waiting]) -> None:
+        recordings = [(worker_id, recording) for worker_id, recording, _ in batch]
+        outcomes: Sequence[Outcome | Exception]
+        try:
+            outcomes = await self.run_sync(record_together, self.store, recordings)
+        except asyncio.CancelledError:
+            for _, _, future in batch:
+                future.cancel()
+            raise
+        except Exception as error:  # a bug: every worker of the batch reports it
+            outcomes = [error] * len(batch)
+        for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)

@@ -1,0 +1,136 @@
+"""Several commands on one worker saved once; several workers saved together; and a
+race with an operator command loses nothing (the real store, in-memory persistence)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from application.commands.common import MAX_ATTEMPTS, CommandResult
+from application.commands.settings import (
+    ChangeTags,
+    ConfigureIdleDetection,
+    change_tags,
+    configure_idle_detection,
+)
+from application.commands.unit_of_work import record_alone, record_together
+from application.errors import ConcurrencyConflict, WorkerNotFound
+from application.ports import WorkerStore
+from domain.worker import CMLWorker
+from infrastructure.event_store import FleetEventStore
+from tests.store_spy import SpyStore, a_worker, tagging
+
+
+class LosingStore(SpyStore):
+    """Every save of ``loser`` loses a race: someone else always wrote first."""
+
+    def __init__(self, real: FleetEventStore, loser: UUID) -> None:
+        super().__init__(real)
+        self.loser = loser
+
+    def save(self, *workers: CMLWorker) -> int:
+        if self.loser in {w.id for w in workers}:
+            self.saves.append(tuple(w.id for w in workers))
+            raise ConcurrencyConflict(self.loser, 1)
+        return super().save(*workers)
+
+
+def test_several_commands_on_one_worker_are_one_load_and_one_save(
+    memory_store: FleetEventStore,
+) -> None:
+    worker_id = a_worker(memory_store)
+    spy = SpyStore(memory_store)
+
+    def three_commands(store: WorkerStore) -> Sequence[CommandResult]:
+        return [
+            change_tags(ChangeTags(worker_id, "job", "c", add={"team": "a"}), store),
+            change_tags(ChangeTags(worker_id, "job", "c", add={"team": "a"}), store),  # no-op
+            configure_idle_detection(
+                ConfigureIdleDetection(worker_id, "job", "c", enabled=True, timeout_minutes=45),
+                store,
+            ),
+        ]
+
+    results = record_alone(spy, worker_id, three_commands)
+
+    assert (spy.loads, spy.saves) == ([worker_id], [(worker_id,)])
+    assert [r.changed for r in results] == [True, False, True]
+    end = memory_store.max_position()
+    assert {r.position for r in results} == {end}  # where the saved events end
+    worker = memory_store.get(worker_id)
+    assert (worker.tags, worker.idle_timeout_minutes, worker.version) == ({"team": "a"}, 45, 3)
+
+
+def test_workers_recorded_together_are_saved_in_one_transaction(
+    memory_store: FleetEventStore,
+) -> None:
+    first, second = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    spy = SpyStore(memory_store)
+
+    outcomes = record_together(
+        spy, [(first, tagging(first, "job", team="a")), (second, tagging(second, "job", team="b"))]
+    )
+
+    assert spy.saves == [(first, second)]
+    end = memory_store.max_position()
+    assert [[r.position for r in o] for o in outcomes if isinstance(o, list)] == [[end], [end]]
+    assert memory_store.get(first).tags == {"team": "a"}
+    assert memory_store.get(second).tags == {"team": "b"}
+
+
+def test_an_operator_command_racing_a_batch_makes_each_worker_save_alone_and_nothing_is_lost(
+    memory_store: FleetEventStore,
+) -> None:
+    first, second = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    spy = SpyStore(memory_store)
+    spy.race_on = first
+    spy.race = lambda: change_tags(
+        ChangeTags(first, "alice", "c-op", add={"owner": "alice"}), memory_store
+    )
+
+    outcomes = record_together(
+        spy, [(first, tagging(first, "job", team="a")), (second, tagging(second, "job", team="b"))]
+    )
+
+    assert spy.saves == [(first, second), (first,), (second,)]  # the batch lost the race
+    assert memory_store.get(first).tags == {"owner": "alice", "team": "a"}  # both changes
+    assert memory_store.get(second).tags == {"team": "b"}
+    assert all(isinstance(o, list) and o[0].changed for o in outcomes)
+    assert outcomes[1][0].position == memory_store.max_position()  # type: ignore[index]
+
+
+def test_a_worker_that_keeps_losing_is_reported_and_the_others_are_saved(
+    memory_store: FleetEventStore,
+) -> None:
+    loser, other = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    store = LosingStore(memory_store, loser)
+
+    outcomes = record_together(
+        store, [(loser, tagging(loser, "job", team="a")), (other, tagging(other, "job", team="b"))]
+    )
+
+    assert isinstance(outcomes[0], ConcurrencyConflict)
+    assert store.saves.count((loser,)) == MAX_ATTEMPTS  # the usual retries, then reported
+    assert memory_store.get(loser).tags == {} and memory_store.get(other).tags == {"team": "b"}
+
+
+def test_a_recording_that_fails_is_left_out_of_its_batch(memory_store: FleetEventStore) -> None:
+    known, unknown = a_worker(memory_store), uuid4()
+    spy = SpyStore(memory_store)
+
+    outcomes = record_together(
+        spy,
+        [(unknown, tagging(unknown, "job", team="x")), (known, tagging(known, "job", team="a"))],
+    )
+
+    assert isinstance(outcomes[0], WorkerNotFound)
+    assert spy.saves == [(known,)] and memory_store.get(known).tags == {"team": "a"}
+
+
+def test_a_batch_with_nothing_to_save_writes_nothing(memory_store: FleetEventStore) -> None:
+    worker_id = a_worker(memory_store)
+    spy = SpyStore(memory_store)
+
+    outcomes = record_together(spy, [(worker_id, tagging(worker_id, "job"))])
+
+    assert spy.saves == [] and [r.changed for r in outcomes[0]] == [False]  # type: ignore[union-attr]

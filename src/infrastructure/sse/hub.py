@@ -30,18 +30,22 @@ def frame_of(projected: Any) -> Frame:
 
 
 class Subscription:
-    """One subscriber: its filters and its bounded queue of frames."""
+    """One subscriber: its filters and its bounded queue of frames.
+
+    Its stream writes when woken (:meth:`wake`, by the hub's :class:`FlushWheel`),
+    taking everything queued since its last write.
+    """
 
     def __init__(
         self,
         capacity: int,
         worker_ids: frozenset[str] | None,
         type_prefix: str | None,
-        flush_interval: float = 0.0,
+        slot: int = 0,
     ) -> None:
         self.capacity = capacity
-        self.flush_interval = flush_interval
-        self._last_flush = float("-inf")
+        self.slot = slot
+        self.last_write = float("-inf")
         self.worker_ids = worker_ids
         self.type_prefix = type_prefix
         self.wants_all = worker_ids is None and type_prefix is None
@@ -49,6 +53,10 @@ class Subscription:
         self.overflowed = False
         self._pending: deque[Frame] = deque()
         self._ready = asyncio.Event()
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
 
     def wants_type(self, frame_type: str) -> bool:
         return self.type_prefix is None or frame_type.startswith(self.type_prefix)
@@ -67,8 +75,11 @@ class Subscription:
             self.close()
             return False
         self._pending.extend(frames)
-        self._ready.set()
         return True
+
+    def wake(self) -> None:
+        """Let the stream write what is queued."""
+        self._ready.set()
 
     def close(self) -> None:
         """End the stream: frames still queued are dropped (resume replays them)."""
@@ -77,28 +88,72 @@ class Subscription:
         self._ready.set()
 
     async def take(self) -> list[Frame] | None:
-        """Everything queued, at least one frame; ``None`` once the stream must end.
-
-        At most one take per ``flush_interval``: a quiet stream gets a frame at once,
-        a busy one gets what piled up since its last write, in one write. The cost of
-        a write (syscall, ASGI send path) is per write, not per frame, so this keeps a
-        thousand busy streams from saturating the event loop.
-        """
-        while not self._pending:
-            if self.closed:
-                return None
+        """Everything queued once woken, at least one frame; ``None`` once the stream
+        must end."""
+        while not self.closed:
             await self._ready.wait()
             self._ready.clear()
+            if self._pending and not self.closed:
+                frames = list(self._pending)
+                self._pending.clear()
+                self.last_write = asyncio.get_running_loop().time()
+                return frames
+        return None
+
+
+class FlushWheel:
+    """When each subscriber writes: at once when it is quiet, else in its own slot.
+
+    A write costs the same (syscall, ASGI send path) for one frame or fifty, so a busy
+    stream is written at most once per ``interval``, with everything queued since.
+    Subscribers are spread over ``SLOTS`` slots of the interval, so a thousand busy
+    streams write a tenth at a time, every tenth of the interval, instead of all at
+    once: the event loop stays responsive and no frame waits longer than the interval.
+    A stream that has not written for an interval (a quiet one) is woken at once; when
+    it turns busy, its next write comes at its slot, then one per interval.
+    """
+
+    SLOTS = 10
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._buckets: list[set[Subscription]] = [set() for _ in range(self.SLOTS)]
+        self._turn = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._assigned = 0
+
+    def next_slot(self) -> int:
+        self._assigned += 1
+        return self._assigned % self.SLOTS
+
+    def due(self, subscription: Subscription) -> None:
+        """``subscription`` has frames queued: wake it now or in its slot. On the loop."""
         loop = asyncio.get_running_loop()
-        wait = self._last_flush + self.flush_interval - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        if self.closed:
-            return None
-        frames = list(self._pending)
-        self._pending.clear()
-        self._last_flush = loop.time()
-        return frames
+        if self.interval <= 0 or loop.time() - subscription.last_write >= self.interval:
+            subscription.wake()
+            return
+        self._buckets[subscription.slot].add(subscription)
+        if self._timer is None:
+            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+
+    def _tick(self) -> None:
+        bucket = self._buckets[self._turn]
+        self._turn = (self._turn + 1) % self.SLOTS
+        for subscription in bucket:
+            subscription.wake()
+        bucket.clear()
+        if any(self._buckets):
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+        else:
+            self._timer = None
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for bucket in self._buckets:
+            bucket.clear()
 
 
 class Hub:
@@ -115,7 +170,7 @@ class Hub:
         self._read_model = read_model
         self._clock = clock
         self._queue_size = queue_size
-        self._flush_interval = flush_interval
+        self._wheel = FlushWheel(flush_interval)
         self._to_frame = to_frame
         self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -138,6 +193,7 @@ class Hub:
             self._stop_listening()
             self._stop_listening = None
         self._loop = None
+        self._wheel.stop()
         for subscription in self._subscribers:
             subscription.close()
         self._subscribers.clear()
@@ -150,7 +206,7 @@ class Hub:
     ) -> Subscription:
         ids = None if worker_ids is None else frozenset(worker_ids)
         subscription = Subscription(
-            capacity or self._queue_size, ids, type_prefix, self._flush_interval
+            capacity or self._queue_size, ids, type_prefix, self._wheel.next_slot()
         )
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
@@ -221,10 +277,13 @@ class Hub:
                 self._deliver(subscription, mine)
 
     def _deliver(self, subscription: Subscription, frames: Sequence[Frame]) -> None:
+        was_waiting = subscription.has_pending  # then it is already due
         if not subscription.offer(frames):
             self._subscribers.discard(subscription)
             self.cut_off += 1
             log.info("sse: a subscriber fell %d frames behind and was cut off", len(frames))
+        elif not was_waiting:
+            self._wheel.due(subscription)
 
 
 def _snapshot_batch(

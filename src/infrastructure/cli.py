@@ -26,6 +26,7 @@ from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
 from infrastructure.logs import configure_logging
 from infrastructure.postgres import DatabaseUnreachable, SchemaMissing, init_schema
+from infrastructure.runtime import freeze_startup_objects, tune_process
 from infrastructure.settings import Settings
 from infrastructure.simulated.demo import seed_demo_fleet
 
@@ -97,9 +98,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level)
-    # The event loop and the store's threads share the GIL: a thread returning from
-    # SQLite waits up to this long for a busy loop to let go (see notes/PERFORMANCE.md).
-    sys.setswitchinterval(settings.gil_switch_interval_ms / 1000)
+    tune_process(settings)  # GC thresholds: infrastructure.runtime
     system = bootstrap(settings)
     sock = _listen(settings.host, settings.port)
     with _one_process_at_a_time(system):  # several may start at once on PostgreSQL
@@ -111,6 +110,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,  # ours logs the path only: a login URL carries a token
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
+    freeze_startup_objects()
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: that is a normal exit.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(config).run(sockets=[sock])

@@ -23,11 +23,9 @@ class Settings(BaseSettings):
     )
     postgres_dsn: SecretStr | None = Field(None, description="postgresql://user@host:port/db")
     thread_limit: int = Field(16, description="Threads for calls into the synchronous store.")
-    gil_switch_interval_ms: float = Field(
-        1.0,
-        gt=0,
-        description="`serve`: longest a busy thread keeps the GIL from a waiting one "
-        "(Python's default: 5 ms).",
+    gc_thresholds: tuple[int, int, int] = Field(
+        (50_000, 20, 100),
+        description="`serve`: garbage collector thresholds (Python's default: 700, 10, 10).",
     )
     worker_cache_size: int = Field(
         10_000,

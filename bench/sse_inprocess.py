@@ -43,6 +43,7 @@ def encode_per_subscriber(
         frame = frame_of(projected)
         if subscription.wants(frame.type, frame.worker_id):
             subscription.offer([frame])
+            subscription.wake()  # what the hub does for a subscriber with no flush interval
 
 
 async def deliveries_per_second(deliver: Deliver, subscribers: int, seconds: float) -> float:

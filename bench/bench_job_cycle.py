@@ -12,11 +12,16 @@ steady cycle records some changes, as a real fleet would.
 - 20 ms per call, 1,000 workers: a steady cycle against the ideal computed from the
   calls counted in that cycle, and against the same job one worker at a time
   (``concurrency=1``) on the first 100 workers of the same fleet, scaled to 1,000.
+
+The process runs with ``cml-fleet serve``'s interpreter settings
+(``infrastructure.runtime.tune_process``: the garbage collector's thresholds), as the
+job does in the server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import tempfile
@@ -32,6 +37,8 @@ from application.jobs.probe import probe_cml
 from application.jobs.region import look_at_region
 from bench.job_fleet import JobFleet, calls_between
 from bench.report import Benchmark, Figure
+from infrastructure.runtime import tune_process
+from infrastructure.settings import Settings
 
 SIZES = (1_000, 10_000)
 INTERVAL = timedelta(seconds=30)  # the default metrics interval
@@ -262,6 +269,12 @@ def run() -> Benchmark:
         "cycles of 1,000 and 10,000 workers without latency; with 20 ms per call, against the "
         "ideal from the counted calls and against one worker at a time.",
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(measure(bench, Path(tmp)))
+    before = gc.get_threshold()
+    tune_process(Settings())  # as `serve` runs the job
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(measure(bench, Path(tmp)))
+    finally:
+        gc.set_threshold(*before)
+    bench.note(f"garbage collector thresholds as in `serve`: {Settings().gc_thresholds}")
     return bench

@@ -65,9 +65,16 @@ def seed(data_dir: Path) -> list[str]:
     return ids
 
 
-def naive_ms(data_dir: Path, ids: list[str], page: int, repeat: int) -> list[float]:
-    """Replay ``page`` aggregates, map and serialize them; milliseconds per page."""
-    store = sqlite_store(data_dir / "events.sqlite")
+def naive_ms(
+    data_dir: Path, ids: list[str], page: int, repeat: int, tuned: bool = False
+) -> list[float]:
+    """Replay ``page`` aggregates, map and serialize them; milliseconds per page.
+
+    The naive way replays with the library's ``repository.get``; ``tuned`` replays with
+    ours (``FleetEventStore.get``: no per-event runtime Protocol check), for reference.
+    """
+    raw = sqlite_store(data_dir / "events.sqlite")
+    store = raw if tuned else raw.repository
     rng = random.Random(7)
     samples = []
     for _ in range(repeat):
@@ -134,6 +141,7 @@ def run() -> Benchmark:
         naive_list = naive_ms(data_dir, ids, 100, repeat=20)
         naive_get = naive_ms(data_dir, ids[LONG_LIVED:], 1, repeat=300)
         naive_long = naive_ms(data_dir, ids[:LONG_LIVED], 1, repeat=300)
+        tuned_get = naive_ms(data_dir, ids[LONG_LIVED:], 1, repeat=300, tuned=True)
         model_list, model_get = read_model_ms(data_dir, ids, repeat=300)
 
     for label, ours, model, naive in (
@@ -162,4 +170,18 @@ def run() -> Benchmark:
                 "x",
             )
         )
+    tuned = median(tuned_get) / median(model_get)
+    bench.add(
+        Figure(
+            "GET /api/workers/{id} (10 events) replay with our store's faster replay p50",
+            median(tuned_get),
+            "ms",
+        )
+    )
+    bench.note(
+        "the naive figures replay with the library's repository.get (the way a first "
+        "implementation would); the store's own replay skips the library's per-event runtime "
+        f"Protocol check and is faster: against it the read model's speed-up is {tuned:.0f}x "
+        "for a 10-event worker"
+    )
     return bench

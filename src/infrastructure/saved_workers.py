@@ -42,8 +42,12 @@ class SavedWorkers:
             if saved.pending_events:  # changed after its save: not a stored state
                 del self._entries[worker_id]
                 return None
+            copy = deepcopy(saved)
+            if saved.pending_events:  # changed while being copied: the copy may be torn
+                del self._entries[worker_id]
+                return None
             self._entries.move_to_end(worker_id)
-            return deepcopy(saved)
+            return copy
 
     def clear(self) -> None:
         with self._lock:

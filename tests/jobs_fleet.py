@@ -8,11 +8,10 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from application.commands.lifecycle import ImportWorker, import_worker
+from application.commands.lifecycle import import_command, import_worker
 from application.dto import CMLWorkerDto
 from application.jobs.metrics import CycleReport, MetricsJob
 from application.queries import GetWorker
-from domain.policies import worker_status_for_ec2_state
 from infrastructure.bootstrap import System
 from infrastructure.clock import FakeClock
 from infrastructure.scheduler import build_metrics_job
@@ -65,15 +64,7 @@ class JobsFleet:
         )
         info = instance.info()
         result = import_worker(
-            ImportWorker(
-                instance_id=info.instance_id,
-                name=name,
-                region=region,
-                instance_type=info.instance_type,
-                status=worker_status_for_ec2_state(info.state),
-                actor="test",
-                correlation_id="setup",
-            ),
+            import_command(info, actor="test", correlation_id="setup", ami_id=None, tags={}),
             self.system.store,
         )
         self.instances[str(result.worker_id)] = info.instance_id

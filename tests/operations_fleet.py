@@ -12,11 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from application.commands.lifecycle import CreateWorker, ImportWorker, create_worker, import_worker
+from application.commands.lifecycle import (
+    CreateWorker,
+    create_worker,
+    import_command,
+    import_worker,
+)
 from application.dto import CMLWorkerDto
 from application.operations.engine import OperationEngine
 from application.queries import GetWorker
-from domain.policies import worker_status_for_ec2_state
 from domain.worker import CMLWorker
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.clock import FakeClock
@@ -116,18 +120,8 @@ class OpsFleet:
             stopped_for=timedelta(minutes=10) if stopped else None,
             busy=busy,
         )
-        info = instance.info()
-        command = ImportWorker(
-            instance_id=info.instance_id,
-            name=name,
-            region=region,
-            instance_type=info.instance_type,
-            status=worker_status_for_ec2_state(info.state),
-            actor="alice",
-            correlation_id=f"import-{name}",
-            ami_id=info.ami_id,
-            **fields,
-        )
+        who = {"actor": "alice", "correlation_id": f"import-{name}"}
+        command = import_command(instance.info(), **who, **({"tags": {}} | fields))
         return import_worker(command, self.store).worker_id
 
     # --------------------------------------------------------------- reading

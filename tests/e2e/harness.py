@@ -22,8 +22,7 @@ from typing import Any
 
 import httpx
 
-from application.commands.lifecycle import ImportWorker, import_worker
-from domain.policies import worker_status_for_ec2_state
+from application.commands.lifecycle import import_command, import_worker
 from infrastructure.bootstrap import event_store_env
 from infrastructure.clock import SystemClock
 from infrastructure.event_store import FleetEventStore
@@ -180,17 +179,6 @@ def seed_workers(settings: Settings, names: Sequence[str]) -> list[str]:
             instance = launch_with_past(
                 world, name, region, instance_type, {"Team": team}, age=timedelta(hours=1)
             )
-            info = instance.info()
-            command = ImportWorker(
-                instance_id=info.instance_id,
-                name=name,
-                region=region,
-                instance_type=instance_type,
-                status=worker_status_for_ec2_state(info.state),
-                actor="seed",
-                correlation_id="seed",
-                ami_id=info.ami_id,
-                tags=dict(info.tags),
-            )
+            command = import_command(instance.info(), actor="seed", correlation_id="seed")
             ids.append(str(import_worker(command, store).worker_id))
     return ids

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
+from application.cloud import InstanceInfo
 from application.commands.common import CommandResult, add_worker, change_worker
 from application.ports import Clock, WorkerStore
+from domain.policies import worker_status_for_ec2_state
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
@@ -62,6 +65,25 @@ class ImportWorker:
     idle_detection_enabled: bool = True
     idle_timeout_minutes: int | None = None
     worker_id: UUID | None = None
+
+
+def import_command(
+    info: InstanceInfo, *, actor: str, correlation_id: str, **overrides: Any
+) -> ImportWorker:
+    """Importing an instance as EC2 describes it: its Name tag (else its id), region,
+    type, state, AMI and tags; ``overrides`` replace any of those or add the rest."""
+    fields: dict[str, Any] = {
+        "instance_id": info.instance_id,
+        "name": info.name or info.instance_id,
+        "region": info.region,
+        "instance_type": info.instance_type,
+        "status": worker_status_for_ec2_state(info.state),
+        "actor": actor,
+        "correlation_id": correlation_id,
+        "ami_id": info.ami_id,
+        "tags": dict(info.tags),
+    }
+    return ImportWorker(**(fields | overrides))
 
 
 def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:

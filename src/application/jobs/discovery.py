@@ -17,7 +17,7 @@ from datetime import datetime
 from uuid import UUID, uuid4, uuid5
 
 from application.cloud import CloudPort, InstanceInfo
-from application.commands.lifecycle import ImportWorker, import_worker
+from application.commands.lifecycle import import_command, import_worker
 from application.commands.outcomes import RecordTermination, record_termination
 from application.dto import CMLWorkerDto, doc
 from application.errors import ConcurrencyConflict
@@ -25,7 +25,6 @@ from application.jobs.observe import status_to_record
 from application.jobs.ports import FleetView, RunSync
 from application.ports import WorkerStore
 from application.ports_errors import CloudError
-from domain.policies import worker_status_for_ec2_state
 from domain.status import WorkerStatus
 
 NAMESPACE = UUID("5d1f8f2e-9a53-4c1e-9e0b-6f1d2c3b4a59")
@@ -178,16 +177,10 @@ class Discovery:
     def _import(self, instances: Sequence[InstanceInfo], correlation_id: str) -> int:
         imported = 0
         for info in instances:
-            command = ImportWorker(
-                instance_id=info.instance_id,
-                name=info.name or info.instance_id,
-                region=info.region,
-                instance_type=info.instance_type,
-                status=worker_status_for_ec2_state(info.state),
+            command = import_command(
+                info,
                 actor=self.config.actor,
                 correlation_id=correlation_id,
-                ami_id=info.ami_id,
-                tags=dict(info.tags),
                 worker_id=discovered_worker_id(info.region, info.instance_id),
             )
             try:

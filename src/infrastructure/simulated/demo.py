@@ -10,8 +10,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
-from application.commands.lifecycle import ImportWorker, import_worker
-from domain.policies import worker_status_for_ec2_state
+from application.commands.lifecycle import import_command, import_worker
 from infrastructure.simulated.cloud import SimulatedCloud
 from infrastructure.simulated.images import CML_IMAGE
 from infrastructure.simulated.instance import SimInstance
@@ -80,17 +79,6 @@ def seed_demo_fleet(system: System) -> int:
             stopped_for=timedelta(minutes=40) if k % 3 == 2 else None,
             busy=k % 2 == 0,
         )
-        info = instance.info()
-        command = ImportWorker(
-            instance_id=info.instance_id,
-            name=name,
-            region=region,
-            instance_type=instance_type,
-            status=worker_status_for_ec2_state(info.state),
-            actor=ACTOR,
-            correlation_id=correlation_id,
-            ami_id=info.ami_id,
-            tags=dict(info.tags),
-        )
+        command = import_command(instance.info(), actor=ACTOR, correlation_id=correlation_id)
         import_worker(command, system.store)
     return count

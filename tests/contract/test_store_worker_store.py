@@ -25,6 +25,7 @@ from tests.contract.store_backends import BACKENDS, DURABLE_BACKENDS, backend_se
 WHO = {"actor": "alice", "correlation_id": "corr"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 Opener = Callable[[], FleetEventStore]
+CACHE = Settings().worker_cache_size
 
 
 @pytest.fixture(params=BACKENDS)
@@ -46,10 +47,11 @@ def _opener(settings: Settings) -> Iterator[Opener]:
 
     def open_() -> FleetEventStore:
         nonlocal memory
+        # as the composition root opens it: with its cache of last-saved workers
         if settings.persistence == "memory":  # one store is all there is
-            memory = memory or FleetEventStore(event_store_env(settings))
+            memory = memory or FleetEventStore(event_store_env(settings), CACHE)
             return memory
-        opened.append(FleetEventStore(event_store_env(settings)))
+        opened.append(FleetEventStore(event_store_env(settings), CACHE))
         return opened[-1]
 
     yield open_
@@ -211,3 +213,44 @@ def test_a_restarted_store_has_every_event(reopen_store: Opener) -> None:
 
     assert restarted.max_position() == last
     assert map_worker_to_dto(restarted.get(worker.id)) == map_worker_to_dto(worker)
+
+
+# -- the cache of last-saved workers: two stores stand for two processes ------------
+
+
+def test_a_load_after_a_save_is_a_private_copy_of_the_saved_state(open_store: Opener) -> None:
+    store = open_store()
+    worker = imported("a")
+    store.save(worker)
+    first = store.get(worker.id)
+    first.change_tags({"team": "blue"}, (), **WHO)  # changed, never saved
+    second = store.get(worker.id)
+    assert second is not first
+    assert second.tags == {} and second.version == worker.version
+
+
+def test_a_write_by_another_process_is_seen_by_the_next_load(reopen_store: Opener) -> None:
+    mine, theirs = reopen_store(), reopen_store()
+    worker = imported("b")
+    mine.save(worker)
+    mine.get(worker.id)
+    other = theirs.get(worker.id)
+    other.change_tags({"team": "red"}, (), **WHO)
+    theirs.save(other)
+    seen = mine.get(worker.id)
+    assert seen.tags == {"team": "red"}
+    assert seen.version == other.version
+
+
+def test_a_stale_cached_copy_cannot_overwrite_a_newer_write(reopen_store: Opener) -> None:
+    mine, theirs = reopen_store(), reopen_store()
+    worker = imported("c")
+    mine.save(worker)
+    stale = mine.get(worker.id)
+    newer = theirs.get(worker.id)
+    newer.change_tags({"team": "red"}, (), **WHO)
+    theirs.save(newer)
+    stale.change_tags({"team": "blue"}, (), **WHO)
+    with pytest.raises(ConcurrencyConflict):
+        mine.save(stale)
+    assert mine.get(worker.id).tags == {"team": "red"}

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Workers kept as last saved, so commands skip a replay (0: off).",
     )
+    read_model_hot_rows: int = Field(
+        20_000,
+        ge=0,
+        description="Worker rows the read model keeps in memory for `GET /api/workers/{id}` "
+        "(about 2 KB each; 0: off).",
+    )
     postgres_schema: str = Field("cml_fleet", description="PostgreSQL schema of every table.")
     postgres_leader_retry_seconds: float = Field(
         2.0, description="How often a process that does not lead tries to take the lead."

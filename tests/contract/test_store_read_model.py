@@ -113,6 +113,32 @@ def test_a_recorded_worker_reads_as_the_mapper_builds_it(system: System) -> None
     assert system.read_model.get_worker_json(GetWorker(worker)).startswith("{")
 
 
+def stored(system: System, worker: UUID) -> str:
+    row = system.read_model.view.get(str(worker))
+    assert row is not None
+    return row[1]
+
+
+@pytest.mark.parametrize("hot_rows", [20, 0], ids=["rows-in-memory", "database-only"])
+def test_a_worker_read_then_changed_reads_changed_once_its_position_is_reached(
+    settings: Settings, hot_rows: int
+) -> None:
+    with running(settings.model_copy(update={"read_model_hot_rows": hot_rows})) as system:
+        worker = record(system, "lab-a")
+        model = system.read_model
+        for n in range(3):
+            before = model.get_worker(GetWorker(worker))  # read, so held in memory if on
+            visible(
+                system, change_tags(ChangeTags(worker, "ann", "c", add={"n": str(n)}), system.store)
+            )
+
+            after = model.get_worker(GetWorker(worker))
+
+            assert after.version == before.version + 1 and after.tags["n"] == str(n)
+            assert model.get_worker_json(GetWorker(worker)) == stored(system, worker)
+        assert (model.hot_worker_json(GetWorker(worker)) is not None) == bool(hot_rows)
+
+
 def test_listing_filters_sorts_and_pages_the_same_everywhere(system: System) -> None:
     for name in ("Zulu", "alpha", "échelle", "Bravo", "bravo-2", "charlie"):
         record(system, name, region="us-east-1" if name.startswith("b") else "eu-west-1")
@@ -197,6 +223,7 @@ def test_a_rebuild_gives_identical_rows_and_ledgers(system: System) -> None:
 
     assert system.read_model.rebuild() == system.store.max_position()
     assert everything(system) == before
+    assert system.read_model.get_worker_json(GetWorker(worker)) == stored(system, worker)
 
 
 def test_a_restarted_read_model_resumes_where_it_was(durable: Settings) -> None:
@@ -208,7 +235,10 @@ def test_a_restarted_read_model_resumes_where_it_was(durable: Settings) -> None:
         batches = Batches()
         restarted.read_model.add_listener(batches)
         assert everything(restarted) == before
+        # Rows are loaded into memory on start: the first query needs no database read.
+        assert restarted.read_model.hot_worker_json(GetWorker(worker)) == stored(restarted, worker)
         tagged = change_tags(ChangeTags(worker, "ann", "again", add={"x": "1"}), restarted.store)
         assert batches.wait_for(tagged.position)
+        assert restarted.read_model.get_worker(GetWorker(worker)).tags == {"x": "1"}
 
     assert batches.positions == [tagged.position]  # nothing from before the restart again

@@ -180,9 +180,14 @@ class PgWorkerView(WorkerViewBase):
     def position(self) -> int:
         return self.max_tracking_id(self.application_name) or 0
 
-    def get(self, worker_id: str) -> str | None:
-        row = self._db.one("SELECT dto FROM worker_dtos WHERE id = %s", (worker_id,))
-        return None if row is None else str(row[0])
+    def get(self, worker_id: str) -> tuple[int, str] | None:
+        sql = "SELECT position, dto FROM worker_dtos WHERE id = %s"
+        row = self._db.one(sql, (worker_id,))
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def recent(self, limit: int) -> list[tuple[str, int, str]]:
+        sql = "SELECT id, position, dto FROM worker_dtos ORDER BY position DESC LIMIT %s"
+        return [(str(i), int(p), str(d)) for i, p, d in self._db.all(sql, (limit,))]
 
     def listing(self, query: ListWorkers) -> ListingSql:
         return pg_listing_sql(query)

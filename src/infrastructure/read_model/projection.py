@@ -1,6 +1,7 @@
 """The projection: domain events in, worker DTO rows (built by THE mapper) out.
 
-Aggregates are kept in a bounded LRU cache so that each event costs one ``mutate``
+Committed rows go to the read model's hot rows (``hot_rows``) before anyone hears of
+the batch. Aggregates are kept in a bounded LRU cache so that each event costs one ``mutate``
 instead of a reload; when the cached version is not the one just before the event (cold
 cache, eviction, a restart, a failed batch) the worker is loaded at the event's version
 from the store, which uses snapshots.
@@ -22,6 +23,7 @@ from application.mapper import IdleDefaults, map_worker_to_dto
 from domain.worker import CMLWorker
 from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model.costs import CostFold
+from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.view import WorkerRow, WorkerViewBase
 
 CACHE_SIZE = 20_000
@@ -71,11 +73,13 @@ class WorkerProjection(Projection[WorkerViewBase]):
         store: FleetEventStore,
         idle: IdleDefaults,
         cache_size: int = CACHE_SIZE,
+        hot: HotRows | None = None,
     ) -> None:
         super().__init__(view)
         self.store = store
         self.idle = idle
         self.cache = AggregateCache(cache_size)
+        self.hot = hot if hot is not None else HotRows(0)
         self.costs = CostFold(view.ledgers)
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
@@ -101,7 +105,9 @@ class WorkerProjection(Projection[WorkerViewBase]):
             # A half-applied event may have left a cached aggregate inconsistent.
             self.cache.clear()
             self.costs.clear()
+            self.hot.clear()
             raise
+        self.hot.put((row.dto.id, row.position, row.json) for row in latest.values())
         return projected
 
     def _dto_after(self, event: CMLWorker.Event) -> CMLWorkerDto:

@@ -27,6 +27,7 @@ from infrastructure.read_model.codec import dto_from_json
 from infrastructure.read_model.connections import Connections
 from infrastructure.read_model.costs import decode as decode_ledger
 from infrastructure.read_model.follower import BATCH_SIZE, ProjectionFollower
+from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.listing import encode_cursor
 from infrastructure.read_model.projection import CACHE_SIZE, ProjectedEvent, WorkerProjection
 from infrastructure.read_model.view import SCHEMA_VERSION, WorkerView, WorkerViewBase
@@ -50,10 +51,12 @@ class SQLiteReadModel:
         *,
         batch_size: int = BATCH_SIZE,
         cache_size: int = CACHE_SIZE,
+        hot_rows: int = 0,
     ) -> None:
         self.view = view
         tracked = view.position()
-        self.projection = WorkerProjection(view, store, idle, cache_size)
+        self.hot = HotRows(hot_rows)
+        self.projection = WorkerProjection(view, store, idle, cache_size, self.hot)
         self.follower = ProjectionFollower(
             self.projection, store, self._publish, tracked, batch_size
         )
@@ -67,7 +70,11 @@ class SQLiteReadModel:
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> None:
-        """Start following the log in a daemon thread."""
+        """Load the most recently changed rows into memory, then follow the log in a
+        daemon thread."""
+        if self.hot.capacity and not len(self.hot):
+            stamp = self.hot.stamp()
+            self.hot.fill(self.view.recent(self.hot.capacity), stamp)
         self.follower.start()
 
     def stop(self) -> None:
@@ -87,6 +94,7 @@ class SQLiteReadModel:
         """Drop every row and the position, then replay the whole log."""
         with self.follower.processing:
             self.view.clear()
+            self.hot.clear()
             self.projection.cache.clear()
             self.projection.costs.clear()
             self.follower.position = 0
@@ -95,10 +103,7 @@ class SQLiteReadModel:
     # -- WorkerReadModel -----------------------------------------------------
 
     def get_worker(self, query: GetWorker) -> CMLWorkerDto:
-        text = self.view.get(str(query.worker_id))
-        if text is None:
-            raise WorkerNotFound(query.worker_id)
-        return dto_from_json(text)
+        return dto_from_json(self.get_worker_json(query))
 
     def list_workers(self, query: ListWorkers) -> WorkerPage:
         """One page; raises ``InvalidValue`` naming a bad sort, limit, status or cursor."""
@@ -112,10 +117,21 @@ class SQLiteReadModel:
 
     def get_worker_json(self, query: GetWorker) -> str:
         """The worker's DTO as JSON (the public worker view), as stored."""
-        text = self.view.get(str(query.worker_id))
-        if text is None:
+        worker_id = str(query.worker_id)
+        text = self.hot.get(worker_id)
+        if text is not None:
+            return text
+        stamp = self.hot.stamp()
+        row = self.view.get(worker_id)
+        if row is None:
             raise WorkerNotFound(query.worker_id)
-        return text
+        self.hot.fill([(worker_id, *row)], stamp)
+        return row[1]
+
+    def hot_worker_json(self, query: GetWorker) -> str | None:
+        """:meth:`get_worker_json` if the row is in memory (no I/O: safe on the event
+        loop), else None."""
+        return self.hot.get(str(query.worker_id))
 
     def list_workers_json(self, query: ListWorkers) -> str:
         """One page as JSON in the shape of ``WorkerPage``, splicing the stored rows."""
@@ -238,7 +254,14 @@ def build_read_model(
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             path = settings.data_dir / FILE_NAME
         view = WorkerView(Connections(path), store.name, fingerprint(idle))
-    model = SQLiteReadModel(view, store, idle, batch_size=batch_size, cache_size=cache_size)
+    model = SQLiteReadModel(
+        view,
+        store,
+        idle,
+        batch_size=batch_size,
+        cache_size=cache_size,
+        hot_rows=settings.read_model_hot_rows,
+    )
     if settings.persistence == "postgres":
         # Several processes write the shared cost ledgers: each batch's are folded inside
         # its write transaction, from the stored ones (decision record 0003).

@@ -14,6 +14,8 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from typing import cast
 
 from eventsourcing.persistence import IntegrityError, Tracking, TrackingRecorder
 
@@ -78,8 +80,13 @@ class WorkerRow:
             *(d.version, search_text(d), self.position),
         )
 
+    @cached_property
+    def json(self) -> str:
+        """The DTO as stored (encoded once, for the view and the hot rows)."""
+        return to_json(self.dto)
+
     def document(self) -> tuple[object, ...]:
-        return self.dto.id, self.position, to_json(self.dto)
+        return self.dto.id, self.position, self.json
 
 
 class WorkerViewBase(TrackingRecorder, ABC):
@@ -98,7 +105,12 @@ class WorkerViewBase(TrackingRecorder, ABC):
     def position(self) -> int: ...
 
     @abstractmethod
-    def get(self, worker_id: str) -> str | None: ...
+    def get(self, worker_id: str) -> tuple[int, str] | None:
+        """The worker's (position, DTO JSON), if it has a row."""
+
+    @abstractmethod
+    def recent(self, limit: int) -> list[tuple[str, int, str]]:
+        """(id, position, DTO JSON) of the ``limit`` most recently changed workers."""
 
     @abstractmethod
     def listing(self, query: ListWorkers) -> ListingSql:
@@ -213,9 +225,16 @@ class WorkerView(WorkerViewBase):
     def position(self) -> int:
         return self.max_tracking_id(self.application_name) or 0
 
-    def get(self, worker_id: str) -> str | None:
-        row = self._db.read_one("SELECT dto FROM worker_dtos WHERE id = ?", (worker_id,))
-        return None if row is None else str(row[0])
+    def get(self, worker_id: str) -> tuple[int, str] | None:
+        sql = "SELECT position, dto FROM worker_dtos WHERE id = ?"
+        row = self._db.read_one(sql, (worker_id,))
+        return None if row is None else (cast(int, row[0]), str(row[1]))
+
+    def recent(self, limit: int) -> list[tuple[str, int, str]]:
+        sql = "SELECT id, position, dto FROM worker_dtos ORDER BY position DESC LIMIT ?"
+        with self._db.reading() as c:
+            rows = c.execute(sql, (limit,)).fetchall()
+        return [(str(i), int(p), str(d)) for i, p, d in rows]
 
     def listing(self, query: ListWorkers) -> ListingSql:
         return listing_sql(query)

@@ -26,17 +26,30 @@ class SpyStore:
         self.saves: list[tuple[UUID, ...]] = []
         self.race: Callable[[], object] | None = None
         self.race_on: UUID | None = None
+        self.retried: list[UUID] = []  # what the handlers told the conflict observer
+        self.conflict_observer = self
+
+    def conflict_retried(self, worker_id: UUID) -> None:
+        self.retried.append(worker_id)
 
     def get(self, worker_id: UUID) -> CMLWorker:
         self.loads.append(worker_id)
         return self.real.get(worker_id)
 
     def save(self, *workers: CMLWorker) -> int:
+        self.saving(workers)
+        return self.real.save(*workers)
+
+    def save_each(self, *workers: CMLWorker) -> list[int]:
+        self.saving(workers)
+        return self.real.save_each(*workers)
+
+    def saving(self, workers: tuple[CMLWorker, ...]) -> None:
         if self.race is not None and self.race_on in {w.id for w in workers}:
             race, self.race = self.race, None
             race()
-        self.saves.append(tuple(w.id for w in workers))
-        return self.real.save(*workers)
+        if workers:  # saving nothing writes nothing (it answers the end of the log)
+            self.saves.append(tuple(w.id for w in workers))
 
 
 def a_worker(store: FleetEventStore, name: str = "w") -> UUID:

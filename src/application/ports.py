@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 # The cloud and CML ports live in their own modules (with their values); re-exported here.
@@ -13,6 +14,14 @@ from application.cloud import InstanceInfo as InstanceInfo
 from application.cloud import StatusCheck as StatusCheck
 from application.cml import CmlPort as CmlPort
 from domain.worker import CMLWorker
+
+T = TypeVar("T")
+
+
+class RunSync(Protocol):
+    """Runs a synchronous function off the event loop (``System.run_sync``)."""
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T: ...
 
 
 class Clock(Protocol):
@@ -34,4 +43,9 @@ class WorkerStore(Protocol):
         Returns the global log position of the last stored event, or the current
         end of the log when there was nothing to store.
         """
+        ...
+
+    def save_each(self, *workers: CMLWorker) -> list[int]:
+        """:meth:`save`, answering the position of each worker's own last event (the
+        end of the log for one with nothing to store), in the order given."""
         ...

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
+from application.commands.group_commit import GroupCommit
 from application.ports import Clock
 from infrastructure.aws import build_cloud as build_aws_cloud
 from infrastructure.clock import SystemClock
@@ -78,6 +79,7 @@ class System:
     leadership: Any = None  # infrastructure.leadership: runs the leader parts when elected
     license_tokens: Any = None  # infrastructure.operations: in-memory license token hand-off
     discovery: Any = None  # application.jobs.discovery: imports matching EC2 instances
+    commands: Any = None  # application.commands.group_commit: operator commands saved together
     conflicts: ConflictRetries = field(default_factory=ConflictRetries)  # retried, for /metrics
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 
@@ -156,6 +158,7 @@ def bootstrap(
     system.database = database
     system.auth = AuthStore.for_settings(settings, system.clock, database)
     system.idempotency = IdempotencyStore.for_settings(settings, system.clock, database)
+    system.commands = GroupCommit(system.store, system.run_sync, settings.command_batch_size)
     system.read_model = build_read_model(settings, system.store, database=database)
     system.hub = build_hub(system) if database is None else build_cluster_hub(system)
     system.metrics_history = open_metrics_history(settings, database)

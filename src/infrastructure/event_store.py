@@ -13,7 +13,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from application.commands.common import ConflictObserver
 from application.errors import ConcurrencyConflict, WorkerNotFound
@@ -75,16 +75,26 @@ class FleetEventStore(Application[UUID]):
 
     def save(self, *workers: Any) -> int:  # type: ignore[override]
         """Store pending events atomically; return the position of the last one."""
+        recordings = self._store(workers)
+        return recordings[-1].notification.id if recordings else self.max_position()
+
+    def save_each(self, *workers: CMLWorker) -> list[int]:
+        """:meth:`save`, answering the position of each worker's own last event (the
+        end of the log for a worker with nothing to store), in the order given."""
+        last = {r.domain_event.originator_id: r.notification.id for r in self._store(workers)}
+        head = 0 if len(last) == len(workers) else self.max_position()
+        return [last.get(worker.id, head) for worker in workers]
+
+    def _store(self, workers: Sequence[Any]) -> list[Recording[UUID]]:
         try:
             recordings = super().save(*workers)
         except IntegrityError:
             raise ConcurrencyConflict(workers[0].id if workers else "?", 1) from None
-        if not recordings:
-            return self.max_position()
-        self._saved.remember(workers)
-        with self._appended:
-            self._appended.notify_all()
-        return recordings[-1].notification.id
+        if recordings:
+            self._saved.remember(workers)
+            with self._appended:
+                self._appended.notify_all()
+        return recordings
 
     # -- the durable log ----------------------------------------------------
 

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Workers kept as last saved, so commands skip a replay (0: off).",
     )
+    command_batch_size: int = Field(
+        64,
+        ge=1,
+        description="Most operator commands on existing workers saved in one transaction "
+        "when they arrive together.",
+    )
     read_model_hot_rows: int = Field(
         20_000,
         ge=0,

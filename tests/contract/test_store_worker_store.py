@@ -134,6 +134,28 @@ def test_racing_commands_all_apply_with_retries(open_store: Opener) -> None:
     assert store.get(worker.id).tags == {f"k{n}": "v" for n in range(6)}
 
 
+def test_workers_saved_together_each_get_the_position_of_their_own_last_event(
+    open_store: Opener,
+) -> None:
+    store = open_store()
+    busy, quiet, idle = a_busy_worker(), imported("quiet"), imported("idle")
+    store.save(idle)
+    idle = store.get(idle.id)  # nothing pending
+
+    positions = store.save_each(busy, quiet, idle)
+
+    end = store.max_position()
+    assert positions == [end - 1, end, end]  # busy's 6 events, then quiet's 1; idle: the end
+    by_worker = {n.originator_id: n.id for n in store.read_log(0, 100)}  # each one's last
+    assert [by_worker[busy.id], by_worker[quiet.id]] == positions[:2]
+    first, second = store.get(quiet.id), store.get(quiet.id)
+    first.change_tags({"by": "first"}, (), **WHO)
+    second.change_tags({"by": "second"}, (), **WHO)
+    with pytest.raises(ConcurrencyConflict):  # all or nothing, as ``save``
+        store.save_each(imported("new"), first, second)
+    assert store.max_position() == end
+
+
 def test_positions_grow_and_the_log_reads_in_order_after_a_position(open_store: Opener) -> None:
     store = open_store()
     first = store.save(imported("a"))

@@ -4,9 +4,11 @@ JSON log line each command leaves behind."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,12 @@ from starlette.testclient import TestClient
 
 from application.commands.common import MAX_ATTEMPTS, change_worker
 from application.commands.observations import ObserveInstance, observe_instance
+from application.commands.settings import ChangeTags, change_tags
+from application.errors import ConcurrencyConflict
 from domain.status import ServiceStatus
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.bootstrap import System, bootstrap, event_store_env
+from infrastructure.event_store import FleetEventStore
 from infrastructure.http.app import create_app
 from infrastructure.logs import JsonFormatter
 from tests.integration.test_http_api import Api, settings_for
@@ -105,7 +110,42 @@ def test_a_conflict_that_a_command_retried_is_counted_though_the_command_succeed
     assert shown["tags"] == {"theirs": "1", "mine": "1"}  # retried, nothing lost
 
 
-async def test_real_concurrent_commands_on_one_worker_count_their_retries(
+CONTENDED = {
+    "instance_id": "i-0123456789abcdef0",
+    "name": "contended",
+    "region": "eu-west-1",
+    "instance_type": "m5.xlarge",
+    "status": "running",
+}
+
+
+async def tag_bursts(
+    http: httpx.AsyncClient, server: Any, path: str, bursts: int, stop_when_retried: bool
+) -> tuple[list[httpx.Response], dict[Any, float]]:
+    """``bursts`` of 20 concurrent tag changes on one worker; the metrics after them."""
+    admin = {"Authorization": f"Bearer {server.admin}"}
+    answers: list[httpx.Response] = []
+    samples: dict[Any, float] = {}
+    for burst in range(bursts):
+        answers += await asyncio.gather(
+            *(
+                http.patch(path, json={"add": {f"b{burst}-{n}": "x"}}, headers=admin)
+                for n in range(20)
+            )
+        )
+        scraped = await http.get("/metrics", headers={"Authorization": f"Bearer {server.viewer}"})
+        samples = samples_in(scraped.text)
+        if stop_when_retried and samples[RETRIES] > 0:
+            break
+    return answers, samples
+
+
+def changes_acknowledged(answers: list[httpx.Response]) -> set[str]:
+    accepted = [a for a in answers if a.status_code == 200]
+    return {k for a in accepted for k in json.loads(a.request.content)["add"]}
+
+
+async def test_concurrent_commands_on_one_worker_through_the_api_never_conflict(
     tmp_path: Path,
 ) -> None:
     system = bootstrap(settings_for(tmp_path, login_failures_per_minute=1000))
@@ -114,39 +154,55 @@ async def test_real_concurrent_commands_on_one_worker_count_their_retries(
         httpx.AsyncClient(base_url=server.url, timeout=30) as http,
     ):
         admin = {"Authorization": f"Bearer {server.admin}"}
-        body = {
-            "instance_id": "i-0123456789abcdef0",
-            "name": "contended",
-            "region": "eu-west-1",
-            "instance_type": "m5.xlarge",
-            "status": "running",
-        }
-        worker = (await http.post("/api/workers/import", json=body, headers=admin)).json()
+        worker = (await http.post("/api/workers/import", json=CONTENDED, headers=admin)).json()
         path = f"/api/workers/{worker['worker_id']}/tags"
-        answers: list[httpx.Response] = []
-        for burst in range(10):  # until some command had to retry (bounded)
-            answers += await asyncio.gather(
-                *(
-                    http.patch(path, json={"add": {f"b{burst}-{n}": "x"}}, headers=admin)
-                    for n in range(20)
-                )
-            )
-            scraped = await http.get(
-                "/metrics", headers={"Authorization": f"Bearer {server.viewer}"}
-            )
-            samples = samples_in(scraped.text)
-            if samples[RETRIES] > 0:
-                break
+        answers, samples = await tag_bursts(http, server, path, 3, stop_when_retried=False)
         tags = (await http.get(f"/api/workers/{worker['worker_id']}", headers=admin)).json()
 
-    accepted = [a for a in answers if a.status_code == 200]
+    # The operator commands' group commit takes one command per worker per transaction.
+    assert {a.status_code for a in answers} == {200}
+    assert (samples[RETRIES], samples[CONFLICTS]) == (0, 0)
+    assert changes_acknowledged(answers) == set(tags["tags"])  # all 60 of them
+
+
+async def test_commands_racing_another_writer_on_one_worker_count_their_retries(
+    tmp_path: Path,
+) -> None:
+    system = bootstrap(settings_for(tmp_path, login_failures_per_minute=1000))
+    # Another process writing the same worker: its own store on the same file.
+    other = FleetEventStore(event_store_env(system.settings))
+    racing = threading.Event()
+
+    def write_on(worker_id: UUID) -> None:
+        n = 0
+        while not racing.is_set() and n < 5_000:  # bounded
+            with contextlib.suppress(ConcurrencyConflict):  # it loses races too
+                tagged = ChangeTags(worker_id, "bob", f"c-bob-{n}", add={"other": str(n)})
+                change_tags(tagged, other)
+            n += 1
+
+    async with (
+        serving(system) as server,
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+    ):
+        admin = {"Authorization": f"Bearer {server.admin}"}
+        worker = (await http.post("/api/workers/import", json=CONTENDED, headers=admin)).json()
+        writer = threading.Thread(target=write_on, args=(UUID(worker["worker_id"]),))
+        writer.start()
+        try:
+            path = f"/api/workers/{worker['worker_id']}/tags"
+            answers, samples = await tag_bursts(http, server, path, 10, stop_when_retried=True)
+        finally:
+            racing.set()
+            writer.join(30)
+        tags = (await http.get(f"/api/workers/{worker['worker_id']}", headers=admin)).json()
+
     refused = [a for a in answers if a.status_code == 409]
-    assert len(accepted) + len(refused) == len(answers)
+    assert {a.status_code for a in answers} <= {200, 409}
     assert samples[RETRIES] > 0
     assert samples[CONFLICTS] == len(refused)
     assert samples[RETRIES] >= (MAX_ATTEMPTS - 1) * len(refused)  # a 409 retried every time
-    added = {k for a in accepted for k in json.loads(a.request.content)["add"]}
-    assert added <= set(tags["tags"])  # every acknowledged change is there
+    assert changes_acknowledged(answers) <= set(tags["tags"])  # every acknowledged change
 
 
 def test_the_read_model_lag_and_streams_are_reported(api: Api) -> None:

@@ -11,8 +11,8 @@ from uuid import uuid4
 
 import pytest
 
+from application.commands.group_commit import GroupCommit
 from application.errors import WorkerNotFound
-from application.jobs.group_commit import GroupCommit
 from infrastructure.event_store import FleetEventStore
 from tests.store_spy import SpyStore, a_worker, tagging
 
@@ -54,10 +54,28 @@ async def test_workers_ready_together_share_transactions_of_at_most_a_batch(
 
     assert [len(s) for s in spy.saves] == [64, 36]
     assert threads.most == 1  # one store thread at a time
-    first_batch_end = 100 + 64  # 100 imports, then one event per worker of the batch
-    assert {r[0].position for r in results[:64]} == {first_batch_end}
-    assert {r[0].position for r in results[64:]} == {memory_store.max_position()}
+    # 100 imports, then one event per worker, in order: each reports its own event.
+    assert [r[0].position for r in results] == list(range(101, 201))
+    assert memory_store.max_position() == 200
     assert all(memory_store.get(w).tags == {"seen": "yes"} for w in workers)
+
+
+async def test_a_second_recording_of_a_worker_waits_for_the_next_batch(
+    memory_store: FleetEventStore,
+) -> None:
+    first, second = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    spy = SpyStore(memory_store)
+    commit = GroupCommit(spy, Threads())
+
+    await asyncio.gather(
+        commit.record(first, tagging(first, "ann", one="1")),
+        commit.record(first, tagging(first, "bob", two="2")),
+        commit.record(second, tagging(second, "cid", three="3")),
+    )
+
+    # Together in one transaction the two of ``first`` would conflict and be redone.
+    assert spy.saves == [(first, second), (first,)] and spy.retried == []
+    assert memory_store.get(first).tags == {"one": "1", "two": "2"}
 
 
 async def test_a_failed_recording_is_raised_to_its_worker_alone(

@@ -28,11 +28,10 @@ class LosingStore(SpyStore):
         super().__init__(real)
         self.loser = loser
 
-    def save(self, *workers: CMLWorker) -> int:
+    def saving(self, workers: tuple[CMLWorker, ...]) -> None:
+        super().saving(workers)
         if self.loser in {w.id for w in workers}:
-            self.saves.append(tuple(w.id for w in workers))
             raise ConcurrencyConflict(self.loser, 1)
-        return super().save(*workers)
 
 
 def test_several_commands_on_one_worker_are_one_load_and_one_save(
@@ -72,8 +71,8 @@ def test_workers_recorded_together_are_saved_in_one_transaction(
     )
 
     assert spy.saves == [(first, second)]
-    end = memory_store.max_position()
-    assert [[r.position for r in o] for o in outcomes if isinstance(o, list)] == [[end], [end]]
+    end = memory_store.max_position()  # each reports the position of its own event
+    assert [[r.position for r in o] for o in outcomes if isinstance(o, list)] == [[end - 1], [end]]
     assert memory_store.get(first).tags == {"team": "a"}
     assert memory_store.get(second).tags == {"team": "b"}
 
@@ -93,6 +92,7 @@ def test_an_operator_command_racing_a_batch_makes_each_worker_save_alone_and_not
     )
 
     assert spy.saves == [(first, second), (first,), (second,)]  # the batch lost the race
+    assert spy.retried == [first, second]  # both were run again: counted as retries
     assert memory_store.get(first).tags == {"owner": "alice", "team": "a"}  # both changes
     assert memory_store.get(second).tags == {"team": "b"}
     assert all(isinstance(o, list) and o[0].changed for o in outcomes)
@@ -134,3 +134,5 @@ def test_a_batch_with_nothing_to_save_writes_nothing(memory_store: FleetEventSto
     outcomes = record_together(spy, [(worker_id, tagging(worker_id, "job"))])
 
     assert spy.saves == [] and [r.changed for r in outcomes[0]] == [False]  # type: ignore[union-attr]
+    # Like a lone command's, its position is the end of the log: nothing newer to wait for.
+    assert [r.position for r in outcomes[0]] == [memory_store.max_position()]  # type: ignore[union-attr]

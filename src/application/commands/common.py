@@ -52,13 +52,14 @@ def change_worker(
             position = store.save(worker)
         except ConcurrencyConflict:
             if attempt < attempts:
-                _retrying(store, worker_id)
+                retrying(store, worker_id)
             continue
         return CommandResult(worker_id, position, correlation_id, changed)
     raise ConcurrencyConflict(worker_id, attempts)
 
 
-def _retrying(store: WorkerStore, worker_id: UUID) -> None:
+def retrying(store: WorkerStore, worker_id: UUID) -> None:
+    """Tell the store's ``conflict_observer`` (if any) that a change is run again."""
     observer: ConflictObserver | None = getattr(store, "conflict_observer", None)
     if observer is not None:
         observer.conflict_retried(worker_id)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from uuid import UUID
 
-from application.commands.common import CommandResult, change_worker
+from application.commands.common import CommandResult, change_worker, retrying
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from application.ports import WorkerStore
 from domain.worker import CMLWorker
@@ -41,6 +41,9 @@ class OneWorker:
     def save(self, *workers: CMLWorker) -> int:
         assert all(w is self.worker for w in workers), "a unit of work holds one worker"
         return 0
+
+    def save_each(self, *workers: CMLWorker) -> list[int]:
+        return [self.save(worker) for worker in workers]
 
 
 def record_alone(store: WorkerStore, worker_id: UUID, recording: Recording) -> list[CommandResult]:
@@ -73,15 +76,25 @@ def record_together(
             continue
         if worker.pending_events:
             changed[index] = worker
-    if not changed:
-        return outcomes
-    try:
-        position = store.save(*changed.values())
-    except ConcurrencyConflict:
-        for index in changed:
-            outcomes[index] = _alone(store, *recordings[index])
-        return outcomes
-    return [_at(o, position) if i in changed else o for i, o in enumerate(outcomes)]
+    if changed:
+        try:
+            positions = store.save_each(*changed.values())
+        except ConcurrencyConflict:
+            for index in changed:  # each one is run again: a retry, as change_worker's
+                retrying(store, recordings[index][0])
+                outcomes[index] = _alone(store, *recordings[index])
+        else:
+            for index, position in zip(changed, positions, strict=True):
+                outcomes[index] = _at(outcomes[index], position)
+    # Recordings that changed nothing report the end of the log (what saving nothing
+    # returns), as a lone command does: waiting for it shows the worker at least as new
+    # as the state it saw.
+    unchanged = [i for i, o in enumerate(outcomes) if i not in changed and isinstance(o, list)]
+    if unchanged:
+        head = store.save()
+        for index in unchanged:
+            outcomes[index] = _at(outcomes[index], head)
+    return outcomes
 
 
 def _alone(store: WorkerStore, worker_id: UUID, recording: Recording) -> Outcome:

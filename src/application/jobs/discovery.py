@@ -22,8 +22,8 @@ from application.commands.outcomes import RecordTermination, record_termination
 from application.dto import CMLWorkerDto, doc
 from application.errors import ConcurrencyConflict
 from application.jobs.observe import status_to_record
-from application.jobs.ports import FleetView, RunSync
-from application.ports import WorkerStore
+from application.jobs.ports import FleetView
+from application.ports import RunSync, WorkerStore
 from application.ports_errors import CloudError
 from domain.status import WorkerStatus
 

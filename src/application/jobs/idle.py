@@ -29,9 +29,9 @@ from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.idle_rules import IdleRules, labs_running
 from application.jobs.observe import activity_in, host_of
-from application.jobs.ports import FleetView, RunSync
+from application.jobs.ports import FleetView
 from application.mapper import rfc3339
-from application.ports import WorkerStore
+from application.ports import RunSync, WorkerStore
 from application.ports_errors import CmlError
 from domain.errors import DomainError
 from domain.values import ActivityRecord

@@ -20,13 +20,13 @@ from uuid import uuid4
 
 from application.cloud import CloudPort
 from application.cml import CmlPort
+from application.commands.group_commit import GroupCommit
 from application.dto import CMLWorkerDto
 from application.jobs.backoff import Backoff
-from application.jobs.group_commit import GroupCommit
-from application.jobs.ports import FleetView, RunSync, SnapshotSink, UtilizationHistory
+from application.jobs.ports import FleetView, SnapshotSink, UtilizationHistory
 from application.jobs.region import RegionView, look_at_region
 from application.jobs.worker_sync import WorkerOutcome, WorkerSync
-from application.ports import WorkerStore
+from application.ports import RunSync, WorkerStore
 from domain.values import MetricThresholds
 
 log = logging.getLogger(__name__)

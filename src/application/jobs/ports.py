@@ -1,16 +1,14 @@
 """What the jobs need besides the cloud and CML ports: the read side, the snapshot
-fan-out, the utilization history and a way to call synchronous code."""
+fan-out and the utilization history (calling synchronous code: ``ports.RunSync``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 from application.dto import CMLWorkerDto
-
-T = TypeVar("T")
 
 
 class FleetView(Protocol):
@@ -58,9 +56,3 @@ class UtilizationHistory(Protocol):
     ) -> tuple[UtilizationSample, ...]:
         """A worker's samples at or after ``since``, oldest first."""
         ...
-
-
-class RunSync(Protocol):
-    """Runs a synchronous function off the event loop (``System.run_sync``)."""
-
-    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T: ...

@@ -22,6 +22,7 @@ from uuid import UUID
 from application.cloud import InstanceInfo
 from application.cml import CmlPort, license_status_of
 from application.commands.common import CommandResult
+from application.commands.group_commit import GroupCommit
 from application.commands.license_sync import ObserveLicenseStatus, observe_license_status
 from application.commands.observations import (
     ObserveInstance,
@@ -34,7 +35,6 @@ from application.commands.observations import (
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.backoff import Backoff
-from application.jobs.group_commit import GroupCommit
 from application.jobs.observe import (
     host_of,
     observed_telemetry,

@@ -12,9 +12,8 @@ from uuid import UUID
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.common import CommandResult
-from application.jobs.ports import RunSync
 from application.operations.retry import Random, RetryPolicy, Sleep, retrying
-from application.ports import Clock, WorkerStore
+from application.ports import Clock, RunSync, WorkerStore
 from domain.worker import CMLWorker
 
 T = TypeVar("T")

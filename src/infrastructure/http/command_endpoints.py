@@ -51,6 +51,7 @@ from infrastructure.http.handling import (
     correlation_id,
     parse_body,
     run_command,
+    run_creation,
     system_of,
     worker_id,
 )
@@ -65,38 +66,38 @@ def _who(request: Request) -> dict[str, Any]:
 async def create(request: Request) -> Response:
     body = await parse_body(request, CreateWorkerRequest)
     cmd = CreateWorker(**body.model_dump(), **_who(request))
-    return await run_command(request, ACCEPTED, create_worker, cmd, system_of(request).store)
+    return await run_creation(request, ACCEPTED, create_worker, cmd)
 
 
 async def import_(request: Request) -> Response:
     body = await parse_body(request, ImportWorkerRequest)
     cmd = ImportWorker(**body.model_dump(), **_who(request))
-    return await run_command(request, DONE, import_worker, cmd, system_of(request).store)
+    return await run_creation(request, DONE, import_worker, cmd)
 
 
 async def start(request: Request) -> Response:
     cmd = StartWorker(worker_id(request), **_who(request))
-    return await run_command(request, ACCEPTED, start_worker, cmd, system_of(request).store)
+    return await run_command(request, ACCEPTED, start_worker, cmd)
 
 
 async def stop(request: Request) -> Response:
     cmd = StopWorker(worker_id(request), **_who(request))
-    return await run_command(request, ACCEPTED, stop_worker, cmd, system_of(request).store)
+    return await run_command(request, ACCEPTED, stop_worker, cmd)
 
 
 async def pause(request: Request) -> Response:
     system, cmd = system_of(request), PauseWorker(worker_id(request), **_who(request))
-    return await run_command(request, ACCEPTED, pause_worker, cmd, system.store, system.clock)
+    return await run_command(request, ACCEPTED, pause_worker, cmd, system.clock)
 
 
 async def resume(request: Request) -> Response:
     system, cmd = system_of(request), ResumeWorker(worker_id(request), **_who(request))
-    return await run_command(request, ACCEPTED, resume_worker, cmd, system.store, system.clock)
+    return await run_command(request, ACCEPTED, resume_worker, cmd, system.clock)
 
 
 async def terminate(request: Request) -> Response:
     cmd = TerminateWorker(worker_id(request), **_who(request))
-    return await run_command(request, ACCEPTED, terminate_worker, cmd, system_of(request).store)
+    return await run_command(request, ACCEPTED, terminate_worker, cmd)
 
 
 async def idle_detection(request: Request) -> Response:
@@ -107,7 +108,7 @@ async def idle_detection(request: Request) -> Response:
         enabled=body.enabled,
         timeout_minutes=body.timeout_minutes,
     )
-    return await run_command(request, DONE, configure_idle_detection, cmd, system_of(request).store)
+    return await run_command(request, DONE, configure_idle_detection, cmd)
 
 
 async def register_license(request: Request) -> Response:
@@ -118,7 +119,7 @@ async def register_license(request: Request) -> Response:
     handler, system = request_license_registration, system_of(request)
     # The token goes to the operations engine in memory only (never into the event).
     with system.license_tokens.holding(cmd.worker_id, cmd.correlation_id, cmd.token) as held:
-        response = await run_command(request, ACCEPTED, handler, cmd, system.store)
+        response = await run_command(request, ACCEPTED, handler, cmd)
         held.keep_if(response.status_code == ACCEPTED)
     return response
 
@@ -126,10 +127,10 @@ async def register_license(request: Request) -> Response:
 async def deregister_license(request: Request) -> Response:
     cmd = RequestLicenseDeregistration(worker_id(request), **_who(request))
     handler = request_license_deregistration
-    return await run_command(request, ACCEPTED, handler, cmd, system_of(request).store)
+    return await run_command(request, ACCEPTED, handler, cmd)
 
 
 async def tags(request: Request) -> Response:
     body = await parse_body(request, TagsPatchRequest)
     cmd = ChangeTags(worker_id(request), **_who(request), add=body.add, remove=tuple(body.remove))
-    return await run_command(request, DONE, change_tags, cmd, system_of(request).store)
+    return await run_command(request, DONE, change_tags, cmd)

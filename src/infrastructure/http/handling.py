@@ -1,12 +1,14 @@
 """What every endpoint shares: parse the request, run a handler off the loop, answer.
 
-Commands go through :func:`run_command`, which applies ``Idempotency-Key`` on POST.
+Commands go through :func:`run_command` (on an existing worker, saved together with
+others arriving at the same time) or :func:`run_creation`; both apply ``Idempotency-Key``
+on POST.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,6 +20,7 @@ from starlette.responses import Response
 from application.commands.common import CommandResult
 from application.contracts.responses import CommandAccepted
 from application.errors import ReadModelBehind, WorkerNotFound
+from application.ports import WorkerStore
 from infrastructure.bootstrap import System
 from infrastructure.http.idempotency import ClaimState, StoredAnswer, request_fingerprint
 from infrastructure.http.problems import (
@@ -81,24 +84,56 @@ async def wait_for_min_position(request: Request) -> None:
         raise ReadModelBehind(wanted, await system.run_sync(system.read_model.position))
 
 
+Execute = Callable[[], Awaitable[CommandResult]]
+
+
 async def run_command(
-    request: Request, status: int, handler: Callable[..., CommandResult], *args: Any
+    request: Request, status: int, handler: Callable[..., CommandResult], cmd: Any, *extras: Any
 ) -> Response:
-    """Run a command handler and answer ``{worker_id, position, correlation_id}``."""
+    """A command on an existing worker (``cmd.worker_id``): ``handler(cmd, store, *extras)``.
+
+    It goes through the operator commands' group commit (``System.commands``): commands
+    arriving together are saved in one transaction, each still run by its own handler
+    and refused or retried alone. Answers ``{worker_id, position, correlation_id}``.
+    """
+    system = system_of(request)
+
+    def recording(store: WorkerStore) -> list[CommandResult]:
+        return [handler(cmd, store, *extras)]
+
+    async def execute() -> CommandResult:
+        results: list[CommandResult] = await system.commands.record(cmd.worker_id, recording)
+        return results[0]
+
+    return await _run(request, status, execute)
+
+
+async def run_creation(
+    request: Request, status: int, handler: Callable[..., CommandResult], cmd: Any
+) -> Response:
+    """A command that adds a worker: ``handler(cmd, store)``, saved on its own."""
+    system = system_of(request)
+
+    async def execute() -> CommandResult:
+        result: CommandResult = await system.run_sync(handler, cmd, system.store)
+        return result
+
+    return await _run(request, status, execute)
+
+
+async def _run(request: Request, status: int, execute: Execute) -> Response:
+    """Applies ``Idempotency-Key`` on POST."""
     key = request.headers.get(IDEMPOTENCY_HEADER)
     if key is None or request.method != "POST":
-        return await _answer(request, status, handler, args)
+        return await _answer(request, status, execute)
     if not _KEY.match(key):
         raise RequestInvalid.one(IDEMPOTENCY_HEADER, "must be 1 to 255 visible ASCII characters")
-    return await _answer_once(request, key, status, handler, args)
+    return await _answer_once(request, key, status, execute)
 
 
-async def _answer(
-    request: Request, status: int, handler: Callable[..., CommandResult], args: tuple[Any, ...]
-) -> Response:
-    system = system_of(request)
+async def _answer(request: Request, status: int, execute: Execute) -> Response:
     try:
-        result = await system.run_sync(handler, *args)
+        result = await execute()
     except KNOWN_ERRORS as exc:
         return problem_for(request, exc)
     accepted = CommandAccepted(
@@ -107,13 +142,7 @@ async def _answer(
     return json_response(accepted.model_dump_json().encode(), status)
 
 
-async def _answer_once(
-    request: Request,
-    key: str,
-    status: int,
-    handler: Callable[..., CommandResult],
-    args: tuple[Any, ...],
-) -> Response:
+async def _answer_once(request: Request, key: str, status: int, execute: Execute) -> Response:
     system, who = system_of(request), actor(request)
     store = system.idempotency
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
@@ -133,7 +162,7 @@ async def _answer_once(
         # Shielded: once the command runs, its answer must be stored even if the
         # client goes away, or a retry would apply it twice.
         with anyio.CancelScope(shield=True):
-            response = await _answer(request, status, handler, args)
+            response = await _answer(request, status, execute)
             answer = StoredAnswer(
                 response.status_code, response.media_type or "", bytes(response.body)
             )

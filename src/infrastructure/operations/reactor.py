@@ -25,10 +25,10 @@ from uuid import UUID
 import anyio
 import anyio.to_thread
 
-from application.jobs.ports import RunSync
 from application.operations.engine import OperationEngine
 from application.operations.requests import REQUEST_TOPICS, Operation, operation_for
 from application.operations.retry import RetryPolicy
+from application.ports import RunSync
 from infrastructure.event_store import FleetEventStore
 from infrastructure.operations.tracking import PositionTracker
 

@@ -1,11 +1,14 @@
-"""Group commit for the jobs: the recordings of many workers in few transactions.
+"""Group commit: the recordings of many workers in few transactions.
 
 Workers ready to record queue up here. One drain task at a time takes up to
 ``batch_size`` of them into one thread, where ``record_together`` loads each worker
 once, runs its recording (the command handlers) and saves the changed workers in one
 transaction. While a batch runs, the next workers queue, so batches grow with the
-load and no timer is needed. The job holds one store thread at a time, leaving the
-others to operator commands, and each transaction stays short.
+load and no timer is needed; a lone command is a batch of one.
+
+Two instances: the metrics job's, and the one operator commands (HTTP) go through.
+Each holds one store thread at a time and each transaction stays short, so a cycle of
+the job never makes an operator's command wait behind a whole batch of its workers.
 """
 
 from __future__ import annotations
@@ -17,8 +20,7 @@ from uuid import UUID
 
 from application.commands.common import CommandResult
 from application.commands.unit_of_work import Outcome, Recording, record_together
-from application.jobs.ports import RunSync
-from application.ports import WorkerStore
+from application.ports import RunSync, WorkerStore
 
 _Waiting = tuple[UUID, Recording, "asyncio.Future[list[CommandResult]]"]
 
@@ -51,11 +53,22 @@ class GroupCommit:
                 self._waiting.popleft()[2].cancel()
 
     def _next_batch(self) -> list[_Waiting]:
+        """Up to ``batch_size`` waiting, in order, at most one per worker: a second
+        recording of a worker waits for the next batch (in one transaction the two
+        would conflict, and both be recorded again alone)."""
         batch: list[_Waiting] = []
+        later: list[_Waiting] = []
+        in_batch: set[UUID] = set()
         while self._waiting and len(batch) < self.batch_size:
             waiting = self._waiting.popleft()
-            if not waiting[2].done():  # else its worker's turn was cancelled
-                batch.append(waiting)
+            if waiting[2].done():  # its turn was cancelled
+                continue
+            if waiting[0] in in_batch:
+                later.append(waiting)
+                continue
+            in_batch.add(waiting[0])
+            batch.append(waiting)
+        self._waiting.extendleft(reversed(later))
         return batch
 
     async def _record(self, batch: Sequence[_Waiting]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 import uuid
 
@@ -14,4 +13,4 @@ def correlation_id_from(value: str | None) -> str:
     """The client's id when it is sane (short, plain characters), else a new uuid4."""
     if value is not None and _SANE.match(value):
         return value
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    return str(uuid.uuid4())

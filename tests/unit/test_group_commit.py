@@ -78,6 +78,23 @@ async def test_a_second_recording_of_a_worker_waits_for_the_next_batch(
     assert memory_store.get(first).tags == {"one": "1", "two": "2"}
 
 
+async def test_a_busy_worker_neither_holds_others_back_nor_loses_its_order(
+    memory_store: FleetEventStore,
+) -> None:
+    busy, other = a_worker(memory_store, "busy"), a_worker(memory_store, "other")
+    spy = SpyStore(memory_store)
+    commit = GroupCommit(spy, Threads())
+
+    await asyncio.gather(
+        *(commit.record(busy, tagging(busy, "ann", n=str(n))) for n in range(100)),
+        commit.record(other, tagging(other, "bob", seen="yes")),
+    )
+
+    assert spy.saves[0] == (busy, other)  # the one behind a hundred is in the first batch
+    assert spy.saves[1:] == [(busy,)] * 99 and spy.retried == []
+    assert memory_store.get(busy).tags == {"n": "99"}  # applied in the order they came
+
+
 async def test_a_failed_recording_is_raised_to_its_worker_alone(
     memory_store: FleetEventStore,
 ) -> None:

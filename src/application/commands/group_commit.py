@@ -14,7 +14,7 @@ the job never makes an operator's command wait behind a whole batch of its worke
 from __future__ import annotations
 
 import asyncio
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -32,14 +32,16 @@ class GroupCommit:
 
     def __init__(self, store: WorkerStore, run_sync: RunSync, batch_size: int = BATCH_SIZE):
         self.store, self.run_sync, self.batch_size = store, run_sync, max(1, batch_size)
-        self._waiting: deque[_Waiting] = deque()
+        # Each waiting worker's recordings in arrival order; workers in the order of
+        # their turns (a worker goes to the back after each turn).
+        self._waiting: OrderedDict[UUID, deque[_Waiting]] = OrderedDict()
         self._drain: asyncio.Task[None] | None = None
 
     async def record(self, worker_id: UUID, recording: Recording) -> list[CommandResult]:
         """The recording's results once its worker is saved; raises what stopped it
         (``ConcurrencyConflict`` after the retries, a domain error, ...)."""
         future: asyncio.Future[list[CommandResult]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((worker_id, recording, future))
+        self._waiting.setdefault(worker_id, deque()).append((worker_id, recording, future))
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._drain_waiting())
         return await future
@@ -49,26 +51,30 @@ class GroupCommit:
             while batch := self._next_batch():
                 await self._record(batch)
         finally:  # cancelled: nobody is left waiting for ever
-            while self._waiting:
-                self._waiting.popleft()[2].cancel()
+            for waiting in self._waiting.values():
+                for _, _, future in waiting:
+                    future.cancel()
+            self._waiting.clear()
 
     def _next_batch(self) -> list[_Waiting]:
-        """Up to ``batch_size`` waiting, in order, at most one per worker: a second
-        recording of a worker waits for the next batch (in one transaction the two
-        would conflict, and both be recorded again alone)."""
+        """Up to ``batch_size`` recordings, at most one per worker: a worker's next
+        recording waits for the next batch (in one transaction the two would conflict,
+        and both be recorded again alone). Workers take turns, so one busy worker
+        neither holds the others back nor costs more than its turn to pass over."""
         batch: list[_Waiting] = []
-        later: list[_Waiting] = []
         in_batch: set[UUID] = set()
         while self._waiting and len(batch) < self.batch_size:
-            waiting = self._waiting.popleft()
-            if waiting[2].done():  # its turn was cancelled
-                continue
-            if waiting[0] in in_batch:
-                later.append(waiting)
-                continue
-            in_batch.add(waiting[0])
-            batch.append(waiting)
-        self._waiting.extendleft(reversed(later))
+            worker_id, waiting = next(iter(self._waiting.items()))
+            if worker_id in in_batch:
+                break  # every waiting worker has had its turn in this batch
+            entry = waiting.popleft()
+            if waiting:
+                self._waiting.move_to_end(worker_id)
+            else:
+                del self._waiting[worker_id]
+            if not entry[2].done():  # else its turn was cancelled
+                in_batch.add(worker_id)
+                batch.append(entry)
         return batch
 
     async def _record(self, batch: Sequence[_Waiting]) -> None:

@@ -86,6 +86,8 @@ class FleetEventStore(Application[UUID]):
         return [last.get(worker.id, head) for worker in workers]
 
     def _store(self, workers: Sequence[Any]) -> list[Recording[UUID]]:
+        if not any(worker.pending_events for worker in workers):
+            return []  # the library would still open (and commit) an empty write transaction
         try:
             recordings = super().save(*workers)
         except IntegrityError:

@@ -195,6 +195,7 @@ async def test_commands_racing_another_writer_on_one_worker_count_their_retries(
         finally:
             racing.set()
             writer.join(30)
+            other.close()
         tags = (await http.get(f"/api/workers/{worker['worker_id']}", headers=admin)).json()
 
     refused = [a for a in answers if a.status_code == 409]

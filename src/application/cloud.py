@@ -70,6 +70,10 @@ class CloudPort(Protocol):
         """
         ...
 
+    async def known_regions(self) -> frozenset[str]:
+        """Every region the cloud has (where a worker can be at all)."""
+        ...
+
     async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
         """Ids of the AMIs whose name matches any of ``name_patterns`` (``*`` and ``?``
         wildcards, like EC2's ``name`` filter on ``DescribeImages``), all pages, sorted.

@@ -47,6 +47,9 @@ class CmlStats:
     disk_percent: float | None
     running_nodes: int | None
     total_nodes: int | None
+    invalid: tuple[str, ...] = ()
+    """Fields CML answered with impossible values (negative counts, more used than
+    there is, a percentage over 100): those read as ``None``, never bent into range."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class CmlLab:
     running_nodes: int | None = None
     owner_username: str | None = None
     modified: datetime | None = None
+    invalid: tuple[str, ...] = ()
+    """Fields CML answered with impossible values (see :class:`CmlStats`)."""
 
 
 @dataclass(frozen=True)
@@ -150,14 +155,48 @@ def _when(text: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _percent(part: Any, total: Any) -> float | None:
-    if not isinstance(part, int | float) or not isinstance(total, int | float) or total <= 0:
-        return None
-    return round(100.0 * part / total, 2)
+class _Checked:
+    """Reads numbers out of one answer, naming the impossible ones instead of using them."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.invalid: list[str] = []
+
+    def refuse(self, name: str) -> None:
+        self.invalid.append(f"{self.prefix}.{name}")
+
+    def percent(self, name: str, value: Any) -> float | None:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return None
+        if not 0 <= value <= 100:
+            self.refuse(name)
+            return None
+        return float(value)
+
+    def share(self, name: str, part: Any, total: Any) -> float | None:
+        """``part`` of ``total`` in percent; impossible when negative or over the total."""
+        numbers = (int, float)
+        if not isinstance(part, numbers) or not isinstance(total, numbers) or total == 0:
+            return None
+        if total < 0 or part < 0 or part > total:
+            self.refuse(name)
+            return None
+        return round(100.0 * part / total, 2)
+
+    def count(self, name: str, value: Any, at_most: int | None = None) -> int | None:
+        if not isinstance(value, int) or isinstance(value, bool):
+            return None
+        if value < 0 or (at_most is not None and value > at_most):
+            self.refuse(name)
+            return None
+        return value
 
 
 def parse_system_information(body: Mapping[str, Any]) -> CmlSystemInfo:
-    return CmlSystemInfo(version=str(body["version"]), ready=bool(body["ready"]))
+    ready = body["ready"]
+    if not isinstance(ready, bool):  # "false" is not False
+        raise TypeError("system_information.ready is not a boolean")
+    return CmlSystemInfo(version=str(body["version"]), ready=ready)
 
 
 def parse_system_health(body: Mapping[str, Any]) -> CmlHealth:
@@ -173,17 +212,20 @@ def parse_system_health(body: Mapping[str, Any]) -> CmlHealth:
 
 
 def parse_system_stats(body: Mapping[str, Any]) -> CmlStats:
+    check = _Checked("system_stats")
     totals = body.get("all") or {}
-    cpu = (totals.get("cpu") or {}).get("percent")
     memory = totals.get("memory") or {}
     disk = (body.get("controller") or {}).get("disk") or totals.get("disk") or {}
     doms = [c.get("stats", {}).get("dominfo", {}) for c in (body.get("computes") or {}).values()]
+    total_nodes = check.count("total_nodes", _sum_known(d.get("total_nodes") for d in doms))
+    running = _sum_known(d.get("running_nodes") for d in doms)
     return CmlStats(
-        cpu_percent=float(cpu) if isinstance(cpu, int | float) else None,
-        memory_percent=_percent(memory.get("used"), memory.get("total")),
-        disk_percent=_percent(disk.get("used"), disk.get("total")),
-        running_nodes=_sum_known(d.get("running_nodes") for d in doms),
-        total_nodes=_sum_known(d.get("total_nodes") for d in doms),
+        cpu_percent=check.percent("cpu_percent", (totals.get("cpu") or {}).get("percent")),
+        memory_percent=check.share("memory_percent", memory.get("used"), memory.get("total")),
+        disk_percent=check.share("disk_percent", disk.get("used"), disk.get("total")),
+        running_nodes=check.count("running_nodes", running, at_most=total_nodes),
+        total_nodes=total_nodes,
+        invalid=tuple(check.invalid),
     )
 
 
@@ -207,14 +249,17 @@ def parse_licensing(body: Mapping[str, Any]) -> CmlLicensing:
 
 
 def parse_lab(body: Mapping[str, Any], running_nodes: int | None = None) -> CmlLab:
+    check = _Checked("labs")
+    node_count = check.count("node_count", int(body.get("node_count", 0)))
     return CmlLab(
         id=str(body["id"]),
         title=str(body.get("lab_title", "")),
         state=str(body.get("state", "DEFINED_ON_CORE")),
-        node_count=int(body.get("node_count", 0)),
-        running_nodes=running_nodes,
+        node_count=node_count or 0,
+        running_nodes=check.count("running_nodes", running_nodes, at_most=node_count),
         owner_username=body.get("owner_username"),
         modified=_when(body.get("modified")),
+        invalid=tuple(check.invalid),
     )
 
 

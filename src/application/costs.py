@@ -15,11 +15,12 @@ from datetime import datetime
 
 from application.dto import doc
 from application.mapper import rfc3339
-from domain.status import PauseReason, WorkerStatus
+from domain.status import FINAL_STATUSES, PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
 HOUR = 3600.0
 _UP = frozenset({WorkerStatus.STARTING.value, WorkerStatus.RUNNING.value})
+_FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class CostLedger:
             ledger = replace(ledger, running_seconds=spent, running_since=None)
         if _auto_pause(event) and ledger.saved_since is None:
             return replace(ledger, saved_since=at)
-        saving_ends = status in _UP or status == WorkerStatus.TERMINATED.value
+        saving_ends = status in _UP or status in _FINAL
         if ledger.saved_since is not None and (saving_ends or isinstance(event, CMLWorker.Resumed)):
             saved = ledger.saved_seconds + _seconds(ledger.saved_since, at)
             ledger = replace(ledger, saved_seconds=saved, saved_since=None)

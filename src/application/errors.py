@@ -33,3 +33,44 @@ class ReadModelBehind(ApplicationError):
         self.wanted = wanted
         self.reached = reached
         super().__init__(f"read model at position {reached}, not yet {wanted}")
+
+
+class UnknownRegion(ApplicationError):
+    """The region is not one the cloud has (422)."""
+
+    def __init__(self, region: str) -> None:
+        self.region = region
+        super().__init__(f"region {region!r} is not a region EC2 has")
+
+
+class InstanceNotFound(ApplicationError):
+    """The instance to import does not exist in that region, or is gone (422)."""
+
+    def __init__(self, instance_id: str, region: str, state: str | None = None) -> None:
+        self.instance_id, self.region = instance_id, region
+        where = f"is {state} in {region}" if state else f"does not exist in {region}"
+        super().__init__(f"instance {instance_id} {where}: nothing to import")
+
+
+class InstanceAlreadyManaged(ApplicationError):
+    """Another worker manages the instance already (409)."""
+
+    def __init__(self, instance_id: str, worker_id: str) -> None:
+        self.instance_id, self.worker_id = instance_id, worker_id
+        super().__init__(f"instance {instance_id} is already managed by worker {worker_id}")
+
+
+class ImportMismatch(ApplicationError):
+    """The request says something of the instance that EC2 contradicts (422)."""
+
+    def __init__(self, field: str, requested: str, actual: str | None) -> None:
+        self.field, self.requested, self.actual = field, requested, actual
+        super().__init__(f"EC2 says {actual or 'nothing'}, the request says {requested}")
+
+
+class CloudUnavailable(ApplicationError):
+    """The cloud did not answer a question the command needs answered (503)."""
+
+    def __init__(self, region: str, kind: str) -> None:
+        self.region, self.kind = region, kind
+        super().__init__(f"EC2 in {region} did not answer ({kind}); try again later")

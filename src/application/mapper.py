@@ -37,15 +37,15 @@ def _required(moment: datetime) -> str:
     return text
 
 
-def clamp_percent(value: float | None) -> float | None:
-    if value is None:
-        return None
-    return round(min(100.0, max(0.0, float(value))), 1)
+def round_percent(value: float | None) -> float | None:
+    """A percentage to one decimal. Not clamped: readings are checked where they enter
+    (``application.cml``'s parsers refuse impossible ones), never bent here."""
+    return None if value is None else round(float(value), 1)
 
 
 def prefer(primary: float | None, fallback: float | None) -> float | None:
     """CML's own figure when it has one; CloudWatch only when CML has none."""
-    return clamp_percent(primary if primary is not None else fallback)
+    return round_percent(primary if primary is not None else fallback)
 
 
 def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) -> CMLWorkerDto:
@@ -75,7 +75,7 @@ def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) ->
         ec2_instance_status=t.ec2_instance_status,
         cpu_percent=prefer(t.cml_cpu_percent, t.cw_cpu_percent),
         memory_percent=prefer(t.cml_memory_percent, t.cw_memory_percent),
-        disk_percent=clamp_percent(t.cml_disk_percent),
+        disk_percent=round_percent(t.cml_disk_percent),
         cml_version=t.cml_version,
         cml_ready=t.cml_ready,
         cml_healthy=t.cml_healthy,

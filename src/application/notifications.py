@@ -101,7 +101,11 @@ def _activity(e: W.ActivityRecorded) -> Payload:
 
 
 def _terminated(e: W.Terminated) -> Payload:
-    return {**_status(WorkerStatus.TERMINATED), "terminated_at": rfc3339(e.timestamp)}
+    return {
+        **_status(WorkerStatus.TERMINATED),
+        "terminated_at": rfc3339(e.timestamp),
+        "reason": e.reason,
+    }
 
 
 Entry = tuple[str, Callable[[Any], Payload]]
@@ -151,6 +155,14 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         lambda e: _status(WorkerStatus.TERMINATING),
     ),
     W.Terminated: ("worker.terminated", _terminated),
+    W.Released: (
+        "worker.released",
+        lambda e: {
+            "reason": e.reason,
+            "previous_status": e.previous.value,
+            **_status(WorkerStatus.RELEASED),
+        },
+    ),
     W.OperationFailed: (
         "worker.operation.failed",
         lambda e: {"operation": e.operation, "reason": e.reason, **_status(e.status)},
@@ -188,8 +200,13 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
     ),
     W.TagsChanged: (
         "worker.tags.changed",
-        lambda e: {"added": dict(sorted(e.added.items())), "removed": list(e.removed)},
+        lambda e: {
+            "added": dict(sorted(e.added.items())),
+            "removed": list(e.removed),
+            "observed": e.observed,
+        },
     ),
+    W.TagsApplied: ("worker.tags.applied", lambda e: {"tags_version": e.version}),
 }
 
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(entry[0] for entry in CATALOGUE.values())

@@ -40,6 +40,12 @@ class CloudTimeout(CloudTransient):
     """No answer in time; the call may or may not have taken effect."""
 
 
+class CloudUnexpected(CloudError):
+    """The adapter met something it does not know: an answer nothing like AWS's (an
+    HTML error page from a proxy), a library error it has no mapping for, a bug. The
+    original error is its ``__cause__``."""
+
+
 class CmlError(Exception):
     """A CML API call failed. ``status`` is the HTTP status when there was an answer."""
 
@@ -52,3 +58,12 @@ class CmlError(Exception):
 
 class CmlUnreachable(CmlError):
     """No answer at all: connection refused, timed out, TLS failure, unknown host."""
+
+
+def failure_kind(error: BaseException) -> str:
+    """A stable name for a failure: the port error's class and provider code, or the
+    type of an unexpected error (never its free text, which may vary every call)."""
+    if isinstance(error, CloudError):
+        kind = type(error).__name__
+        return f"{kind} ({error.code})" if error.code else kind
+    return f"unexpected {type(error).__name__}"

@@ -16,6 +16,8 @@ class WorkerStatus(Enum):
     STARTING = "starting"
     TERMINATING = "terminating"
     TERMINATED = "terminated"
+    RELEASED = "released"
+    """No longer managed: an admin released it (its instance, if any, is left as it is)."""
     FAILED = "failed"
     UNKNOWN = "unknown"
 
@@ -62,3 +64,6 @@ LIVE_STATUSES = frozenset(
     }
 )
 """Statuses from which a worker may still be terminated."""
+
+FINAL_STATUSES = frozenset({WorkerStatus.TERMINATED, WorkerStatus.RELEASED})
+"""Statuses a worker never leaves: nothing is observed, requested or carried out for it."""

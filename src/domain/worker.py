@@ -19,12 +19,15 @@ from eventsourcing.domain import Aggregate
 from domain.errors import IllegalTransition, InvalidValue
 from domain.policies import ExternalChange, assess_idle, external_change, material_changes
 from domain.status import (
+    FINAL_STATUSES,
     LIVE_STATUSES,
     LicenseStatus,
     PauseReason,
     ServiceStatus,
     WorkerStatus,
 )
+from domain.tags import differences as tag_differences
+from domain.tags import managed, refuse_protected, refuse_too_many
 from domain.values import ActivityRecord, MetricThresholds, PauseRecord, Telemetry
 
 PAUSE_HISTORY_LIMIT = 20
@@ -49,6 +52,8 @@ class CMLWorker(Aggregate):
     """Version of the event that started the license operation in progress."""
     license_status_before_request: LicenseStatus | None = None
     """The license status before that operation started (what a failure leaves)."""
+    tags_pending_version: int | None = None
+    """Version of the last tag change not yet written to EC2 (``None``: none pending)."""
 
     class Event(Aggregate.Event):
         actor: str
@@ -166,6 +171,8 @@ class CMLWorker(Aggregate):
         if ami_id is None and launch_template is None:
             raise InvalidValue("ami_id", "an AMI id or a launch template is required")
         _check_timeout(idle_timeout_minutes)
+        refuse_protected(tags or {})
+        refuse_too_many(tags or {})
         return cls._create(
             cls.Created,
             id=id,
@@ -198,7 +205,8 @@ class CMLWorker(Aggregate):
         idle_timeout_minutes: int | None = None,
         id: UUID | None = None,
     ) -> CMLWorker:
-        """Take an existing EC2 instance under management."""
+        """Take an existing EC2 instance under management. Its protected tags (see
+        :mod:`domain.tags`) are not the worker's to manage and are left out."""
         _check_timeout(idle_timeout_minutes)
         return cls._create(
             cls.Imported,
@@ -209,7 +217,7 @@ class CMLWorker(Aggregate):
             ami_id=ami_id,
             instance_id=instance_id,
             observed=observed,
-            tags=dict(tags or {}),
+            tags=managed(tags or {}),
             idle_detection_enabled=idle_detection_enabled,
             idle_timeout_minutes=idle_timeout_minutes,
             actor=actor,
@@ -219,8 +227,9 @@ class CMLWorker(Aggregate):
     # --------------------------------------------------------------- lifecycle
 
     @property
-    def is_terminated(self) -> bool:
-        return self.status is S.TERMINATED
+    def is_final(self) -> bool:
+        """Terminated or released: no longer managed, observations are ignored."""
+        return self.status in FINAL_STATUSES
 
     class InstanceAssigned(Event):
         """The EC2 instance for a requested worker exists."""
@@ -258,18 +267,21 @@ class CMLWorker(Aggregate):
         actor: str,
         correlation_id: str,
         at: datetime | None = None,
+        reason: str | None = None,
     ) -> bool:
-        """Record what EC2 says. Facts are not refused, but a terminated worker stays so.
+        """Record what EC2 says. Facts are not refused, but a terminated or released
+        worker stays so.
 
         Returns whether an event was recorded. Termination is recorded as
-        :class:`Terminated`. Given ``at`` (when it was seen), a stop or start nobody in
-        cml-fleet asked for is also recorded, as an ``external`` pause or resume, so
-        counters, history and the snooze period stay right.
+        :class:`Terminated`, with ``reason`` (why it ended, for its history). Given
+        ``at`` (when it was seen), a stop or start nobody in cml-fleet asked for is also
+        recorded, as an ``external`` pause or resume, so counters, history and the
+        snooze period stay right.
         """
-        if self.is_terminated or status is self.status:
+        if self.is_final or status is self.status:
             return False
         if status is S.TERMINATED:
-            self.trigger_event(self.Terminated, actor=actor, correlation_id=correlation_id)
+            self.record_termination(reason, actor=actor, correlation_id=correlation_id)
             return True
         previous = self.status
         self.trigger_event(
@@ -328,13 +340,53 @@ class CMLWorker(Aggregate):
         self.trigger_event(self.TerminateRequested, actor=actor, correlation_id=correlation_id)
 
     class Terminated(Event):
-        """The instance is gone. Final."""
+        """The instance is gone. Final. ``reason`` says how it was found to be gone
+        (absent from events stored before it existed: ``None``)."""
 
         TOPIC = "cml-fleet:CMLWorker.Terminated"
+        reason: str | None = None
 
         def apply_to(self, worker: CMLWorker) -> None:
             worker._set_status(S.TERMINATED, self.timestamp)
             worker.terminated_at = self.timestamp
+
+    def record_termination(self, reason: str | None, *, actor: str, correlation_id: str) -> bool:
+        """Record that the instance is gone (nothing if already final)."""
+        if self.is_final:
+            return False
+        self.trigger_event(
+            self.Terminated, reason=reason, actor=actor, correlation_id=correlation_id
+        )
+        return True
+
+    class Released(Event):
+        """An admin took the worker out of management, for ``reason``. Final; the
+        instance (if any) is left as it is and may be imported again."""
+
+        TOPIC = "cml-fleet:CMLWorker.Released"
+        reason: str
+        previous: WorkerStatus
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            worker._set_status(S.RELEASED, self.timestamp)
+            worker.tags_pending_version = None
+
+    def release(self, reason: str, *, actor: str, correlation_id: str) -> None:
+        """Stop managing the worker, whatever its status (a stuck ``terminating``, an
+        instance gone or in a region that does not answer), except a final one."""
+        if self.is_final:
+            names = tuple(sorted(s.value for s in set(S) - FINAL_STATUSES))
+            raise IllegalTransition("release", self.status.value, names)
+        reason = reason.strip()
+        if not reason:
+            raise InvalidValue("reason", "say why the worker is released")
+        self.trigger_event(
+            self.Released,
+            reason=reason,
+            previous=self.status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
 
     class OperationFailed(Event):
         """A requested cloud operation failed for good; the status is what EC2 left."""
@@ -347,12 +399,14 @@ class CMLWorker(Aggregate):
         def apply_to(self, worker: CMLWorker) -> None:
             worker.last_operation_error = f"{self.operation}: {self.reason}"
             worker._set_status(self.status, self.timestamp)
+            if self.operation == TAG_OPERATION:
+                worker.tags_pending_version = None
 
     def fail_operation(
         self, operation: str, reason: str, status: WorkerStatus, *, actor: str, correlation_id: str
     ) -> None:
         """Record that ``operation`` failed permanently, leaving the worker in ``status``."""
-        if self.is_terminated:
+        if self.is_final:
             return
         self.trigger_event(
             self.OperationFailed,
@@ -503,7 +557,7 @@ class CMLWorker(Aggregate):
     def change_service_status(
         self, status: ServiceStatus, *, detail: str | None, actor: str, correlation_id: str
     ) -> bool:
-        if self.is_terminated or (status, detail) == (self.service_status, self.service_detail):
+        if self.is_final or (status, detail) == (self.service_status, self.service_detail):
             return False
         self.trigger_event(
             self.ServiceStatusChanged,
@@ -537,7 +591,7 @@ class CMLWorker(Aggregate):
         correlation_id: str,
     ) -> bool:
         new = (public_ip, private_ip, public_dns)
-        if self.is_terminated or new == (self.public_ip, self.private_ip, self.public_dns):
+        if self.is_final or new == (self.public_ip, self.private_ip, self.public_dns):
             return False
         self.trigger_event(
             self.EndpointChanged,
@@ -572,7 +626,7 @@ class CMLWorker(Aggregate):
         correlation_id: str,
     ) -> bool:
         """Record an observation if it is material; returns whether it was."""
-        if self.is_terminated:
+        if self.is_final:
             return False
         changes = material_changes(
             self.telemetry, observed, self.metrics_recorded_at, at, thresholds
@@ -612,7 +666,7 @@ class CMLWorker(Aggregate):
         fresh = tuple(
             r for r in records if self.last_activity_at is None or r.at > self.last_activity_at
         )
-        if self.is_terminated or not fresh:
+        if self.is_final or not fresh:
             return False
         self.trigger_event(
             self.ActivityRecorded,
@@ -805,11 +859,7 @@ class CMLWorker(Aggregate):
         or deregistration is in progress its outcome decides, not the observation.
         Returns whether an event was recorded."""
         in_progress = {LicenseStatus.REGISTERING, LicenseStatus.DEREGISTERING}
-        if (
-            self.is_terminated
-            or status is self.license_status
-            or self.license_status in in_progress
-        ):
+        if self.is_final or status is self.license_status or self.license_status in in_progress:
             return False
         self.trigger_event(
             self.LicenseStatusObserved,
@@ -828,16 +878,21 @@ class CMLWorker(Aggregate):
     # -------------------------------------------------------------------- tags
 
     class TagsChanged(Event):
-        """Tags were added/changed and/or removed; others are untouched."""
+        """Tags were added/changed and/or removed; others are untouched. Asked for
+        through cml-fleet (to be written to EC2), or ``observed``: changed in EC2
+        directly and seen there (absent from events stored before it existed)."""
 
         TOPIC = "cml-fleet:CMLWorker.TagsChanged"
         added: dict[str, str]
         removed: tuple[str, ...]
+        observed: bool = False
 
         def apply_to(self, worker: CMLWorker) -> None:
             tags = {k: v for k, v in worker.tags.items() if k not in self.removed}
             tags.update(self.added)
             worker.tags = tags
+            if not self.observed:
+                worker.tags_pending_version = self.originator_version
 
     def change_tags(
         self,
@@ -847,15 +902,18 @@ class CMLWorker(Aggregate):
         actor: str,
         correlation_id: str,
     ) -> bool:
-        """Apply a tag patch; records only real changes. Returns whether any."""
+        """Apply a tag patch, to be written to EC2; records only real changes.
+        Returns whether any."""
         _guard("change the tags of", self.status, LIVE_STATUSES | {S.TERMINATING})
         clash = set(add) & set(remove)
         if clash:
             raise InvalidValue("tags", f"both added and removed: {', '.join(sorted(clash))}")
+        refuse_protected([*add, *remove])
         added = {k: v for k, v in add.items() if self.tags.get(k) != v}
         removed = tuple(sorted(k for k in remove if k in self.tags))
         if not added and not removed:
             return False
+        refuse_too_many({**{k: v for k, v in self.tags.items() if k not in removed}, **added})
         self.trigger_event(
             self.TagsChanged,
             added=added,
@@ -865,7 +923,62 @@ class CMLWorker(Aggregate):
         )
         return True
 
+    def observe_tags(self, seen: dict[str, str], *, actor: str, correlation_id: str) -> bool:
+        """Record the instance's tags as EC2 reports them (managed keys only), unless a
+        change of ours is still on its way to EC2. Returns whether anything changed."""
+        if self.is_final or self.tags_pending_version is not None:
+            return False
+        added, removed = tag_differences(self.tags, seen)
+        if not added and not removed:
+            return False
+        self.trigger_event(
+            self.TagsChanged,
+            added=added,
+            removed=removed,
+            observed=True,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+        return True
 
+    class TagsApplied(Event):
+        """The tag change of ``version`` (and every one before it) is in EC2."""
+
+        TOPIC = "cml-fleet:CMLWorker.TagsApplied"
+        version: int
+
+        def apply_to(self, worker: CMLWorker) -> None:
+            pending = worker.tags_pending_version
+            if pending is not None and pending <= self.version:
+                worker.tags_pending_version = None
+
+    def confirm_tags(self, version: int, *, actor: str, correlation_id: str) -> bool:
+        """Record that the tag change of ``version`` was written to EC2 (nothing if
+        no change up to it is pending)."""
+        pending = self.tags_pending_version
+        if pending is None or pending > version:
+            return False
+        self.trigger_event(
+            self.TagsApplied, version=version, actor=actor, correlation_id=correlation_id
+        )
+        return True
+
+    def fail_tag_change(self, reason: str, *, actor: str, correlation_id: str) -> None:
+        """The pending tag change could not be written to EC2: say so, and let EC2's
+        tags be observed again (they are the truth)."""
+        if self.is_final or self.tags_pending_version is None:
+            return
+        self.trigger_event(
+            self.OperationFailed,
+            operation=TAG_OPERATION,
+            reason=reason,
+            status=self.status,
+            actor=actor,
+            correlation_id=correlation_id,
+        )
+
+
+TAG_OPERATION = "tags"
 _UP = frozenset({S.STARTING, S.RUNNING})
 _REGISTRABLE = {
     LicenseStatus.UNREGISTERED,

@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr | None = Field(None, description="Its secret (never logged).")
     aws_session_token: SecretStr | None = Field(None, description="Session token, if any.")
     aws_endpoint_url: str | None = Field(None, description="Override (moto, private endpoint).")
+    aws_region_endpoint_urls: dict[str, str] = Field(
+        {}, description="JSON object: region to endpoint, wins over AWS_ENDPOINT_URL there."
+    )
     aws_default_tags: dict[str, str] = Field({}, description="JSON object; tags on every launch.")
     aws_max_attempts: int = Field(4, description="Attempts per call, the first included.")
     aws_connect_timeout_seconds: float = Field(5.0, description="boto3 connect timeout.")

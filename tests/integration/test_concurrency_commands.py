@@ -16,6 +16,7 @@ from application.queries import GetWorker
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.auth import Role
 from infrastructure.read_model.read_model import idle_defaults
+from tests.fakes.instances import import_body, launch_in
 from tests.integration.test_http_api import settings_for
 from tests.integration.test_sse_stream import serving
 
@@ -26,14 +27,9 @@ def new_system(tmp_path: Path) -> System:
     return bootstrap(settings_for(tmp_path, login_failures_per_minute=1000))
 
 
-def imported(n: int) -> dict[str, Any]:
-    return {
-        "instance_id": f"i-{n:017x}",
-        "name": f"lab-{n}",
-        "region": "eu-west-1",
-        "instance_type": "m5.xlarge",
-        "status": "running",
-    }
+def imported(system: System, n: int) -> dict[str, Any]:
+    """An import of a running instance that EC2 (the simulated one) has."""
+    return import_body(launch_in(system), name=f"lab-{n}", instance_type="m5.xlarge")
 
 
 def commands_for(worker_id: str, n: int) -> list[tuple[str, str, dict[str, Any] | None]]:
@@ -91,7 +87,8 @@ async def run_story(tmp_path: Path, workers: int, per_worker: int) -> None:
             limits=limits,
         ) as http:
             created = [
-                await http.post("/api/workers/import", json=imported(n)) for n in range(workers)
+                await http.post("/api/workers/import", json=imported(system, n))
+                for n in range(workers)
             ]
             ids = [r.json()["worker_id"] for r in created]
             requests = [c for n in range(per_worker) for w in ids for c in commands_for(w, n)]

@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
+from tests.fakes.instances import import_body, launch_in_journal
 from tests.integration.durable_state import fresh_rebuild, logged_events, view_tables
 from tests.integration.test_crash_kill9 import ServerProcess
 
@@ -139,18 +140,12 @@ class Burst:
                 answered()
 
 
-def import_workers(url: str, token: str) -> list[str]:
+def import_workers(url: str, token: str, instances: list[str]) -> list[str]:
     headers = {"Authorization": f"Bearer {token}"}
     ids = []
     with httpx.Client(base_url=url, headers=headers, timeout=WAIT) as http:
-        for n in range(WORKERS):
-            body = {
-                "instance_id": f"i-{n:017x}",
-                "name": f"lab-{n}",
-                "region": "eu-west-1",
-                "instance_type": "m5.xlarge",
-                "status": "running",
-            }
+        for n, instance_id in enumerate(instances):
+            body = import_body(instance_id, name=f"lab-{n}")
             answer = http.post("/api/workers/import", json=body)
             assert answer.status_code == 200, answer.text
             ids.append(answer.json()["worker_id"])
@@ -220,10 +215,11 @@ def test_kill_9_mid_burst_loses_no_acknowledged_command_and_no_stream_event(
     tmp_path: Path,
 ) -> None:
     data_dir, logs = tmp_path / "data", tmp_path / "server.log"
+    instances = launch_in_journal(data_dir, WORKERS)  # in the EC2 the server simulates
     first = ServerProcess(data_dir, logs, **SETTINGS)
     try:
         token = first.token()
-        burst = Burst(import_workers(first.url, token))
+        burst = Burst(import_workers(first.url, token, instances))
         dashboards = asyncio.run(burst_then_kill(first, token, burst))
     finally:
         if first.process.poll() is None:

@@ -21,6 +21,7 @@ from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
 from infrastructure.logs import JsonFormatter
 from infrastructure.settings import Settings
+from tests.fakes.instances import import_body, launch_in
 
 NEW_WORKER = {
     "name": "lab-east-1",
@@ -56,13 +57,8 @@ class Api:
         return dict(response.json())
 
     def import_(self, status: str, name: str = "imported") -> dict[str, Any]:
-        body = {
-            "instance_id": "i-0123456789abcdef0",
-            "name": name,
-            "region": "eu-west-1",
-            "instance_type": "m5.xlarge",
-            "status": status,
-        }
+        """Import an instance that EC2 has, ``running`` or ``stopped``."""
+        body = import_body(launch_in(self.system, state=status), name=name)
         response = self.client.post("/api/workers/import", json=body, headers=self.admin)
         assert response.status_code == 200, response.text
         return dict(response.json())

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.fakes.instances import import_body, launch_in_journal
 from tests.integration.postgres_cluster import Node, SseClient, cli, cluster_env, wait_until
 
 pytestmark = pytest.mark.postgres
@@ -28,13 +29,12 @@ SETTINGS = {
 }
 
 
-def new_worker(n: int) -> dict[str, str]:
-    return {
-        "instance_id": f"i-0abc{n:012d}",
-        "name": f"imported-{n}",
-        "region": "eu-west-1",
-        "instance_type": "m5.xlarge",
-    }
+importable: list[str] = []
+"""Instances in the cluster's simulated EC2 that no worker manages yet."""
+
+
+def new_worker(instance_id: str, n: int) -> dict[str, str]:
+    return import_body(instance_id, name=f"imported-{n}")
 
 
 @pytest.fixture
@@ -46,9 +46,12 @@ def cluster(pg_empty_dsn: str, tmp_path: Path) -> Iterator[list[Node]]:
     assert made.returncode == 0, made.stderr
     token = made.stdout.split()[0]
     nodes: list[Node] = []
+    importable.clear()
     try:
         # One after the other, on one data dir: the first records the demo fleet, and the
-        # simulated cloud of each (it lives in each process) replays it from the journal.
+        # simulated cloud of each (it lives in each process) replays it from the journal,
+        # with the two instances the test imports.
+        importable.extend(launch_in_journal(tmp_path / "data", 2))
         for _ in range(3):
             nodes.append(Node(cluster_env(pg_empty_dsn, tmp_path / "data", **SETTINGS), token))
             assert wait_until(nodes[-1].ready, WAIT)
@@ -82,9 +85,9 @@ def test_three_processes_one_stream_one_leader(cluster: list[Node], pg_empty_dsn
     done = [
         a.command("PATCH", f"/api/workers/{ids[0]}/tags", {"add": {"team": "red"}}),
         b.command("PUT", f"/api/workers/{ids[1]}/idle-detection", {"enabled": False}),
-        a.command("POST", "/api/workers/import", new_worker(1)),
+        a.command("POST", "/api/workers/import", new_worker(importable[0], 1)),
         b.command("PATCH", f"/api/workers/{ids[2]}/tags", {"add": {"team": "blue"}}),
-        b.command("POST", "/api/workers/import", new_worker(2)),
+        b.command("POST", "/api/workers/import", new_worker(importable[1], 2)),
     ]
     positions = [d["position"] for d in done]
     assert stream.wait_for(lambda fs: positions[-1] in [f.id for f in fs], WAIT)

@@ -17,15 +17,10 @@ from infrastructure.bootstrap import bootstrap
 from infrastructure.cli import main
 from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
+from tests.fakes.instances import import_body, launch_in
 from tests.postgres_support import pg_settings
 
 pytestmark = pytest.mark.postgres
-NEW_WORKER = {
-    "instance_id": "i-0abc12345678",
-    "name": "w1",
-    "region": "eu-west-1",
-    "instance_type": "m5.xlarge",
-}
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -102,7 +97,8 @@ def test_the_app_runs_without_ddl_rights(app_role: str, tmp_path: Path) -> None:
     admin = {"Authorization": f"Bearer {system.auth.create_token(Role.ADMIN, 'ada')}"}
     try:
         with TestClient(create_app(system)) as client:  # leader election, LISTEN, follower
-            answer = client.post("/api/workers/import", json=NEW_WORKER, headers=admin)
+            body = import_body(launch_in(system), name="w1")
+            answer = client.post("/api/workers/import", json=body, headers=admin)
             assert answer.status_code == 200, answer.text
             done = answer.json()
             read = client.get(

@@ -24,6 +24,7 @@ from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
 from infrastructure.settings import Settings
+from tests.fakes.instances import import_body, launch_in
 
 TIMEOUT = 10.0
 
@@ -37,9 +38,10 @@ def reset_sse_exit_flag() -> Any:
 
 
 def new_system(data_dir: Path, **settings: Any) -> System:
-    return bootstrap(
-        Settings(data_dir=data_dir, demo_workers=0, scheduler_enabled=False, **settings)
-    )
+    """A server whose events come from the test alone: no jobs, and (unless asked) no
+    operations engine, so a tag change is one event (no ``worker.tags.applied``)."""
+    defaults = {"demo_workers": 0, "scheduler_enabled": False, "operations_enabled": False}
+    return bootstrap(Settings(data_dir=data_dir, **(defaults | settings)))
 
 
 @dataclass
@@ -147,13 +149,8 @@ class Operator:
         return response.json()
 
     async def import_worker(self, name: str) -> tuple[str, int]:
-        body = {
-            "instance_id": f"i-{uuid4().hex[:17]}",
-            "name": name,
-            "region": "eu-west-1",
-            "instance_type": "c5.2xlarge",
-            "status": "running",
-        }
+        """Import a running instance that EC2 (the server's simulated one) has."""
+        body = import_body(launch_in(self.server.system, instance_type="c5.2xlarge"), name=name)
         answer = await self.call("POST", "/api/workers/import", body)
         return answer["worker_id"], answer["position"]
 

@@ -30,16 +30,26 @@ describe('what each role may do', () => {
     assert.deepEqual(allowedActions(worker({ status: 'stopped' }), 'operator', { quickOnly: true }), ['start']);
   });
 
-  it('an admin may also terminate and manage the license, as its state allows', () => {
-    assert.deepEqual(allowedActions(worker(), 'admin'), ['pause', 'stop', 'terminate', 'idle', 'unlicense']);
+  it('an admin may also terminate, release and manage the license, as its state allows', () => {
+    assert.deepEqual(allowedActions(worker(), 'admin'),
+      ['pause', 'stop', 'terminate', 'release', 'idle', 'unlicense']);
     const unlicensed = worker({ license_status: 'unregistered' });
     assert.ok(allowedActions(unlicensed, 'admin').includes('license'));
     assert.deepEqual(allowedActions(worker({ status: 'terminated' }), 'admin'), []);
+    assert.deepEqual(allowedActions(worker({ status: 'released' }), 'admin'), []);
+  });
+
+  it('a worker stuck terminating can still be released, by an admin only, with a reason', () => {
+    const stuck = worker({ status: 'terminating', name: 'broken-region' });
+    assert.deepEqual(allowedActions(stuck, 'admin'), ['release']);
+    assert.deepEqual(allowedActions(stuck, 'operator'), []);
+    assert.match(ACTIONS.release.confirm(stuck), /broken-region/);
+    assert.match(ACTIONS.release.body(stuck).reason, /terminating/);
   });
 
   it('destructive actions ask first, naming the worker', () => {
     const w = worker({ name: 'evpn-lab' });
-    for (const name of ['terminate', 'stop', 'unlicense']) {
+    for (const name of ['terminate', 'stop', 'unlicense', 'release']) {
       assert.match(ACTIONS[name].confirm(w), /evpn-lab/);
     }
     assert.equal(ACTIONS.pause.confirm, undefined);
@@ -50,5 +60,6 @@ describe('what each role may do', () => {
     assert.equal(ACTIONS.pause.path(w), `/api/workers/${w.id}/pause`);
     assert.deepEqual([ACTIONS.idle.method, ACTIONS.idle.path(w)], ['PUT', `/api/workers/${w.id}/idle-detection`]);
     assert.deepEqual([ACTIONS.unlicense.method, ACTIONS.unlicense.path(w)], ['DELETE', `/api/workers/${w.id}/license`]);
+    assert.deepEqual([ACTIONS.release.method, ACTIONS.release.path(w)], ['POST', `/api/workers/${w.id}/release`]);
   });
 });

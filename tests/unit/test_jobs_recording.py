@@ -98,6 +98,8 @@ async def test_an_operator_command_racing_the_jobs_save_is_kept_with_the_jobs_ch
     assert fleet.spy.race is None and report.failures == 0  # the race happened, and was won
     dto = await fleet.worker(raced)
     assert dto.tags == {"owner": "alice"}
-    assert (dto.service_status, dto.last_actor) == ("ready", "job:metrics")
+    # the job's own changes, saved after the operator's (the operations engine may
+    # have written the tag to EC2 since, so the last actor is not asserted)
+    assert dto.service_status == "ready" and dto.service_detail is None
     assert dto.cpu_percent is not None and dto.public_ip
     assert (await fleet.worker(other)).service_status == "ready"

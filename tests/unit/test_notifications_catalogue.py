@@ -76,8 +76,10 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.start_license_deregistration(**WHO)
     w.complete_license_deregistration(**WHO)
     w.change_tags({"owner": "bob"}, ("team",), **WHO)
+    w.confirm_tags(w.version, **WHO)
+    w.observe_tags({"owner": "carol", "Name": "lab-1"}, **WHO)
     w.request_terminate(**WHO)
-    w.observe_status(WorkerStatus.TERMINATED, **WHO)
+    w.observe_status(WorkerStatus.TERMINATED, reason="EC2 reports it terminated", **WHO)
     imported = CMLWorker.import_instance(
         instance_id="i-0fedcba9876543210",
         name="old",
@@ -86,6 +88,7 @@ def a_worker_life() -> list[CMLWorker.Event]:
         observed=WorkerStatus.RUNNING,
         **WHO,
     )
+    imported.release("region closed", **WHO)
     return [*w.collect_events(), *imported.collect_events()]
 
 

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from application.cloud import InstanceInfo
 from application.commands.common import CommandResult, add_worker, change_worker
+from application.errors import ConcurrencyConflict, InstanceAlreadyManaged
 from application.ports import Clock, WorkerStore
 from domain.policies import worker_status_for_ec2_state
 from domain.status import PauseReason, WorkerStatus
@@ -62,9 +63,12 @@ class ImportWorker:
     correlation_id: str
     ami_id: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    """The instance's tags as EC2 has them (protected ones are left out)."""
     idle_detection_enabled: bool = True
     idle_timeout_minutes: int | None = None
     worker_id: UUID | None = None
+    add_tags: Mapping[str, str] = field(default_factory=dict)
+    """Tags to add or change besides EC2's: written to EC2 like any tag change."""
 
 
 def import_command(
@@ -101,7 +105,14 @@ def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
         actor=cmd.actor,
         correlation_id=cmd.correlation_id,
     )
-    return add_worker(store, worker, cmd.correlation_id)
+    if cmd.add_tags:
+        worker.change_tags(
+            dict(cmd.add_tags), (), actor=cmd.actor, correlation_id=cmd.correlation_id
+        )
+    try:
+        return add_worker(store, worker, cmd.correlation_id)
+    except ConcurrencyConflict:  # the same derived id: imported meanwhile
+        raise InstanceAlreadyManaged(cmd.instance_id, str(worker.id)) from None
 
 
 @dataclass(frozen=True)
@@ -189,5 +200,21 @@ def resume_worker(cmd: ResumeWorker, store: WorkerStore, clock: Clock) -> Comman
         lambda w: w.resume(
             cmd.reason, at=clock.now(), actor=cmd.actor, correlation_id=cmd.correlation_id
         ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class ReleaseWorker(WorkerCommand):
+    """Take a worker out of management (an admin's way out for a stuck worker)."""
+
+    reason: str = ""
+
+
+def release_worker(cmd: ReleaseWorker, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.release(cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id),
         cmd.correlation_id,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -72,6 +72,10 @@ class ObserveInstance(WorkerCommand):
     at: datetime | None = None
     """When it was seen. Given, a stop or start nobody in cml-fleet asked for is also
     recorded as an ``external`` pause or resume."""
+    ended: str | None = None
+    """Why the worker ended, when ``status`` is ``terminated`` (shown in its history)."""
+    tags: Mapping[str, str] | None = None
+    """The instance's tags as EC2 reports them; changes made there are recorded."""
 
 
 def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
@@ -80,10 +84,10 @@ def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
 
 def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
     who = {"actor": cmd.actor, "correlation_id": cmd.correlation_id}
+    if cmd.tags is not None:
+        worker.observe_tags(dict(cmd.tags), **who)
     if cmd.status is not None:
-        worker.observe_status(
-            cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id, at=cmd.at
-        )
+        worker.observe_status(cmd.status, at=cmd.at, reason=cmd.ended, **who)
     if cmd.service_status is not None:
         worker.change_service_status(cmd.service_status, detail=cmd.service_detail, **who)
     if cmd.public_ip is not None or cmd.private_ip is not None:

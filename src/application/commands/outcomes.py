@@ -56,17 +56,53 @@ def record_operation_failure(cmd: RecordOperationFailure, store: WorkerStore) ->
     )
 
 
+@dataclass(frozen=True)
 class RecordTermination(WorkerCommand):
-    """The worker's instance is gone (or never existed): the worker is terminated."""
+    """The worker's instance is gone (or never existed): the worker is terminated,
+    for ``reason`` (shown in its history)."""
+
+    reason: str | None = None
 
 
 def record_termination(cmd: RecordTermination, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.observe_status(
-            WorkerStatus.TERMINATED, actor=cmd.actor, correlation_id=cmd.correlation_id
+        lambda w: w.record_termination(
+            cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id
         ),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmTags(WorkerCommand):
+    """The tag changes up to ``version`` are in EC2."""
+
+    version: int = 0
+
+
+def confirm_tags(cmd: ConfirmTags, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.confirm_tags(cmd.version, actor=cmd.actor, correlation_id=cmd.correlation_id),
+        cmd.correlation_id,
+    )
+
+
+@dataclass(frozen=True)
+class FailTagChange(WorkerCommand):
+    """The pending tag change could not be written to EC2."""
+
+    reason: str = ""
+
+
+def fail_tag_change(cmd: FailTagChange, store: WorkerStore) -> CommandResult:
+    return change_worker(
+        store,
+        cmd.worker_id,
+        lambda w: w.fail_tag_change(cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id),
         cmd.correlation_id,
     )
 

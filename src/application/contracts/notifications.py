@@ -228,6 +228,17 @@ class WorkerTerminated(WorkerStatusRequested):
     """worker.terminated: the instance is gone. Final."""
 
     terminated_at: str = Field(description="When termination was recorded, RFC 3339 UTC.")
+    reason: str | None = Field(
+        None, description="How the end was found (e.g. EC2 no longer knows the instance)."
+    )
+
+
+class WorkerReleased(WorkerStatusRequested):
+    """worker.released: an admin took the worker out of management (released). Final;
+    its instance, if any, is left as it is."""
+
+    reason: str = Field(description="Why, as the admin wrote it.")
+    previous_status: str = Field(description="Worker status before the release.")
 
 
 class WorkerOperationFailed(WorkerNotificationPayload):
@@ -290,6 +301,17 @@ class WorkerTagsChanged(WorkerNotificationPayload):
 
     added: dict[str, str] = Field(description="Tags added or changed (key to new value).")
     removed: tuple[str, ...] = Field(description="Keys of tags removed.")
+    observed: bool = Field(
+        False,
+        description="True: changed in EC2 directly and seen there; false: asked for through "
+        "cml-fleet, to be written to EC2 (worker.tags.applied follows).",
+    )
+
+
+class WorkerTagsApplied(WorkerNotificationPayload):
+    """worker.tags.applied: the tag changes up to ``tags_version`` are written to EC2."""
+
+    tags_version: int = Field(description="Worker version of the last tag change applied.")
 
 
 PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
@@ -309,6 +331,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.stop.requested": WorkerStopRequested,
     "worker.terminate.requested": WorkerTerminateRequested,
     "worker.terminated": WorkerTerminated,
+    "worker.released": WorkerReleased,
     "worker.operation.failed": WorkerOperationFailed,
     "worker.license.registration.started": WorkerLicenseRegistrationStarted,
     "worker.license.registration.completed": WorkerLicenseRegistrationCompleted,
@@ -318,6 +341,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.license.deregistration.failed": WorkerLicenseDeregistrationFailed,
     "worker.license.observed": WorkerLicenseObserved,
     "worker.tags.changed": WorkerTagsChanged,
+    "worker.tags.applied": WorkerTagsApplied,
 }
 
 CONTROL_CONTRACTS: Mapping[str, type[BaseModel]] = {

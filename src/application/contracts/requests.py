@@ -15,6 +15,7 @@ Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", m
 InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=32)]
 AmiId = Annotated[str, StringConstraints(pattern=r"^ami-[0-9a-f]{8,17}$")]
 InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=256)]
 TimeoutMinutes = Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES)]
@@ -39,19 +40,39 @@ class CreateWorkerRequest(RequestContract):
 
 
 class ImportWorkerRequest(RequestContract):
-    """Take an existing EC2 instance under management."""
+    """Take an existing EC2 instance under management. cml-fleet looks it up in its
+    region: its type, AMI, Name tag, state and tags come from EC2. Given, ``instance_type``
+    and ``ami_id`` must agree with EC2 (else 422); ``tags`` are added to EC2's."""
 
     instance_id: InstanceId = Field(description="EC2 instance id, e.g. i-0123456789abcdef0.")
-    name: Name = Field(description="Human name of the worker.")
     region: Region = Field(description="AWS region the instance is in.")
-    instance_type: InstanceType = Field(description="EC2 instance type.")
-    status: WorkerStatus = Field(
-        WorkerStatus.UNKNOWN, description="Status observed now; the next poll corrects it."
+    name: Name | None = Field(None, description="Worker name; default: its Name tag, else its id.")
+    instance_type: InstanceType | None = Field(
+        None, description="EC2 instance type, if you want it checked; EC2's is recorded."
     )
-    ami_id: AmiId | None = Field(None, description="AMI the instance was launched from.")
-    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50, description=TAGS_DOC)
+    status: WorkerStatus = Field(
+        WorkerStatus.UNKNOWN, description="Ignored (kept for old clients): EC2's state is recorded."
+    )
+    ami_id: AmiId | None = Field(
+        None, description="AMI, if you want it checked; EC2's is recorded."
+    )
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Tags to add to the instance's own (written to EC2); at most 50.",
+    )
     idle_detection_enabled: bool = Field(True, description="Pause the worker when it is idle.")
     idle_timeout_minutes: TimeoutMinutes | None = Field(None, description=TIMEOUT_DOC)
+
+
+class ReleaseRequest(RequestContract):
+    """Release a worker from management: cml-fleet stops watching and acting on it, its
+    instance is left as it is, its history stays. Final (import the instance again to
+    manage it)."""
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    ] = Field(description="Why, for the worker's history (e.g. 'region closed').")
 
 
 class IdleDetectionRequest(RequestContract):

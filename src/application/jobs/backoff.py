@@ -34,6 +34,11 @@ class Backoff:
     def succeeded(self, key: str) -> None:
         self._retries.pop(key, None)
 
+    def retry_at(self, key: str) -> datetime | None:
+        """When ``key`` may be tried again; ``None`` when it is not backed off."""
+        retry = self._retries.get(key)
+        return None if retry is None else retry.not_before
+
     def failures(self, key: str) -> int:
         retry = self._retries.get(key)
         return 0 if retry is None else retry.failures

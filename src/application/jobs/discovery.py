@@ -14,27 +14,22 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from application.cloud import CloudPort, InstanceInfo
-from application.commands.lifecycle import import_command, import_worker
+from application.commands.admission import ImportRequest, admit
+from application.commands.lifecycle import import_worker
 from application.commands.outcomes import RecordTermination, record_termination
 from application.dto import CMLWorkerDto, doc
-from application.errors import ConcurrencyConflict
-from application.jobs.observe import status_to_record
+from application.errors import InstanceAlreadyManaged
+from application.jobs.observe import status_to_record, why_ended
 from application.jobs.ports import FleetView
 from application.ports import RunSync, WorkerStore
 from application.ports_errors import CloudError
 from domain.status import WorkerStatus
 
-NAMESPACE = UUID("5d1f8f2e-9a53-4c1e-9e0b-6f1d2c3b4a59")
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
 IMAGE_IDS_PER_CALL = 200  # values one EC2 filter accepts
-
-
-def discovered_worker_id(region: str, instance_id: str) -> UUID:
-    """The id of the worker discovery imports for an instance: always the same."""
-    return uuid5(NAMESPACE, f"{region}/{instance_id}")
 
 
 @dataclass(frozen=True)
@@ -142,7 +137,7 @@ class Discovery:
             return _RegionResult(failed=True)
         instance_ids = set(_instance_ids(mine, live_only=False))
         new = [i for i in found if i.instance_id not in instance_ids]
-        imported = await self.run_sync(self._import, new, correlation_id)
+        imported = await self.run_sync(self._import, new, known, correlation_id)
         gone = _gone(mine, {i.instance_id: i for i in alive})
         await self.run_sync(self._terminate, gone, correlation_id)
         return _RegionResult(
@@ -174,25 +169,32 @@ class Discovery:
         unique = {info.instance_id: info for answer in answers for info in answer}
         return tuple(unique[k] for k in sorted(unique))
 
-    def _import(self, instances: Sequence[InstanceInfo], correlation_id: str) -> int:
+    def _import(
+        self,
+        instances: Sequence[InstanceInfo],
+        known: Sequence[CMLWorkerDto],
+        correlation_id: str,
+    ) -> int:
+        """Import through the same admission as an operator's import (no worker knows
+        these instances, so each gets its first derived id)."""
         imported = 0
         for info in instances:
-            command = import_command(
-                info,
-                actor=self.config.actor,
-                correlation_id=correlation_id,
-                worker_id=discovered_worker_id(info.region, info.instance_id),
+            request = ImportRequest(
+                info.instance_id, info.region, self.config.actor, correlation_id
             )
             try:
-                import_worker(command, self.store)
-            except ConcurrencyConflict:
-                continue  # imported meanwhile by another discovery
+                import_worker(admit(request, info, known), self.store)
+            except InstanceAlreadyManaged:
+                continue  # imported meanwhile by another discovery or an operator
             imported += 1
         return imported
 
-    def _terminate(self, workers: Sequence[CMLWorkerDto], correlation_id: str) -> None:
-        for dto in workers:
-            command = RecordTermination(UUID(dto.id), self.config.actor, correlation_id)
+    def _terminate(
+        self, workers: Sequence[tuple[CMLWorkerDto, str | None]], correlation_id: str
+    ) -> None:
+        for dto, state in workers:
+            reason = why_ended(dto.instance_id, dto.region, state)
+            command = RecordTermination(UUID(dto.id), self.config.actor, correlation_id, reason)
             record_termination(command, self.store)
 
 
@@ -205,12 +207,15 @@ def _instance_ids(workers: Sequence[CMLWorkerDto], *, live_only: bool) -> list[s
     ]
 
 
-def _gone(workers: Sequence[CMLWorkerDto], alive: Mapping[str, InstanceInfo]) -> list[CMLWorkerDto]:
-    """Known workers whose instance EC2 reports terminated, or no longer has."""
+def _gone(
+    workers: Sequence[CMLWorkerDto], alive: Mapping[str, InstanceInfo]
+) -> list[tuple[CMLWorkerDto, str | None]]:
+    """Known workers whose instance EC2 reports terminated, or no longer has, with the
+    state EC2 reported (``None``: not found)."""
     gone = []
     for dto in workers:
         info = alive.get(dto.instance_id or "")
-        status = status_to_record(WorkerStatus(dto.status), info.state if info else None)
-        if status is WorkerStatus.TERMINATED:
-            gone.append(dto)
+        state = info.state if info else None
+        if status_to_record(WorkerStatus(dto.status), state) is WorkerStatus.TERMINATED:
+            gone.append((dto, state))
     return gone

@@ -24,7 +24,8 @@ from application.commands.group_commit import GroupCommit
 from application.dto import CMLWorkerDto
 from application.jobs.backoff import Backoff
 from application.jobs.ports import FleetView, SnapshotSink, UtilizationHistory
-from application.jobs.region import RegionView, look_at_region
+from application.jobs.region import NOT_ASKED, RegionView, look_at_region
+from application.jobs.region_health import RegionHealth
 from application.jobs.worker_sync import WorkerOutcome, WorkerSync
 from application.ports import RunSync, WorkerStore
 from domain.values import MetricThresholds
@@ -46,6 +47,8 @@ class MetricsJobConfig:
     worker_timeout: float = 30.0
     service_account_pattern: str = "^cml-fleet$"
     actor: str = "job:metrics"
+    region_unhealthy_after: int = 3
+    """Failed looks in a row after which a region counts as unhealthy."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,9 @@ class CycleReport:
     failures: int
     failed_workers: tuple[str, ...]
     region_failures: tuple[str, ...]
+    """Regions asked this cycle whose EC2 or CloudWatch did not answer."""
+    regions_backed_off: tuple[str, ...]
+    """Regions not asked this cycle: they kept failing and are backed off."""
     changes_recorded: int
     """Commands that recorded at least one event."""
     snapshots_broadcast: int
@@ -83,8 +89,13 @@ class MetricsJob:
         hub: SnapshotSink | None = None,
         history: UtilizationHistory | None = None,
         config: MetricsJobConfig | None = None,
+        regions: RegionHealth | None = None,
     ) -> None:
         self.config = config or MetricsJobConfig()
+        self.regions = regions or RegionHealth(
+            Backoff(self.config.backoff_base, self.config.backoff_max),
+            unhealthy_after=self.config.region_unhealthy_after,
+        )
         self.read_model = read_model
         self.cloud = cloud
         self.hub = hub
@@ -102,6 +113,7 @@ class MetricsJob:
         )
         self.cycles = 0
         self._broadcast: dict[str, int] = {}
+        self._failing_turns: set[str] = set()
 
     async def run(self, now: datetime) -> CycleReport:
         """One cycle at ``now``."""
@@ -110,7 +122,7 @@ class MetricsJob:
         correlation_id = f"metrics-{uuid4()}"
         workers = await self.run_sync(self.read_model.all_workers)
         watched = [w for w in workers if w.instance_id is not None]
-        regions = await self._look_at_regions(watched, now)
+        regions = await self._look_at_regions(watched, now, correlation_id)
         outcomes = await self._sync_all(watched, regions, now, correlation_id)
         samples = [o.sample for o in outcomes if o.sample is not None]
         if self.history is not None:
@@ -118,6 +130,7 @@ class MetricsJob:
             await self.run_sync(self.history.prune, now - self.config.retention)
         sent = await self._broadcast_snapshots(workers, outcomes)
         self.sync.forget_all_but({w.id for w in workers})
+        self._failing_turns &= {w.id for w in workers}
         failed = tuple(o.worker_id for o in outcomes if o.failed)
         return CycleReport(
             cycle=self.cycles,
@@ -128,7 +141,8 @@ class MetricsJob:
             backed_off=sum(o.backed_off for o in outcomes),
             failures=len(failed),
             failed_workers=failed,
-            region_failures=tuple(r for r, v in regions.items() if v.errors),
+            region_failures=tuple(r for r, v in regions.items() if v.failures),
+            regions_backed_off=tuple(r for r, v in regions.items() if v.backed_off),
             changes_recorded=sum(o.changes for o in outcomes),
             snapshots_broadcast=sent,
             samples=len(samples),
@@ -136,19 +150,27 @@ class MetricsJob:
         )
 
     async def _look_at_regions(
-        self, workers: Sequence[CMLWorkerDto], now: datetime
+        self, workers: Sequence[CMLWorkerDto], now: datetime, correlation_id: str
     ) -> dict[str, RegionView]:
+        """Each region asked once (unless backed off), all at once; one region's
+        failure, whatever it is, stays with that region."""
         ids: dict[str, list[str]] = defaultdict(list)
         for w in workers:
             assert w.instance_id is not None
             ids[w.region].append(w.instance_id)
-        views = await asyncio.gather(
-            *(look_at_region(self.cloud, region, i, now) for region, i in ids.items())
-        )
-        for region, view in zip(ids, views, strict=True):
-            for error in view.errors:
-                log.warning("EC2/CloudWatch in %s: %s", region, error)
-        return dict(zip(ids, views, strict=True))
+
+        async def look(region: str, instance_ids: list[str]) -> RegionView:
+            if not self.regions.should_ask(region, now):
+                return NOT_ASKED
+            return await look_at_region(self.cloud, region, instance_ids, now)
+
+        answers = await asyncio.gather(*(look(r, i) for r, i in ids.items()))
+        views = dict(zip(ids, answers, strict=True))
+        for region, view in views.items():
+            if self.regions.record(region, view, now):
+                _log_region(region, view, self.regions.state(region).retry_at, correlation_id)
+        self.regions.forget_all_but(ids)
+        return views
 
     async def _sync_all(
         self,
@@ -181,11 +203,21 @@ class MetricsJob:
         probes: asyncio.Semaphore,
     ) -> WorkerOutcome:
         try:
-            return await self.sync.run(dto, regions[dto.region], now, correlation_id, probes)
+            outcome = await self.sync.run(dto, regions[dto.region], now, correlation_id, probes)
         except Exception:
-            # A bug must not cost the whole fleet its refresh; it is logged loudly.
-            log.error("metrics for worker %s failed", dto.id, exc_info=True)
+            # A bug must not cost the whole fleet its refresh: it stays with this
+            # worker, logged loudly once per streak (not every cycle).
+            if dto.id not in self._failing_turns:
+                log.error(
+                    "metrics for worker %s failed; logged once until it recovers",
+                    dto.id,
+                    exc_info=True,
+                    extra={"correlation_id": correlation_id, "worker_id": dto.id},
+                )
+            self._failing_turns.add(dto.id)
             return WorkerOutcome(dto.id, failed=True)
+        self._failing_turns.discard(dto.id)
+        return outcome
 
     async def _broadcast_snapshots(
         self, workers: Sequence[CMLWorkerDto], outcomes: Sequence[WorkerOutcome]
@@ -215,3 +247,23 @@ class MetricsJob:
         self._broadcast = {k: v for k, v in self._broadcast.items() if k in present}
         self._broadcast.update((d.id, d.version) for d in dtos)
         return len(dtos)
+
+
+def _log_region(
+    region: str, view: RegionView, retry_at: datetime | None, correlation_id: str
+) -> None:
+    """One line when a region starts failing, fails another way, or answers again."""
+    extra = {"correlation_id": correlation_id, "region": region}
+    if not view.failures:
+        log.info("EC2/CloudWatch in %s answer again", region, extra=extra)
+        return
+    unexpected = next((f.error for f in view.failures if f.unexpected), None)
+    log.log(
+        logging.ERROR if unexpected is not None else logging.WARNING,
+        "EC2/CloudWatch in %s failing (%s); other regions carry on; asked again at %s",
+        region,
+        ", ".join(view.errors),
+        retry_at.isoformat() if retry_at is not None else "the next cycle",
+        exc_info=unexpected,
+        extra=extra,
+    )

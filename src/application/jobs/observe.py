@@ -11,7 +11,7 @@ from application.cloud import CloudMetrics, StatusCheck
 from application.cml import CmlTelemetryEvent
 from application.jobs.probe import CmlProbe
 from domain.policies import observed_status
-from domain.status import ServiceStatus, WorkerStatus
+from domain.status import FINAL_STATUSES, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, Telemetry
 
 S = WorkerStatus
@@ -43,7 +43,7 @@ def status_to_record(current: WorkerStatus, ec2_state: str | None) -> WorkerStat
 
     A requested operation EC2 has not begun yet is not undone by the observation.
     """
-    if current in (S.PENDING, S.TERMINATED):
+    if current is S.PENDING or current in FINAL_STATUSES:
         return None
     if ec2_state is None:
         # A new instance may take a moment to appear; any other one is gone for good.
@@ -52,6 +52,13 @@ def status_to_record(current: WorkerStatus, ec2_state: str | None) -> WorkerStat
     if status is current or status in IN_FLIGHT.get(current, set()):
         return None
     return status
+
+
+def why_ended(instance_id: str | None, region: str, ec2_state: str | None) -> str:
+    """Why a worker is recorded as terminated after EC2 reported ``ec2_state``."""
+    if ec2_state is None:
+        return f"EC2 no longer knows instance {instance_id} in {region}"
+    return f"EC2 reports instance {instance_id} {ec2_state}"
 
 
 def host_of(public_dns: str | None, public_ip: str | None, private_ip: str | None) -> str | None:
@@ -67,6 +74,11 @@ def service_status_of(
     if failure is not None:
         return ServiceStatus.UNREACHABLE, failure
     if probe is not None and probe.info.ready:
+        if probe.invalid:  # stable words: the fields, not the values
+            return (
+                ServiceStatus.READY,
+                f"CML reported impossible values: {', '.join(probe.invalid)}",
+            )
         return ServiceStatus.READY, None
     return ServiceStatus.REACHABLE, "CML is starting: no compute ready yet"
 

@@ -14,7 +14,10 @@ from application.dto import CMLWorkerDto
 class FleetView(Protocol):
     """The read model, as the jobs use it (synchronous except ``wait_until``)."""
 
-    def all_workers(self, include_terminated: bool = False) -> tuple[CMLWorkerDto, ...]: ...
+    def all_workers(self, include_terminated: bool = False) -> tuple[CMLWorkerDto, ...]:
+        """Every worker, by name; without ``include_terminated`` only the managed ones
+        (neither terminated nor released)."""
+        ...
 
     def snapshot(self, worker_ids: Sequence[str] | None) -> tuple[tuple[CMLWorkerDto, ...], int]:
         """DTOs (all when ``None``) and the log position they reflect, read together."""

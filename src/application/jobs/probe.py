@@ -14,7 +14,7 @@ from application.cml import (
     CmlSystemInfo,
     CmlTelemetryEvent,
 )
-from application.ports_errors import CmlError
+from application.ports_errors import CmlError, CmlUnreachable
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,12 @@ class CmlProbe:
     @property
     def running_labs(self) -> int:
         return sum(1 for lab in self.labs if lab.state == "STARTED")
+
+    @property
+    def invalid(self) -> tuple[str, ...]:
+        """Fields CML answered with impossible values, each named once."""
+        named = {*self.stats.invalid, *(f for lab in self.labs for f in lab.invalid)}
+        return tuple(sorted(named))
 
     @property
     def running_nodes(self) -> int:
@@ -61,8 +67,23 @@ async def probe_cml(cml: CmlPort, host: str) -> CmlProbe:
     return CmlProbe(info, health, stats, labs, licensing, events)
 
 
-def failure_detail(error: CmlError | TimeoutError) -> str:
-    """A short, stable reason to show (stable so repeated failures record nothing)."""
+def failure_detail(error: BaseException) -> str:
+    """A short reason to record: the class of failure, never the server's free text
+    (a description that varies would record a new event every cycle)."""
     if isinstance(error, TimeoutError):
         return "CML API: no answer in time"
-    return f"CML API: {error.reason}"
+    if isinstance(error, CmlUnreachable):
+        return f"CML API: unreachable ({_kind(error.reason)})"
+    if isinstance(error, CmlError):
+        if error.status is None:
+            return f"CML API: request failed ({_kind(error.reason)})"
+        if error.status == 200:  # an answer that does not read: our own, stable words
+            return f"CML API: {error.reason}"
+        return f"CML API: HTTP {error.status}"
+    return f"CML API: unexpected error ({type(error).__name__})"
+
+
+def _kind(reason: str) -> str:
+    """The words before the first colon: "cannot connect: [Errno 111] ..." ->
+    "cannot connect"."""
+    return reason.split(":", 1)[0].strip() or "no reason given"

@@ -12,6 +12,7 @@ load and one save, and the saves of concurrent workers share a transaction
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,18 +42,21 @@ from application.jobs.observe import (
     relevant_activity,
     service_status_of,
     status_to_record,
+    why_ended,
 )
 from application.jobs.ports import UtilizationSample
 from application.jobs.probe import CmlProbe, failure_detail, probe_cml
 from application.jobs.region import RegionView
-from application.mapper import clamp_percent, prefer, rfc3339
+from application.mapper import prefer, rfc3339, round_percent
 from application.ports import WorkerStore
 from application.ports_errors import CmlError
 from domain.errors import DomainError
 from domain.policies import material_changes
 from domain.status import LicenseStatus, ServiceStatus, WorkerStatus
+from domain.tags import managed as managed_tags
 from domain.values import MetricThresholds, Telemetry
 
+log = logging.getLogger(__name__)
 _LICENSE_IN_PROGRESS = frozenset(
     {LicenseStatus.REGISTERING.value, LicenseStatus.DEREGISTERING.value}
 )
@@ -256,6 +260,11 @@ class WorkerSync:
         except (CmlError, TimeoutError) as error:
             self.backoff.failed(dto.id, now)
             return _Seen(dto, info, known, running, failure=failure_detail(error))
+        except Exception as error:  # bulkhead: an adapter's bug stays with this worker
+            if self.backoff.failures(dto.id) == 0:
+                log.error("CML probe of worker %s failed unexpectedly", dto.id, exc_info=True)
+            self.backoff.failed(dto.id, now)
+            return _Seen(dto, info, known, running, failure=failure_detail(error))
         self.backoff.succeeded(dto.id)
         return _Seen(dto, info, known, running, probe=probe)
 
@@ -277,8 +286,14 @@ class WorkerSync:
         ):
             service = None
         endpoint = info if info is not None and _endpoint_moved(info, dto) else None
-        if status is None and service is None and endpoint is None:
+        tags = None
+        if info is not None and managed_tags(info.tags) != managed_tags(dto.tags):
+            tags = dict(info.tags)  # changed in EC2 (or ours on its way there: not recorded)
+        if status is None and service is None and endpoint is None and tags is None:
             return None
+        ended = None
+        if status is WorkerStatus.TERMINATED:
+            ended = why_ended(dto.instance_id, dto.region, info.state if info else None)
         return ObserveInstance(
             worker_id=UUID(dto.id),
             actor=self.actor,
@@ -290,6 +305,8 @@ class WorkerSync:
             private_ip=endpoint.private_ip if endpoint else None,
             public_dns=endpoint.public_dns if endpoint else None,
             at=now,
+            ended=ended,
+            tags=tags,
         )
 
     def _license(self, seen: _Seen, correlation_id: str) -> ObserveLicenseStatus | None:
@@ -406,7 +423,7 @@ def _sample(seen: _Seen, region: RegionView, now: datetime) -> UtilizationSample
         at=now,
         cpu_percent=prefer(stats.cpu_percent if stats else None, cw_cpu),
         memory_percent=prefer(stats.memory_percent if stats else None, cw_mem),
-        disk_percent=clamp_percent(stats.disk_percent if stats else None),
+        disk_percent=round_percent(stats.disk_percent if stats else None),
     )
     known = (sample.cpu_percent, sample.memory_percent, sample.disk_percent)
     return sample if any(v is not None for v in known) else None

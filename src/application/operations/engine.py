@@ -8,9 +8,11 @@ from collections.abc import Awaitable, Callable
 from application.commands.outcomes import (
     FailLicenseDeregistration,
     FailLicenseRegistration,
+    FailTagChange,
     RecordOperationFailure,
     fail_license_deregistration,
     fail_license_registration,
+    fail_tag_change,
     record_operation_failure,
 )
 from application.errors import ApplicationError
@@ -19,6 +21,7 @@ from application.operations.licensing import deregister, register
 from application.operations.power import INTENT, change_power
 from application.operations.provision import provision
 from application.operations.requests import Operation, OperationKind
+from application.operations.tags import write_tags
 from domain.errors import DomainError
 from domain.status import LicenseStatus, WorkerStatus
 from domain.worker import CMLWorker
@@ -32,6 +35,7 @@ FLOWS: dict[OperationKind, Flow] = {
     K.TERMINATE: change_power,
     K.REGISTER_LICENSE: register,
     K.DEREGISTER_LICENSE: deregister,
+    K.TAGS: write_tags,
 }
 
 
@@ -64,6 +68,8 @@ class OperationEngine:
         ):
             command = FailLicenseDeregistration(*who, reason=reason, status=before)
             await ctx.record(fail_license_deregistration, command)
+        elif op.kind is K.TAGS:
+            await ctx.record(fail_tag_change, FailTagChange(*who, reason=reason))
         elif worker.status is INTENT.get(op.kind, WorkerStatus.PENDING):
             left = WorkerStatus.FAILED if op.kind is K.PROVISION else WorkerStatus.UNKNOWN
             failure = RecordOperationFailure(

@@ -120,7 +120,12 @@ async def _terminate(ctx: OperationContext, op: Operation, worker: CMLWorker) ->
     except (CloudError, GaveUp) as error:
         return await _fail(ctx, op, describe(error), await _resting(ctx, worker))
     if worker.instance_id is None or not ids:
-        command = RecordTermination(op.worker_id, ctx.config.actor, op.correlation_id)
+        reason = (
+            "terminated on request: no instance had been launched"
+            if worker.instance_id is None and not ids
+            else "terminated on request: the instance was already gone"
+        )
+        command = RecordTermination(op.worker_id, ctx.config.actor, op.correlation_id, reason)
         await ctx.record(record_termination, command)
         return done("terminated")
     return done("terminating")

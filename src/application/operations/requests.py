@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
@@ -23,6 +24,7 @@ class OperationKind(Enum):
     TERMINATE = "terminate"
     REGISTER_LICENSE = "license registration"
     DEREGISTER_LICENSE = "license deregistration"
+    TAGS = "tags"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,16 @@ class Operation:
     """The worker's version after the requesting event."""
     correlation_id: str
     actor: str
+    tags: TagPatch | None = None
+    """For ``TAGS``: the change to write."""
+
+
+@dataclass(frozen=True)
+class TagPatch:
+    """Tags to set (key to value) and keys to remove, as one tag change asked for."""
+
+    added: Mapping[str, str]
+    removed: tuple[str, ...]
 
 
 _BY_EVENT: dict[type[CMLWorker.Event], OperationKind] = {
@@ -47,6 +59,7 @@ _BY_EVENT: dict[type[CMLWorker.Event], OperationKind] = {
     W.TerminateRequested: OperationKind.TERMINATE,
     W.LicenseRegistrationStarted: OperationKind.REGISTER_LICENSE,
     W.LicenseDeregistrationStarted: OperationKind.DEREGISTER_LICENSE,
+    W.TagsChanged: OperationKind.TAGS,
 }
 
 REQUEST_TOPICS: frozenset[str] = frozenset(str(cls.__dict__["TOPIC"]) for cls in _BY_EVENT)
@@ -54,16 +67,22 @@ REQUEST_TOPICS: frozenset[str] = frozenset(str(cls.__dict__["TOPIC"]) for cls in
 
 
 def operation_for(event: object, position: int) -> Operation | None:
-    """The operation ``event`` requests, if any. An ``external`` pause or resume
-    records what already happened: it requests nothing."""
+    """The operation ``event`` requests, if any. An ``external`` pause or resume, and
+    tags ``observed`` in EC2, record what already happened: they request nothing."""
     kind = _BY_EVENT.get(type(event)) if isinstance(event, CMLWorker.Event) else None
     if kind is None:
         return None
     assert isinstance(event, CMLWorker.Event)
     if isinstance(event, W.Paused | W.Resumed) and event.reason is PauseReason.EXTERNAL:
         return None
+    if isinstance(event, W.TagsChanged) and event.observed:
+        return None
+    patch = None
+    if isinstance(event, W.TagsChanged):
+        patch = TagPatch(dict(event.added), tuple(event.removed))
     return Operation(
         kind=kind,
+        tags=patch,
         worker_id=event.originator_id,
         position=position,
         version=event.originator_version,

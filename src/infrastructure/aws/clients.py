@@ -89,7 +89,18 @@ class AwsClients:
                 self._clients[(service, region)] = client
             return client
 
-    def _new_client(self, service: str, region: str) -> Any:
+    def ec2_regions(self) -> list[str]:
+        """Every region EC2 has in any partition, as this botocore knows them (its
+        bundled endpoint data: no call is made)."""
+        with self._lock:
+            session = self._get_session()
+            return [
+                region
+                for partition in session.get_available_partitions()
+                for region in session.get_available_regions("ec2", partition)
+            ]
+
+    def _get_session(self) -> Any:
         c = self.config
         if self._session is None:
             self._session = boto3.Session(
@@ -98,10 +109,14 @@ class AwsClients:
                 aws_secret_access_key=_reveal(c.secret_access_key),
                 aws_session_token=_reveal(c.session_token),
             )
-        client = self._session.client(
+        return self._session
+
+    def _new_client(self, service: str, region: str) -> Any:
+        c = self.config
+        client = self._get_session().client(
             service,
             region_name=region,
-            endpoint_url=c.endpoint_url,
+            endpoint_url=c.endpoint_for(region),
             config=Config(
                 retries={"mode": "adaptive", "total_max_attempts": c.max_attempts},
                 connect_timeout=c.connect_timeout,
@@ -115,7 +130,7 @@ class AwsClients:
             "%s client for %s (endpoint %s, credentials: %s)",
             service,
             region,
-            c.endpoint_url or "AWS",
+            c.endpoint_for(region) or "AWS",
             c.credentials_source(),
         )
         return client

@@ -42,6 +42,7 @@ class AwsCloud:
         self.clients = clients or AwsClients(config)
         self.limiter = anyio.CapacityLimiter(max(1, config.max_concurrency))
         self._token_locks = ec2.TokenLocks()
+        self._known_regions: frozenset[str] | None = None
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -76,13 +77,24 @@ class AwsCloud:
         filters: Mapping[str, Sequence[str]] | None = None,
     ) -> tuple[InstanceInfo, ...]:
         client = self.clients.ec2
+
+        def infos(ids: list[str] | None) -> list[InstanceInfo]:  # read in the thread too
+            return [to_info(region, raw) for raw in ec2.describe(client(region), ids, filters)]
+
         if instance_ids is None:
-            raw = await self._run(lambda: ec2.describe(client(region), None, filters))
+            found = await self._run(infos, None)
         else:
             batches = chunks(instance_ids, ec2.DESCRIBE_IDS_PER_CALL)
-            pages = await self._each(lambda b: ec2.describe(client(region), b, filters), batches)
-            raw = [item for page in pages for item in page]
-        return tuple(sorted((to_info(region, r) for r in raw), key=lambda i: i.instance_id))
+            found = [info for page in await self._each(infos, batches) for info in page]
+        return tuple(sorted(found, key=lambda i: i.instance_id))
+
+    async def known_regions(self) -> frozenset[str]:
+        """Every region botocore knows EC2 in (all partitions), and the configured ones
+        (a region newer than this botocore still works when configured)."""
+        if self._known_regions is None:
+            known = await self._run(self.clients.ec2_regions)
+            self._known_regions = frozenset({*known, *self.config.regions})
+        return self._known_regions
 
     async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
         patterns = list(dict.fromkeys(name_patterns))

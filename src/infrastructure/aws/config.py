@@ -22,6 +22,9 @@ class AwsConfig:
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
     endpoint_url: str | None = None
+    region_endpoint_urls: Mapping[str, str] = field(default_factory=dict)
+    """Per region, an endpoint that wins over ``endpoint_url`` (a proxy, a private
+    endpoint for one region)."""
     default_tags: Mapping[str, str] = field(default_factory=dict)
     max_attempts: int = 4  # per call, the first included (botocore total_max_attempts)
     connect_timeout: float = 5.0
@@ -41,6 +44,7 @@ class AwsConfig:
             secret_access_key=settings.aws_secret_access_key,
             session_token=settings.aws_session_token,
             endpoint_url=settings.aws_endpoint_url,
+            region_endpoint_urls=dict(settings.aws_region_endpoint_urls),
             default_tags=dict(settings.aws_default_tags),
             max_attempts=settings.aws_max_attempts,
             connect_timeout=settings.aws_connect_timeout_seconds,
@@ -51,6 +55,9 @@ class AwsConfig:
             metrics_lookback=timedelta(minutes=settings.aws_metrics_lookback_minutes),
             memory_metric=settings.aws_memory_metric,
         )
+
+    def endpoint_for(self, region: str) -> str | None:
+        return self.region_endpoint_urls.get(region, self.endpoint_url)
 
     def credentials_source(self) -> str:
         """Where credentials come from, for logs (never the credentials)."""

@@ -1,4 +1,5 @@
-"""botocore's errors, translated into the cloud port's (``application.ports_errors``)."""
+"""Every error a boto3 call can raise, translated into the cloud port's
+(``application.ports_errors``): nothing else leaves the adapter."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 from botocore import exceptions as boto
+from botocore.parsers import ResponseParserError
 
 from application.ports_errors import (
     CloudConflict,
@@ -15,6 +17,7 @@ from application.ports_errors import (
     CloudTimeout,
     CloudTransient,
     CloudUnauthorized,
+    CloudUnexpected,
 )
 
 P = ParamSpec("P")
@@ -98,7 +101,13 @@ def error_code(error: boto.ClientError) -> str:
 
 
 def translate(error: Exception) -> CloudError:
-    """The port's error for a botocore error (an unknown one becomes ``CloudError``)."""
+    """The port's error for any error a call raised: botocore's by kind, an answer
+    that does not parse as AWS's as transient (an HTML page from a proxy or an
+    endpoint in trouble), anything else as ``CloudUnexpected``."""
+    if isinstance(error, CloudError):
+        return error
+    if isinstance(error, ResponseParserError):
+        return CloudTransient("the endpoint's answer is not an AWS answer", code="Unparseable")
     if isinstance(error, boto.ClientError):
         code = error_code(error)
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
@@ -110,7 +119,9 @@ def translate(error: Exception) -> CloudError:
         return CloudTimeout(str(error))
     if isinstance(error, NEVER_SENT):
         return CloudTransient(str(error))
-    return CloudError(str(error))
+    if isinstance(error, boto.BotoCoreError):
+        return CloudError(str(error))
+    return CloudUnexpected(f"{type(error).__name__}: {error}", code="Unexpected")
 
 
 def _by_status(status: int) -> type[CloudError]:
@@ -127,7 +138,9 @@ def translated(fn: Callable[P, T]) -> Callable[P, T]:
     def call(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return fn(*args, **kwargs)
-        except (boto.ClientError, boto.BotoCoreError) as error:
+        except CloudError:
+            raise
+        except Exception as error:  # the adapter boundary: nothing else gets out
             raise translate(error) from error
 
     return call

@@ -11,6 +11,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from application.commands.admission import ImportRequest, admit, check_region, look_up
+from application.commands.common import CommandResult
 from application.commands.license import (
     RequestLicenseDeregistration,
     RequestLicenseRegistration,
@@ -19,8 +21,8 @@ from application.commands.license import (
 )
 from application.commands.lifecycle import (
     CreateWorker,
-    ImportWorker,
     PauseWorker,
+    ReleaseWorker,
     ResumeWorker,
     StartWorker,
     StopWorker,
@@ -28,6 +30,7 @@ from application.commands.lifecycle import (
     create_worker,
     import_worker,
     pause_worker,
+    release_worker,
     resume_worker,
     start_worker,
     stop_worker,
@@ -44,6 +47,7 @@ from application.contracts.requests import (
     IdleDetectionRequest,
     ImportWorkerRequest,
     LicenseRequest,
+    ReleaseRequest,
     TagsPatchRequest,
 )
 from infrastructure.http.handling import (
@@ -65,14 +69,26 @@ def _who(request: Request) -> dict[str, Any]:
 
 async def create(request: Request) -> Response:
     body = await parse_body(request, CreateWorkerRequest)
-    cmd = CreateWorker(**body.model_dump(), **_who(request))
-    return await run_creation(request, ACCEPTED, create_worker, cmd)
+    system, cmd = system_of(request), CreateWorker(**body.model_dump(), **_who(request))
+
+    async def execute() -> CommandResult:
+        await check_region(system.cloud, cmd.region)
+        return await system.run_sync(create_worker, cmd, system.store)
+
+    return await run_creation(request, ACCEPTED, execute)
 
 
 async def import_(request: Request) -> Response:
     body = await parse_body(request, ImportWorkerRequest)
-    cmd = ImportWorker(**body.model_dump(), **_who(request))
-    return await run_creation(request, DONE, import_worker, cmd)
+    system = system_of(request)
+    wanted = ImportRequest(**body.model_dump(exclude={"status"}), **_who(request))
+
+    async def execute() -> CommandResult:
+        info = await look_up(system.cloud, wanted.region, wanted.instance_id)
+        known = await system.run_sync(system.read_model.all_workers, True)
+        return await system.run_sync(import_worker, admit(wanted, info, known), system.store)
+
+    return await run_creation(request, DONE, execute)
 
 
 async def start(request: Request) -> Response:
@@ -98,6 +114,12 @@ async def resume(request: Request) -> Response:
 async def terminate(request: Request) -> Response:
     cmd = TerminateWorker(worker_id(request), **_who(request))
     return await run_command(request, ACCEPTED, terminate_worker, cmd)
+
+
+async def release(request: Request) -> Response:
+    body = await parse_body(request, ReleaseRequest)
+    cmd = ReleaseWorker(worker_id(request), **_who(request), reason=body.reason)
+    return await run_command(request, DONE, release_worker, cmd)
 
 
 async def idle_detection(request: Request) -> Response:

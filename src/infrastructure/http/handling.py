@@ -108,16 +108,10 @@ async def run_command(
     return await _run(request, status, execute)
 
 
-async def run_creation(
-    request: Request, status: int, handler: Callable[..., CommandResult], cmd: Any
-) -> Response:
-    """A command that adds a worker: ``handler(cmd, store)``, saved on its own."""
-    system = system_of(request)
-
-    async def execute() -> CommandResult:
-        result: CommandResult = await system.run_sync(handler, cmd, system.store)
-        return result
-
+async def run_creation(request: Request, status: int, execute: Execute) -> Response:
+    """A command that adds a worker: ``execute()`` checks what it must ask the cloud
+    (inside the idempotency guard, so a replayed request is answered as the first
+    was) and saves the new worker on its own."""
     return await _run(request, status, execute)
 
 

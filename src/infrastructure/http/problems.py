@@ -17,8 +17,13 @@ from starlette.responses import JSONResponse, Response
 
 from application.errors import (
     ApplicationError,
+    CloudUnavailable,
     ConcurrencyConflict,
+    ImportMismatch,
+    InstanceAlreadyManaged,
+    InstanceNotFound,
     ReadModelBehind,
+    UnknownRegion,
     WorkerNotFound,
 )
 from domain.errors import DomainError, IllegalTransition, InvalidValue
@@ -102,6 +107,16 @@ def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
             return problem(conn, 409, str(exc), kind="concurrent-change", headers=RETRY_SOON)
         case ReadModelBehind():
             return problem(conn, 503, str(exc), kind="read-model-behind", headers=RETRY_SOON)
+        case UnknownRegion():
+            return _invalid(conn, [("region", str(exc))])
+        case InstanceNotFound():
+            return _invalid(conn, [("instance_id", str(exc))])
+        case ImportMismatch():
+            return _invalid(conn, [(exc.field, str(exc))])
+        case InstanceAlreadyManaged():
+            return problem(conn, 409, str(exc), kind="already-managed", worker_id=exc.worker_id)
+        case CloudUnavailable():
+            return problem(conn, 503, str(exc), kind="cloud-unavailable", headers=RETRY_LATER)
         case InvalidValue():
             return _invalid(conn, [(exc.field, str(exc).removeprefix(f"{exc.field}: "))])
         case RequestInvalid():
@@ -115,6 +130,7 @@ def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
 
 
 RETRY_SOON = {"Retry-After": "1"}
+RETRY_LATER = {"Retry-After": "30"}
 
 
 def _invalid(conn: HTTPConnection, errors: Sequence[tuple[str, str]]) -> ProblemResponse:

@@ -1,7 +1,7 @@
 """The REST API's one table of operations: it builds the routes and the OpenAPI paths.
 
 Roles: ``viewer`` reads and streams, ``operator`` starts/stops/pauses/resumes and sets
-idle detection, ``admin`` creates, imports, terminates, licenses and tags.
+idle detection, ``admin`` creates, imports, terminates, releases, licenses and tags.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ OPERATIONS: tuple[Operation, ...] = (
     _command("POST", f"{W}/pause", cmd.pause, "Pause a running worker", "operator", 202),
     _command("POST", f"{W}/resume", cmd.resume, "Resume a paused worker", "operator", 202),
     _command("POST", f"{W}/terminate", cmd.terminate, "Terminate a worker", "admin", 202),
+    _command("POST", f"{W}/release", cmd.release, "Release a worker from management (final)",
+             "admin", 200, rq.ReleaseRequest),
     _command("PUT", f"{W}/idle-detection", cmd.idle_detection, "Configure idle auto-pause",
              "operator", 200, rq.IdleDetectionRequest),
     _command("POST", f"{W}/license", cmd.register_license, "Register the CML license", "admin",

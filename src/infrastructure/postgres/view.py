@@ -217,7 +217,7 @@ class PgWorkerView(WorkerViewBase):
             where.append("w.id = ANY(%s)")
             params.append(list(worker_ids))
         if not include_terminated:
-            where.append("w.status <> 'terminated'")
+            where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
             "SELECT d.dto FROM workers w JOIN worker_dtos d ON d.id = w.id"

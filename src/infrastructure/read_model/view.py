@@ -262,7 +262,7 @@ class WorkerView(WorkerViewBase):
             where.append("id IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(list(worker_ids)))
         if not include_terminated:
-            where.append("w.status != 'terminated'")
+            where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
             f"SELECT d.dto FROM workers w JOIN worker_dtos d USING (id){clause} ORDER BY w.name, id"

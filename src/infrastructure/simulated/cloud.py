@@ -23,6 +23,7 @@ from application.ports_errors import (
 )
 from infrastructure.simulated import images
 from infrastructure.simulated.instance import SimInstance
+from infrastructure.simulated.regions import EC2_REGIONS
 from infrastructure.simulated.world import Fault, SimWorld
 
 DESCRIBE_PAGE, STATUS_PAGE, METRICS_PAGE = 1000, 100, 250
@@ -72,6 +73,10 @@ class SimulatedCloud:
         for name, patterns in (filters or {}).items():
             found = [i for i in found if _matches(i, name, patterns)]
         return tuple(sorted(found, key=lambda i: i.instance_id))
+
+    async def known_regions(self) -> frozenset[str]:
+        """EC2's regions (and any the world was seeded with): no call, like botocore."""
+        return EC2_REGIONS | frozenset(self.world.regions())
 
     async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
         """The catalogue's images (the same in every region) matching by name."""

@@ -16,14 +16,15 @@ export function can(role, needed) {
 
 const LIVE = new Set(['pending', 'provisioning', 'running', 'stopping', 'stopped', 'starting',
   'failed', 'unknown']);
+const FINAL = new Set(['terminated', 'released']);
 const REGISTRABLE = new Set(['unregistered', 'failed', 'expired', 'evaluation']);
 const DEREGISTRABLE = new Set(['registered', 'expired', 'evaluation', 'failed']);
 
 const path = (suffix) => (w) => `/api/workers/${encodeURIComponent(w.id)}${suffix}`;
 
 /**
- * Each action: label, role, HTTP method and path, when it applies, and a `confirm`
- * text for destructive ones. `quick` actions also show in the fleet row.
+ * Each action: label, role, HTTP method and path, when it applies, a `confirm` text
+ * for destructive ones and a `body` for those that send one without a form. `quick` actions also show in the fleet row.
  */
 export const ACTIONS = Object.freeze({
   pause: { label: 'Pause', role: 'operator', method: 'POST', path: path('/pause'), quick: true,
@@ -38,6 +39,10 @@ export const ACTIONS = Object.freeze({
   terminate: { label: 'Terminate', role: 'admin', method: 'POST', path: path('/terminate'),
     quick: false, when: (w) => LIVE.has(w.status), done: 'termination requested',
     confirm: (w) => `Terminate ${w.name}? Its EC2 instance and every lab on it are deleted. This cannot be undone.` },
+  release: { label: 'Release', role: 'admin', method: 'POST', path: path('/release'),
+    quick: false, when: (w) => !FINAL.has(w.status), done: 'released from management',
+    body: (w) => ({ reason: `released from the dashboard while ${w.status}` }),
+    confirm: (w) => `Release ${w.name} from management? cml-fleet stops watching and acting on it; its EC2 instance is left as it is (import it again to manage it).` },
   idle: { label: 'Save idle settings', role: 'operator', method: 'PUT', path: path('/idle-detection'),
     quick: false, when: (w) => LIVE.has(w.status), done: 'idle settings saved' },
   license: { label: 'Register license', role: 'admin', method: 'POST', path: path('/license'),

@@ -52,7 +52,7 @@ export class Commands {
     this.pending.add(correlationId, { label: action.label, workerName: worker.name }, this.now());
     if (button) button.disabled = true;
     try {
-      await send(action.method, action.path(worker), body, correlationId);
+      await send(action.method, action.path(worker), body ?? action.body?.(worker), correlationId);
     } catch (error) {
       this.pending.forget(correlationId);
       const detail = error instanceof ApiError ? error.message : 'the server did not answer';

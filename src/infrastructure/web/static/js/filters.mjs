@@ -28,7 +28,7 @@ export function matches(w, filter) {
 }
 
 const STATUS_ORDER = ['running', 'starting', 'provisioning', 'pending', 'stopping', 'stopped',
-  'failed', 'unknown', 'terminating', 'terminated'];
+  'failed', 'unknown', 'terminating', 'terminated', 'released'];
 
 const num = (v) => (v === null || v === undefined ? null : Number(v));
 const time = (v) => (v ? Date.parse(v) : null);
@@ -91,7 +91,7 @@ export function summarize(workers, nowMs) {
   const s = { total: 0, running: 0, paused: 0, stopped: 0, busy: 0, failed: 0, idleSoon: 0,
     autoPauses: 0, autoPauseHours: 0, terminated: 0 };
   for (const w of workers) {
-    if (w.status === 'terminated') { s.terminated += 1; continue; }
+    if (w.status === 'terminated' || w.status === 'released') { s.terminated += 1; continue; }
     s.total += 1;
     if (w.status === 'running') s.running += 1;
     else if (isPaused(w)) s.paused += 1;

@@ -80,7 +80,8 @@ export function money(amount, currency = 'USD') {
 
 const STATUS_TONES = {
   running: 'ok', starting: 'busy', provisioning: 'busy', pending: 'busy', stopping: 'busy',
-  stopped: 'muted', terminating: 'busy', terminated: 'muted', failed: 'bad', unknown: 'warn',
+  stopped: 'muted', terminating: 'busy', terminated: 'muted', released: 'muted', failed: 'bad',
+  unknown: 'warn',
 };
 const SERVICE_TONES = { ready: 'ok', reachable: 'busy', unreachable: 'bad', unknown: 'muted' };
 const LICENSE_TONES = {
@@ -138,7 +139,8 @@ const DESCRIBE = {
   'worker.start.requested': () => 'Start requested',
   'worker.stop.requested': () => 'Stop requested',
   'worker.terminate.requested': () => 'Termination requested',
-  'worker.terminated': () => 'Terminated',
+  'worker.terminated': (p) => `Terminated${p.reason ? `: ${p.reason}` : ''}`,
+  'worker.released': (p) => `Released from management (was ${words(p.previous_status)}): ${p.reason}`,
   'worker.operation.failed': (p) => `${words(p.operation)} failed: ${p.reason} (now ${words(p.status)})`,
   'worker.license.registration.started': () => 'License registration started',
   'worker.license.registration.completed': (p) => `License ${words(p.license_status)}`,
@@ -148,7 +150,8 @@ const DESCRIBE = {
   'worker.license.deregistration.failed': (p) => `License deregistration failed: ${p.reason}`,
   'worker.license.observed': (p) =>
     `License seen ${words(p.license_status)} on CML${p.license_detail ? `: ${p.license_detail}` : ''}`,
-  'worker.tags.changed': (p) => `Tags ${tagChanges(p)}`,
+  'worker.tags.changed': (p) => `Tags ${tagChanges(p)}${p.observed ? ' (seen in EC2)' : ''}`,
+  'worker.tags.applied': () => 'Tags written to EC2',
 };
 
 /** One line for a history entry or a notification: what happened. */

@@ -32,6 +32,7 @@ export const NOTIFICATION_TYPES = Object.freeze([
   'worker.stop.requested',
   'worker.terminate.requested',
   'worker.terminated',
+  'worker.released',
   'worker.operation.failed',
   'worker.license.registration.started',
   'worker.license.registration.completed',
@@ -41,6 +42,7 @@ export const NOTIFICATION_TYPES = Object.freeze([
   'worker.license.deregistration.failed',
   'worker.license.observed',
   'worker.tags.changed',
+  'worker.tags.applied',
 ]);
 
 /** Every SSE event type the dashboard listens to. */
@@ -188,7 +190,9 @@ const APPLY = {
   'worker.license.deregistration.failed': (w, d) => license(w, d, { license_detail: d.reason }),
   'worker.license.observed': (w, d) => license(w, d, { license_detail: d.license_detail ?? null,
     ...(d.license_status === 'unregistered' ? { license_token_fingerprint: null } : {}) }),
+  'worker.released': (w, d) => withStatus(w, d.status, d.at),
   'worker.tags.changed': tags,
+  'worker.tags.applied': (w) => w,
 };
 
 const CREATING = new Set(['worker.created', 'worker.imported']);

@@ -1,0 +1,53 @@
+"""Rules of a worker's tags: which keys cml-fleet manages, and how many there may be.
+
+The tags a worker holds are its instance's EC2 tags less the protected ones: ``Name``
+(the instance's name, shown as the worker's name), our own ``cml-fleet:*`` bookkeeping
+(worker id, client token) and AWS's reserved ``aws:*``. Protected tags are never set
+or removed through cml-fleet and never compared when EC2's tags are observed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from domain.errors import InvalidValue
+
+MAX_TAGS = 50
+"""EC2's limit of user tags per resource."""
+PROTECTED_KEYS = frozenset({"Name"})
+PROTECTED_PREFIXES = ("cml-fleet:", "aws:")
+
+
+def is_protected(key: str) -> bool:
+    return key in PROTECTED_KEYS or key.lower().startswith(PROTECTED_PREFIXES)
+
+
+def managed(tags: Mapping[str, str]) -> dict[str, str]:
+    """``tags`` without the protected ones, sorted by key."""
+    return {k: tags[k] for k in sorted(tags) if not is_protected(k)}
+
+
+def refuse_protected(keys: Iterable[str]) -> None:
+    """Raise ``InvalidValue`` naming the protected keys among ``keys``."""
+    named = sorted({k for k in keys if is_protected(k)})
+    if named:
+        raise InvalidValue(
+            "tags",
+            f"{', '.join(named)}: protected (Name, cml-fleet:* and aws:* are not changed here)",
+        )
+
+
+def refuse_too_many(tags: Mapping[str, str]) -> None:
+    if len(tags) > MAX_TAGS:
+        raise InvalidValue("tags", f"{len(tags)} tags: EC2 allows at most {MAX_TAGS}")
+
+
+def differences(
+    recorded: Mapping[str, str], seen: Mapping[str, str]
+) -> tuple[dict[str, str], tuple[str, ...]]:
+    """What changed from ``recorded`` to ``seen`` among managed tags: (added or
+    changed, removed keys)."""
+    before, after = managed(recorded), managed(seen)
+    added = {k: v for k, v in after.items() if before.get(k) != v}
+    removed = tuple(k for k in before if k not in after)
+    return added, removed

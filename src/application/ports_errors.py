@@ -66,4 +66,6 @@ def failure_kind(error: BaseException) -> str:
     if isinstance(error, CloudError):
         kind = type(error).__name__
         return f"{kind} ({error.code})" if error.code else kind
+    if isinstance(error, TimeoutError):
+        return "no answer in time"
     return f"unexpected {type(error).__name__}"

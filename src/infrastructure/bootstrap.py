@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 
 from application.commands.group_commit import GroupCommit
+from application.jobs.region_health import RegionHealth
 from application.ports import Clock
 from infrastructure.aws import build_cloud as build_aws_cloud
 from infrastructure.clock import SystemClock
@@ -80,6 +81,7 @@ class System:
     license_tokens: Any = None  # infrastructure.operations: in-memory license token hand-off
     discovery: Any = None  # application.jobs.discovery: imports matching EC2 instances
     commands: Any = None  # application.commands.group_commit: operator commands saved together
+    region_health: RegionHealth | None = None  # how each region answers the metrics job
     conflicts: ConflictRetries = field(default_factory=ConflictRetries)  # retried, for /metrics
     _stoppers: list[Callable[[], Any]] = field(default_factory=list)
 

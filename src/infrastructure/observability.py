@@ -23,6 +23,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from infrastructure.health import problems
+
 OUTCOMES = {2: "accepted", 4: "refused", 5: "error"}
 
 
@@ -68,6 +70,9 @@ class SystemCollector(Collector):
         yield self._lag()
         yield self._failing_workers()
         yield self._retries()
+        yield from self._regions()
+        yield from self._operations()
+        yield self._problems()
 
     def _jobs(self) -> Iterator[Metric]:
         runs = CounterMetricFamily("cml_fleet_job_runs", "Job cycles run.", labels=["job"])
@@ -77,13 +82,60 @@ class SystemCollector(Collector):
         cycle = GaugeMetricFamily(
             "cml_fleet_job_last_cycle_seconds", "Duration of the last cycle.", labels=["job"]
         )
+        failing = GaugeMetricFamily(
+            "cml_fleet_job_failing_cycles", "Cycles in a row that failed (0: ok).", labels=["job"]
+        )
         scheduler = self.system.scheduler
         for job in scheduler.jobs() if scheduler is not None else ():
             runs.add_metric([job.id], job.runs)
             failures.add_metric([job.id], job.failures)
+            failing.add_metric([job.id], job.failing)
             if job.last_duration_seconds is not None:
                 cycle.add_metric([job.id], job.last_duration_seconds)
-        yield from (runs, failures, cycle)
+        yield from (runs, failures, cycle, failing)
+
+    def _regions(self) -> Iterator[Metric]:
+        failing = GaugeMetricFamily(
+            "cml_fleet_region_failing_looks",
+            "Looks at a region's EC2/CloudWatch in a row that failed (0: it answered).",
+            labels=["region"],
+        )
+        calls = CounterMetricFamily(
+            "cml_fleet_cloud_call_failures",
+            "Failed EC2/CloudWatch calls of the metrics job, by region, call and kind.",
+            labels=["region", "call", "kind"],
+        )
+        health = self.system.region_health
+        if health is not None:
+            for state in health.states():
+                failing.add_metric([state.region], state.failures)
+            for (region, call, kind), count in sorted(health.failure_counts.items()):
+                calls.add_metric([region, call, kind], count)
+        yield from (failing, calls)
+
+    def _operations(self) -> Iterator[Metric]:
+        reactor = self.system.reactor
+        running = reactor is not None and reactor.running
+        yield GaugeMetricFamily(
+            "cml_fleet_operations_in_flight",
+            "Requested operations not yet settled (in this process, if it leads).",
+            value=reactor.in_flight if running else 0,
+        )
+        yield GaugeMetricFamily(
+            "cml_fleet_operations_oldest_in_flight_seconds",
+            "How long the oldest operation in flight has been (0: none).",
+            value=reactor.oldest_in_flight_seconds() if running else 0.0,
+        )
+
+    def _problems(self) -> Metric:
+        found = GaugeMetricFamily(
+            "cml_fleet_health_problem",
+            "1 for each check that keeps failing (the problems /readyz lists).",
+            labels=["check"],
+        )
+        for check in sorted({p.check for p in problems(self.system)}):
+            found.add_metric([check], 1)
+        return found
 
     def _sse(self) -> Iterator[Metric]:
         hub = self.system.hub

@@ -54,6 +54,7 @@ class _Job:
     function: JobFunction
     runs: int = 0
     failures: int = 0
+    failing: int = 0
     skipped: int = 0
     last_run_at: datetime | None = None
     last_duration_seconds: float | None = None
@@ -73,6 +74,8 @@ class JobInfo:
     running: bool
     runs: int
     failures: int
+    failing: int
+    """Runs in a row that failed (0: the last one succeeded)."""
     skipped: int
     last_run_at: datetime | None
     last_duration_seconds: float | None
@@ -183,8 +186,10 @@ class FleetScheduler:
         try:
             job.last_result = await job.function()
             job.last_error = None
+            job.failing = 0
         except Exception as error:  # a failing cycle must not kill the schedule
             job.failures += 1
+            job.failing += 1
             job.last_error = f"{type(error).__name__}: {error}"
             log.exception("job %s failed", job.id)
         finally:
@@ -211,6 +216,7 @@ class FleetScheduler:
             running=job.task is not None,
             runs=job.runs,
             failures=job.failures,
+            failing=job.failing,
             skipped=job.skipped,
             last_run_at=job.last_run_at,
             last_duration_seconds=job.last_duration_seconds,
@@ -240,6 +246,8 @@ def metrics_job_config(settings: Settings) -> MetricsJobConfig:
         read_wait_timeout=settings.read_wait_timeout_seconds,
         worker_timeout=settings.job_worker_timeout_seconds,
         service_account_pattern=settings.cml_service_account_pattern,
+        region_unhealthy_after=settings.health_failures_in_a_row,
+        region_timeout=settings.job_region_timeout_seconds,
     )
 
 
@@ -269,6 +277,7 @@ def build_scheduler(system: System) -> FleetScheduler:
         log.warning("metrics job not scheduled: cloud, CML or read model not configured")
         return scheduler
     job = build_metrics_job(system)
+    system.region_health = job.regions
     scheduler.add_job(
         "metrics",
         "Metrics collection",

@@ -77,6 +77,16 @@ class Settings(BaseSettings):
         20 * 60, description="Record metrics at least this often, even unchanged."
     )
 
+    # health (GET /readyz, /metrics, the dashboard's banner); notes/OBSERVABILITY.md
+    health_failures_in_a_row: int = Field(
+        3,
+        ge=1,
+        description="A job, a region or the reactor failing this often in a row: a problem.",
+    )
+    health_operation_stall_seconds: float = Field(
+        900.0, description="An operation in flight this long: the reactor is stuck."
+    )
+
     # the simulated fleet (embedded default)
     cloud: Literal["simulated", "aws"] = Field("simulated", description="EC2/CloudWatch adapter.")
     cml: Literal["simulated", "http"] = Field("simulated", description="CML API adapter.")
@@ -118,6 +128,9 @@ class Settings(BaseSettings):
     job_misfire_grace_seconds: int = Field(default=60, description="A late run still runs.")
     job_backoff_max_seconds: float = Field(default=900.0, description="Max back-off per worker.")
     job_worker_timeout_seconds: float = Field(default=30.0, description="Max probe per worker.")
+    job_region_timeout_seconds: float = Field(
+        default=30.0, description="Max wait for one region's EC2/CloudWatch calls per cycle."
+    )
     cml_service_account_pattern: str = Field(
         default="^cml-fleet$", description="Regex of our own CML user (not user activity)."
     )

@@ -24,6 +24,7 @@ from application.ports_errors import (
     CloudTimeout,
     CloudTransient,
     CloudUnauthorized,
+    CloudUnexpected,
 )
 from tests.contract.aws_moto import adapter_for_tests, aws_config
 
@@ -228,3 +229,97 @@ async def test_detailed_monitoring_can_be_turned_on_for_existing_workers() -> No
             {"InstanceIds": ["i-1"]},
         )
         assert await cloud.monitor_instances(EU, ["i-1"]) == {"i-1": "pending"}
+
+
+class NotAws(BaseHTTPRequestHandler):
+    """An endpoint that answers, but not as AWS does: a proxy's HTML error page (what
+    moto_server answers for a region it does not know), garbage, or an empty body."""
+
+    answers: dict[str, tuple[int, bytes]] = {
+        "html-500": (500, b"<!doctype html><html><h1>Internal Server Error</h1></html>"),
+        "html-200": (200, b"<html><body>Welcome to nginx!</body></html>"),
+        "garbage-200": (200, b"\x00\x01 not xml at all {"),
+        "empty-502": (502, b""),
+    }
+    kind = "html-500"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        status, body = self.answers[self.kind]
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_aws() -> Iterator[tuple[str, type[NotAws]]]:
+    handler = type("Handler", (NotAws,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("kind", sorted(NotAws.answers))
+@pytest.mark.parametrize("call", ["describe", "status", "metrics", "stop"])
+async def test_an_answer_that_is_not_aws_becomes_a_port_error(
+    not_aws: tuple[str, type[NotAws]], kind: str, call: str
+) -> None:
+    url, handler = not_aws
+    handler.kind = kind
+    cloud = adapter(endpoint_url=url, max_attempts=1)
+    calls = {
+        "describe": lambda: cloud.describe_instances(EU, ["i-0123456789abcdef0"]),
+        "status": lambda: cloud.status_checks(EU, ["i-0123456789abcdef0"]),
+        "metrics": lambda: cloud.metrics(EU, ["i-0123456789abcdef0"], NOW),
+        "stop": lambda: cloud.stop_instance(EU, "i-0123456789abcdef0"),
+    }
+    with pytest.raises(CloudError) as raised:
+        await calls[call]()
+    assert raised.value.__cause__ is not None  # what botocore said, kept for the log
+
+
+async def test_an_html_error_page_is_a_transient_error(not_aws: tuple[str, type[NotAws]]) -> None:
+    url, handler = not_aws
+    handler.kind = "html-500"
+    cloud = adapter(endpoint_url=url, max_attempts=1)
+    with pytest.raises(CloudTransient):
+        await cloud.describe_instances(EU, ["i-0123456789abcdef0"])
+
+
+async def test_an_answer_the_adapter_cannot_read_is_unexpected_not_a_crash() -> None:
+    cloud = adapter()
+    with Stubber(cloud.clients.ec2(EU)) as aws:  # an instance without its State
+        instance = {"InstanceId": "i-0123456789abcdef0", "InstanceType": "m5.xlarge"}
+        aws.add_response("describe_instances", {"Reservations": [{"Instances": [instance]}]})
+        with pytest.raises(CloudUnexpected) as raised:
+            await cloud.describe_instances(EU)
+    assert "KeyError" in str(raised.value)
+
+
+async def test_one_regions_endpoint_can_be_its_own(not_aws: tuple[str, type[NotAws]]) -> None:
+    url, handler = not_aws
+    handler.kind = "html-500"
+    cloud = adapter(region_endpoint_urls={"us-east-2": url}, max_attempts=1)
+    with Stubber(cloud.clients.ec2(EU)) as aws:
+        aws.add_response("describe_instances", {"Reservations": []})
+        assert await cloud.describe_instances(EU, ["i-0123456789abcdef0"]) == ()
+    with pytest.raises(CloudTransient):
+        await cloud.describe_instances("us-east-2", ["i-0123456789abcdef0"])
+
+
+async def test_the_regions_ec2_has_are_known_without_a_call() -> None:
+    cloud = adapter(regions=("eu-west-1", "xx-future-1"))
+    known = await cloud.known_regions()
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2", "us-gov-west-1"} <= known
+    assert "xx-future-1" in known  # configured: newer than this botocore
+    assert "us-east-9" not in known
+    assert cloud.calls() == {}

@@ -67,6 +67,10 @@ class FlakyCloud(SimulatedCloud):
         self._fail("start")
         return await super().start_instance(region, instance_id)
 
+    async def set_tags(self, region: str, instance_id: str, tags: Mapping[str, str]) -> None:
+        self._fail("tags")
+        await super().set_tags(region, instance_id, tags)
+
     async def describe_instances(
         self,
         region: str,

@@ -85,9 +85,22 @@ class ProblemDetails(ResponseContract):
     )
 
 
+class HealthProblem(ResponseContract):
+    """One thing that keeps failing in the process."""
+
+    check: str = Field(description="What: job:<id>, region:<name> or operations.")
+    detail: str = Field(description="How it fails, and for how long.")
+
+
 class HealthStatus(ResponseContract):
     """Liveness or readiness of the server."""
 
-    status: str = Field(description="'ok', 'ready', 'starting' or 'behind'.")
+    status: str = Field(
+        description="'ok' (alive), 'ready', 'degraded' (ready, but something keeps failing: "
+        "see problems), 'starting' or 'behind'."
+    )
     position: int | None = Field(None, description="Position the read model has applied.")
     log_position: int | None = Field(None, description="Last position in the event log.")
+    problems: tuple[HealthProblem, ...] = Field(
+        (), description="What keeps failing (degraded); empty when all is well."
+    )

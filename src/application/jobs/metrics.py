@@ -49,6 +49,8 @@ class MetricsJobConfig:
     actor: str = "job:metrics"
     region_unhealthy_after: int = 3
     """Failed looks in a row after which a region counts as unhealthy."""
+    region_timeout: float = 30.0
+    """Longest wait for one region's EC2/CloudWatch calls in a cycle, in seconds."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,8 @@ class MetricsJob:
         async def look(region: str, instance_ids: list[str]) -> RegionView:
             if not self.regions.should_ask(region, now):
                 return NOT_ASKED
-            return await look_at_region(self.cloud, region, instance_ids, now)
+            timeout = self.config.region_timeout
+            return await look_at_region(self.cloud, region, instance_ids, now, timeout)
 
         answers = await asyncio.gather(*(look(r, i) for r, i in ids.items()))
         views = dict(zip(ids, answers, strict=True))

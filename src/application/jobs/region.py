@@ -9,14 +9,16 @@ was last recorded until it answers again.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from application.cloud import CloudMetrics, CloudPort, InstanceInfo, StatusCheck
 from application.ports_errors import CloudError, failure_kind
 
 CALLS = ("describe", "status", "metrics")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,23 @@ NOT_ASKED = RegionView(instances=None, checks=None, metrics=None, backed_off=Tru
 
 
 async def look_at_region(
-    cloud: CloudPort, region: str, instance_ids: Sequence[str], now: datetime
+    cloud: CloudPort,
+    region: str,
+    instance_ids: Sequence[str],
+    now: datetime,
+    timeout: float | None = None,
 ) -> RegionView:
+    """The three calls at once; each that has not answered within ``timeout`` seconds
+    counts as failed ("no answer in time"), so a region that hangs holds up no other."""
+
+    async def bounded(call: Awaitable[T]) -> T:
+        async with asyncio.timeout(timeout):
+            return await call
+
     answers = await asyncio.gather(
-        cloud.describe_instances(region, instance_ids),
-        cloud.status_checks(region, instance_ids),
-        cloud.metrics(region, instance_ids, now),
+        bounded(cloud.describe_instances(region, instance_ids)),
+        bounded(cloud.status_checks(region, instance_ids)),
+        bounded(cloud.metrics(region, instance_ids, now)),
         return_exceptions=True,
     )
     failures = []

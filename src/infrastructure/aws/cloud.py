@@ -40,7 +40,7 @@ class AwsCloud:
     def __init__(self, config: AwsConfig, clients: AwsClients | None = None) -> None:
         self.config = config
         self.clients = clients or AwsClients(config)
-        self.limiter = anyio.CapacityLimiter(max(1, config.max_concurrency))
+        self._limiters: dict[str, anyio.CapacityLimiter] = {}
         self._token_locks = ec2.TokenLocks()
         self._known_regions: frozenset[str] | None = None
 
@@ -56,13 +56,32 @@ class AwsCloud:
         """Retries botocore made so far per ``service:Operation``."""
         return self.clients.counter.retries()
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        call = functools.partial(translated(fn), *args)
-        return await anyio.to_thread.run_sync(call, limiter=self.limiter)
+    def limiter(self, region: str) -> anyio.CapacityLimiter:
+        """Threads for one region's calls: a region whose endpoint hangs holds its own
+        threads only, never another region's (a bulkhead)."""
+        limiter = self._limiters.get(region)
+        if limiter is None:
+            limiter = self._limiters.setdefault(
+                region, anyio.CapacityLimiter(max(1, self.config.max_concurrency))
+            )
+        return limiter
 
-    async def _each(self, fn: Callable[[list[str]], R], batches: Sequence[list[str]]) -> list[R]:
+    async def _run(self, region: str, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` in one of ``region``'s threads, raising only the port's errors.
+        A caller that gives up (a timeout) is not held until the thread ends: the call
+        finishes on its own, bounded by botocore's timeouts."""
+        call = functools.partial(translated(fn), *args)
+        return await anyio.to_thread.run_sync(
+            call, limiter=self.limiter(region), abandon_on_cancel=True
+        )
+
+    async def _each(
+        self, region: str, fn: Callable[[list[str]], R], batches: Sequence[list[str]]
+    ) -> list[R]:
         """``fn`` on every batch, concurrently; the first error is raised once all are done."""
-        answers = await asyncio.gather(*(self._run(fn, b) for b in batches), return_exceptions=True)
+        answers = await asyncio.gather(
+            *(self._run(region, fn, b) for b in batches), return_exceptions=True
+        )
         for answer in answers:
             if isinstance(answer, BaseException):
                 raise answer
@@ -82,29 +101,33 @@ class AwsCloud:
             return [to_info(region, raw) for raw in ec2.describe(client(region), ids, filters)]
 
         if instance_ids is None:
-            found = await self._run(infos, None)
+            found = await self._run(region, infos, None)
         else:
             batches = chunks(instance_ids, ec2.DESCRIBE_IDS_PER_CALL)
-            found = [info for page in await self._each(infos, batches) for info in page]
+            found = [info for page in await self._each(region, infos, batches) for info in page]
         return tuple(sorted(found, key=lambda i: i.instance_id))
 
     async def known_regions(self) -> frozenset[str]:
         """Every region botocore knows EC2 in (all partitions), and the configured ones
         (a region newer than this botocore still works when configured)."""
         if self._known_regions is None:
-            known = await self._run(self.clients.ec2_regions)
+            known = await self._run("", self.clients.ec2_regions)
             self._known_regions = frozenset({*known, *self.config.regions})
         return self._known_regions
 
     async def image_ids(self, region: str, name_patterns: Sequence[str]) -> tuple[str, ...]:
         patterns = list(dict.fromkeys(name_patterns))
-        return tuple(await self._run(lambda: ec2.image_ids(self.clients.ec2(region), patterns)))
+        return tuple(
+            await self._run(region, lambda: ec2.image_ids(self.clients.ec2(region), patterns))
+        )
 
     async def status_checks(
         self, region: str, instance_ids: Sequence[str]
     ) -> dict[str, StatusCheck]:
         batches = chunks(instance_ids, ec2.STATUS_IDS_PER_CALL)
-        found = await self._each(lambda b: ec2.status_checks(self.clients.ec2(region), b), batches)
+        found = await self._each(
+            region, lambda b: ec2.status_checks(self.clients.ec2(region), b), batches
+        )
         return {k: v for checks in found for k, v in checks.items()}
 
     async def metrics(
@@ -118,7 +141,7 @@ class AwsCloud:
         )
         batches = chunks(instance_ids, cloudwatch.instances_per_call(window))
         found = await self._each(
-            lambda b: cloudwatch.fetch(self.clients.cloudwatch(region), b, window), batches
+            region, lambda b: cloudwatch.fetch(self.clients.cloudwatch(region), b, window), batches
         )
         return {k: v for answer in found for k, v in answer.items()}
 
@@ -147,26 +170,36 @@ class AwsCloud:
         if ami_id is None and launch_template is None:
             raise CloudError("an AMI or a launch template is required", code="MissingParameter")
         client, tags = self.clients.ec2, self.config.default_tags
-        return await self._run(lambda: ec2.launch(client(region), request, tags, self._token_locks))
+        return await self._run(
+            region, lambda: ec2.launch(client(region), request, tags, self._token_locks)
+        )
 
     async def start_instance(self, region: str, instance_id: str) -> str:
-        return await self._run(lambda: ec2.act(self.clients.ec2(region), "start", instance_id))
+        return await self._run(
+            region, lambda: ec2.act(self.clients.ec2(region), "start", instance_id)
+        )
 
     async def stop_instance(self, region: str, instance_id: str) -> str:
-        return await self._run(lambda: ec2.act(self.clients.ec2(region), "stop", instance_id))
+        return await self._run(
+            region, lambda: ec2.act(self.clients.ec2(region), "stop", instance_id)
+        )
 
     async def terminate_instance(self, region: str, instance_id: str) -> str:
-        return await self._run(lambda: ec2.act(self.clients.ec2(region), "terminate", instance_id))
+        return await self._run(
+            region, lambda: ec2.act(self.clients.ec2(region), "terminate", instance_id)
+        )
 
     async def set_tags(self, region: str, instance_id: str, tags: Mapping[str, str]) -> None:
-        await self._run(lambda: ec2.set_tags(self.clients.ec2(region), instance_id, tags))
+        await self._run(region, lambda: ec2.set_tags(self.clients.ec2(region), instance_id, tags))
 
     async def remove_tags(self, region: str, instance_id: str, keys: Sequence[str]) -> None:
-        await self._run(lambda: ec2.remove_tags(self.clients.ec2(region), instance_id, keys))
+        await self._run(
+            region, lambda: ec2.remove_tags(self.clients.ec2(region), instance_id, keys)
+        )
 
     async def monitor_instances(self, region: str, instance_ids: Sequence[str]) -> dict[str, str]:
         """Turn on detailed monitoring (1-minute CloudWatch metrics), e.g. for imported
         workers; launches get it with ``detailed_monitoring``. Not part of the port."""
         if not instance_ids:
             return {}
-        return await self._run(lambda: ec2.monitor(self.clients.ec2(region), instance_ids))
+        return await self._run(region, lambda: ec2.monitor(self.clients.ec2(region), instance_ids))

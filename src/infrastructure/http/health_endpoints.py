@@ -1,11 +1,13 @@
-"""``/healthz`` (the process answers) and ``/readyz`` (started, read model caught up)."""
+"""``/healthz`` (the process answers) and ``/readyz`` (started, read model caught up;
+``degraded`` with the problems when something keeps failing: ``infrastructure.health``)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from application.contracts.responses import HealthStatus
+from application.contracts.responses import HealthProblem, HealthStatus
+from infrastructure.health import problems
 from infrastructure.http.handling import json_response, system_of
 from infrastructure.http.problems import problem
 
@@ -28,5 +30,11 @@ async def readyz(request: Request) -> Response:
         return problem(
             request, 503, detail, kind="not-ready", position=applied, log_position=logged
         )
-    ready = HealthStatus(status="ready", position=applied, log_position=logged)
+    found = tuple(HealthProblem(check=p.check, detail=p.detail) for p in problems(system))
+    ready = HealthStatus(
+        status="degraded" if found else "ready",
+        position=applied,
+        log_position=logged,
+        problems=found,
+    )
     return json_response(ready.model_dump_json().encode())

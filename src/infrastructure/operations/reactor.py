@@ -19,6 +19,7 @@ import functools
 import heapq
 import logging
 import random
+import time
 from typing import Any
 from uuid import UUID
 
@@ -62,6 +63,8 @@ class OperationsReactor:
         self.batch_size, self.max_pending = batch_size, max_pending
         self.internal_retry = internal_retry
         self.settled = 0  # operations carried out since start (for the admin and tests)
+        self.read_failures = 0  # reads of the log that failed in a row (for health)
+        self._dispatched_at: dict[int, float] = {}  # position -> monotonic time, in flight
         self._reset(0)
         self._main: asyncio.Task[None] | None = None
         self._committer: asyncio.Task[None] | None = None
@@ -72,6 +75,7 @@ class OperationsReactor:
         self._settled_positions: set[int] = set()
         self._tails: dict[UUID, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._dispatched_at = {}
         self._stopping = False
 
     # ------------------------------------------------------------- lifecycle
@@ -171,9 +175,14 @@ class OperationsReactor:
             try:
                 ops, last = await self.run_sync(self._read, self._read_head)
             except Exception:  # the store may be briefly unavailable: never stop following
-                log.exception("operations reactor: reading the log failed; retrying")
+                if self.read_failures == 0:
+                    log.exception("operations reactor: reading the log failed; retrying")
+                self.read_failures += 1
                 await asyncio.sleep(IDLE_WAIT_SECONDS)
                 continue
+            if self.read_failures:
+                log.info("operations reactor reads the log again")
+            self.read_failures = 0
             if last == self._read_head:
                 await anyio.to_thread.run_sync(
                     self.store.wait_for_append,
@@ -204,8 +213,14 @@ class OperationsReactor:
 
     # -------------------------------------------------------------- carrying out
 
+    def oldest_in_flight_seconds(self) -> float:
+        """How long the oldest operation still in flight has been (0: none)."""
+        started = min(self._dispatched_at.values(), default=None)
+        return 0.0 if started is None else time.monotonic() - started
+
     def _dispatch(self, op: Operation) -> None:
         heapq.heappush(self._pending, op.position)
+        self._dispatched_at[op.position] = time.monotonic()
         previous = self._tails.get(op.worker_id)
         task = asyncio.create_task(self._run(op, previous), name=f"operation:{op.position}")
         self._tails[op.worker_id] = task
@@ -224,6 +239,7 @@ class OperationsReactor:
             settled = await self._carry_out(op)
         if settled:
             self.settled += 1
+            self._dispatched_at.pop(op.position, None)
             self._settled_positions.add(op.position)
             self._progressed()
 

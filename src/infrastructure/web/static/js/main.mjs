@@ -11,6 +11,7 @@ import { setText } from './dom.mjs';
 import { Drawer } from './drawer.mjs';
 import { Fleet } from './fleet.mjs';
 import { FleetView } from './fleet-view.mjs';
+import { HealthBanner } from './health.mjs';
 import { RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
 import { PendingCommands } from './outcomes.mjs';
 import { Stream } from './stream.mjs';
@@ -114,6 +115,7 @@ class Dashboard {
     // Renders what the stream has brought so far: cards on a small screen.
     this.controls.setLayout(matchMedia('(max-width: 760px)').matches ? 'cards' : 'table');
     if (this.fleet.ready) this.controls.regions();
+    new HealthBanner($('#health')).start();
     setInterval(() => this.tick(), 1000);
   }
 

@@ -4,12 +4,6 @@ them, and reads their metrics."""
 
 from __future__ import annotations
 
-import os
-import queue
-import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +13,7 @@ import pytest
 
 from infrastructure.bootstrap import bootstrap
 from infrastructure.settings import Settings
+from tests.fakes.moto import moto_server
 
 pytest.importorskip("moto.server", reason="needs moto[server] (dev dependency)")
 import boto3
@@ -29,53 +24,10 @@ REGION = "eu-west-1"
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_for_line(stream: Any, marker: str, timeout: float) -> threading.Thread:
-    """Block until the server prints ``marker`` (read in a thread, bounded wait); the
-    reader goes on draining the stream until it closes."""
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in stream], daemon=True)
-    reader.start()
-    deadline = datetime.now(UTC) + timedelta(seconds=timeout)
-    while (left := (deadline - datetime.now(UTC)).total_seconds()) > 0:
-        try:
-            if marker in lines.get(timeout=left):
-                return reader
-        except queue.Empty:
-            break
-    raise TimeoutError(f"moto_server did not print {marker!r} within {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"},
-    )
-    reader = None
-    try:
-        reader = wait_for_line(server.stderr, "Running on", timeout=30)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
-        if reader is not None:
-            reader.join(timeout=10)
-        assert server.stderr is not None
-        server.stderr.close()
+    with moto_server() as url:
+        yield url
 
 
 def console(endpoint: str, service: str) -> Any:

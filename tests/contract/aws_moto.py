@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from unittest import mock
@@ -19,6 +20,7 @@ from unittest import mock
 import pytest
 from pydantic import SecretStr
 
+from infrastructure.simulated.world import RegionFault
 from tests.contract.conftest import FleetHarness
 
 if TYPE_CHECKING:
@@ -121,4 +123,17 @@ def harness() -> Iterator[FleetHarness]:
             now=lambda: time.now,
             images=images,
             lacks=LACKS,
+            broken_region=broken_region,
+        )
+
+
+@contextmanager
+def broken_region(region: str, fault: RegionFault) -> Iterator[AwsCloud]:
+    """The adapter (on the same moto) with ``region``'s endpoint a real HTTP server on
+    127.0.0.1 that fails that way (or a port nobody listens on)."""
+    from tests.fakes.broken_endpoint import broken_endpoint
+
+    with broken_endpoint(fault) as url:
+        yield adapter_for_tests(
+            region_endpoint_urls={region: url}, max_attempts=1, read_timeout=0.5
         )

@@ -9,6 +9,7 @@ CML server) adapters join by adding a harness to ``HARNESSES``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,6 +20,7 @@ from application.cml import CmlPort
 from infrastructure.clock import FakeClock
 from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.simulated.images import IMAGES
+from infrastructure.simulated.world import RegionFault
 
 
 @dataclass
@@ -36,6 +38,9 @@ class FleetHarness:
     lacks: frozenset[str] = frozenset()
     """Contract behaviours the backing fake cannot show (moto: see ``aws_moto``); tests
     ask :meth:`shows` first, so the contract stays whole for the other harnesses."""
+    broken_region: Callable[[str, RegionFault], AbstractContextManager[CloudPort]] | None = None
+    """A cloud port on the same world whose ``region`` fails every call that way, the
+    harness's other regions answering as before."""
 
     def shows(self, behaviour: str) -> bool:
         return behaviour not in self.lacks
@@ -44,6 +49,15 @@ class FleetHarness:
 def simulated() -> Iterator[FleetHarness]:
     clock = FakeClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
     world = SimWorld(clock, SimKnobs(seed=7, busy_fraction=1.0))
+
+    @contextmanager
+    def broken_region(region: str, fault: RegionFault) -> Iterator[CloudPort]:
+        world.knobs.region_faults[region] = fault
+        try:
+            yield SimulatedCloud(world)
+        finally:
+            del world.knobs.region_faults[region]
+
     yield FleetHarness(
         cloud=SimulatedCloud(world),
         cml=SimulatedCml(world),
@@ -52,6 +66,7 @@ def simulated() -> Iterator[FleetHarness]:
         let_time_pass=lambda delta: clock.advance(delta) and None,
         now=clock.now,
         images=dict(IMAGES),
+        broken_region=broken_region,
     )
 
 

@@ -20,11 +20,12 @@ from application.ports_errors import (
     CloudThrottled,
     CloudTimeout,
     CloudTransient,
+    CloudUnauthorized,
 )
 from infrastructure.simulated import images
 from infrastructure.simulated.instance import SimInstance
 from infrastructure.simulated.regions import EC2_REGIONS
-from infrastructure.simulated.world import Fault, SimWorld
+from infrastructure.simulated.world import Fault, RegionFault, SimWorld
 
 DESCRIBE_PAGE, STATUS_PAGE, METRICS_PAGE = 1000, 100, 250
 
@@ -41,6 +42,9 @@ class SimulatedCloud:
 
     async def _call(self, op: str, region: str, *, effect_follows: bool = False) -> Fault:
         fault = await self.world.enter(f"ec2:{op}", region)
+        broken = self.world.knobs.region_faults.get(region)
+        if broken is not None:
+            raise _region_error(broken, op)
         if fault is Fault.ERROR:
             kind = CloudThrottled if self.world.count(f"ec2:{op}") % 2 else CloudTransient
             raise kind(f"{op} failed (simulated)", code="RequestLimitExceeded")
@@ -192,6 +196,22 @@ class SimulatedCloud:
                 raise CloudNotFound(f"{instance_id} not found", code="InvalidInstanceID.NotFound")
             self.world.act(instance, action)
             return instance.state
+
+
+def _region_error(fault: RegionFault, op: str) -> CloudError:
+    """What the AWS adapter raises when a region's endpoint fails this way."""
+    match fault:
+        case RegionFault.REFUSED:
+            return CloudUnauthorized(f"{op}: not authorized (simulated)", code="AuthFailure")
+        case RegionFault.THROTTLED:
+            return CloudThrottled(f"{op}: slow down (simulated)", code="RequestLimitExceeded")
+        case RegionFault.SERVER_ERROR:
+            return CloudTransient(f"{op}: internal error (simulated)", code="InternalError")
+        case RegionFault.NOT_AWS:
+            return CloudTransient("the endpoint's answer is not an AWS answer", code="Unparseable")
+        case RegionFault.NO_ANSWER:
+            return CloudTimeout(f"{op}: read timeout (simulated)")
+    return CloudTransient(f"{op}: connection refused (simulated)")
 
 
 def _filter_values(info: InstanceInfo, name: str) -> list[str]:

@@ -17,7 +17,7 @@ import hashlib
 import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -38,6 +38,19 @@ class SimKnobs:
     error_rate: float = 0.0
     timeout_rate: float = 0.0
     busy_fraction: float = 0.5
+    region_faults: dict[str, RegionFault] = field(default_factory=dict)
+    """Regions whose every EC2/CloudWatch call fails, and how."""
+
+
+class RegionFault(Enum):
+    """How a whole region fails, as a real endpoint can (see ``SimulatedCloud``)."""
+
+    REFUSED = "refused"
+    THROTTLED = "throttled"
+    SERVER_ERROR = "server error"
+    NOT_AWS = "not an AWS answer"
+    NO_ANSWER = "no answer"
+    NOBODY_LISTENING = "nobody listening"
 
 
 class Fault(Enum):

@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+RegionFaultName = Literal[
+    "refused", "throttled", "server error", "not an AWS answer", "no answer", "nobody listening"
+]
+"""How a simulated region's EC2 fails (``simulated.world.RegionFault``'s values)."""
+
 
 class Settings(BaseSettings):
     """Every knob of cml-fleet; the README lists them."""
@@ -96,6 +101,11 @@ class Settings(BaseSettings):
     sim_error_rate: float = Field(0.0, description="Share of simulated calls that fail.")
     sim_timeout_rate: float = Field(0.0, description="Share of simulated calls that time out.")
     sim_busy_fraction: float = Field(default=0.5, description="Simulated workers with users.")
+    sim_region_faults: dict[str, RegionFaultName] = Field(
+        {},
+        description='JSON object: region to how its EC2 fails, e.g. {"us-east-1":"not an AWS '
+        'answer"} (refused, throttled, server error, no answer, nobody listening).',
+    )
 
     # AWS (cloud="aws"): boto3 on the default credential chain unless keys/profile are set
     aws_regions: tuple[str, ...] = Field(("us-east-1",), description='JSON list: ["eu-west-1"]')

@@ -348,3 +348,31 @@ def test_a_large_fleet_renders_only_what_is_on_screen_and_scrolls_through_all(
 
     page.get_by_placeholder("Search name, instance, IP, tag…").fill("lab-150")
     expect(page.locator('#fleet-rows [data-part="name"]')).to_have_text(["lab-150"])
+
+
+def test_a_region_that_keeps_failing_shows_in_a_banner_and_the_rest_stays_live(
+    server: FleetServer, tokens: Tokens, new_page: Any
+) -> None:
+    # us-east-1's EC2 answers an HTML page instead of AWS's answer, every time
+    ids = seed_workers(server.settings(), NAMES)
+    server.env |= {
+        "CML_FLEET_SCHEDULER_ENABLED": "true",
+        "CML_FLEET_METRICS_INTERVAL_SECONDS": "0.5",
+        "CML_FLEET_JOB_BACKOFF_MAX_SECONDS": "1",
+        "CML_FLEET_SIM_REGION_FAULTS": '{"us-east-1": "not an AWS answer"}',
+    }
+    server.start()
+    with server.api(tokens.viewer) as api:
+        deadline = time.monotonic() + 30
+        while api.get("/readyz").json()["status"] != "degraded":  # bounded polling
+            assert time.monotonic() < deadline, "the server never reported the broken region"
+            time.sleep(0.1)
+
+    page = signed_in(new_page, server, tokens.viewer)
+
+    banner = page.locator("#health")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("region:us-east-1")
+    expect(banner).to_contain_text("the rest of the fleet carries on")
+    expect(page.locator("#fleet-rows [role=row]")).to_have_count(len(ids))
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")

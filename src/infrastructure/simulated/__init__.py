@@ -10,7 +10,7 @@ from infrastructure.simulated.cloud import SimulatedCloud
 from infrastructure.simulated.cml import SimulatedCml
 from infrastructure.simulated.journal import FILE_NAME as JOURNAL_FILE
 from infrastructure.simulated.journal import Journal
-from infrastructure.simulated.world import SimKnobs, SimWorld
+from infrastructure.simulated.world import RegionFault, SimKnobs, SimWorld
 
 __all__ = ["SimKnobs", "SimWorld", "SimulatedCloud", "SimulatedCml", "fleet_ports", "new_world"]
 
@@ -24,6 +24,7 @@ def new_world(settings: Settings, clock: Clock) -> SimWorld:
         error_rate=settings.sim_error_rate,
         timeout_rate=settings.sim_timeout_rate,
         busy_fraction=settings.sim_busy_fraction,
+        region_faults={r: RegionFault(f) for r, f in settings.sim_region_faults.items()},
     )
     path = None
     if settings.persistence != "memory":

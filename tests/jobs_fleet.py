@@ -3,7 +3,8 @@ event store, read model) on the simulated cloud and CML, with a fake clock."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -12,9 +13,10 @@ from application.commands.lifecycle import import_command, import_worker
 from application.dto import CMLWorkerDto
 from application.jobs.metrics import CycleReport, MetricsJob
 from application.queries import GetWorker
-from infrastructure.bootstrap import System
+from infrastructure.bootstrap import System, bootstrap
 from infrastructure.clock import FakeClock
 from infrastructure.scheduler import build_metrics_job
+from infrastructure.settings import Settings
 from infrastructure.simulated import SimulatedCloud, SimWorld
 from infrastructure.simulated.demo import launch_with_past
 
@@ -93,3 +95,30 @@ class JobsFleet:
     def knobs(self, **changes: Any) -> None:
         for name, value in changes.items():
             setattr(self.world.knobs, name, value)
+
+
+QUIET: dict[str, Any] = {
+    "persistence": "memory",
+    "scheduler_enabled": False,
+    "demo_workers": 0,
+    "operations_enabled": False,
+    "metrics_interval_seconds": 60.0,
+    "snapshot_every_n_cycles": 1000,
+}
+"""A fleet whose only moving part is the job the test runs."""
+
+
+@asynccontextmanager
+async def started_fleet(
+    clock: FakeClock, cloud: Any = None, **settings: Any
+) -> AsyncIterator[JobsFleet]:
+    """A started system on ``QUIET`` settings (with ``settings`` over them), on the
+    simulated cloud or ``cloud(world)`` over the same world; stopped afterwards."""
+    system = bootstrap(Settings(**(QUIET | settings)), clock=clock)
+    if cloud is not None:
+        system.cloud = cloud(system.cloud.world)
+    await system.start()
+    try:
+        yield JobsFleet(system)
+    finally:
+        await system.stop()

@@ -56,12 +56,14 @@ def wait_until(check: Callable[[], object], timeout: float, every: float = 0.1) 
 class Node:
     """One ``cml-fleet serve --port 0`` process."""
 
-    def __init__(self, env: Mapping[str, str], token: str) -> None:
+    def __init__(self, env: Mapping[str, str], token: str, log: Path | None = None) -> None:
+        """``log``: a file for the process's log lines (default: thrown away)."""
+        self.log = None if log is None else log.open("ab")
         self.process = subprocess.Popen(
             [*CLI, "serve", "--port", "0"],
             env=dict(env),
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if self.log is None else self.log,
             text=True,
         )
         self.url = f"http://127.0.0.1:{self._port()}"
@@ -123,6 +125,8 @@ class Node:
                 self.process.wait()
         if self.process.stdout is not None:
             self.process.stdout.close()
+        if self.log is not None:
+            self.log.close()
 
 
 @dataclass

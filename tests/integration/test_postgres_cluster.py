@@ -29,16 +29,19 @@ SETTINGS = {
 }
 
 
-importable: list[str] = []
-"""Instances in the cluster's simulated EC2 that no worker manages yet."""
-
-
 def new_worker(instance_id: str, n: int) -> dict[str, str]:
     return import_body(instance_id, name=f"imported-{n}")
 
 
 @pytest.fixture
-def cluster(pg_empty_dsn: str, tmp_path: Path) -> Iterator[list[Node]]:
+def importable(tmp_path: Path) -> list[str]:
+    """Two instances in the cluster's simulated EC2 that no worker manages yet: in the
+    journal of its data dir before any process starts (each replays it)."""
+    return launch_in_journal(tmp_path / "data", 2)
+
+
+@pytest.fixture
+def cluster(pg_empty_dsn: str, tmp_path: Path, importable: list[str]) -> Iterator[list[Node]]:
     setup = cluster_env(pg_empty_dsn, tmp_path / "cli")
     assert cli(setup, "db", "init").returncode == 0
     assert cli(setup, "db", "init").returncode == 0  # safe to run again
@@ -46,12 +49,10 @@ def cluster(pg_empty_dsn: str, tmp_path: Path) -> Iterator[list[Node]]:
     assert made.returncode == 0, made.stderr
     token = made.stdout.split()[0]
     nodes: list[Node] = []
-    importable.clear()
     try:
         # One after the other, on one data dir: the first records the demo fleet, and the
         # simulated cloud of each (it lives in each process) replays it from the journal,
-        # with the two instances the test imports.
-        importable.extend(launch_in_journal(tmp_path / "data", 2))
+        # with the instances the test imports (``importable``).
         for _ in range(3):
             nodes.append(Node(cluster_env(pg_empty_dsn, tmp_path / "data", **SETTINGS), token))
             assert wait_until(nodes[-1].ready, WAIT)
@@ -70,7 +71,9 @@ def leader_terms(dsn: str) -> list[tuple[int, str, float]]:
     return [(int(t), str(p), float(s)) for t, p, s in rows]
 
 
-def test_three_processes_one_stream_one_leader(cluster: list[Node], pg_empty_dsn: str) -> None:
+def test_three_processes_one_stream_one_leader(
+    cluster: list[Node], pg_empty_dsn: str, importable: list[str]
+) -> None:
     # Exactly one process leads, and every process says which.
     leaders = {node.leadership()["leader"]["id"] for node in cluster}
     leading = [node for node in cluster if node.leads()]

@@ -13,10 +13,8 @@ import pytest
 from application.cml import parse_lab, parse_system_information, parse_system_stats
 from application.jobs.probe import failure_detail
 from application.ports_errors import CmlError, CmlUnreachable
-from infrastructure.bootstrap import bootstrap
 from infrastructure.clock import FakeClock
-from infrastructure.settings import Settings
-from tests.jobs_fleet import JobsFleet
+from tests.jobs_fleet import JobsFleet, started_fleet
 
 CYCLE = timedelta(minutes=1)
 
@@ -95,21 +93,8 @@ def test_a_failure_records_its_class_not_the_servers_words(
 
 @pytest.fixture
 async def fleet(clock: FakeClock) -> AsyncIterator[JobsFleet]:
-    settings = Settings(
-        persistence="memory",
-        scheduler_enabled=False,
-        demo_workers=0,
-        operations_enabled=False,
-        metrics_interval_seconds=60.0,
-        snapshot_every_n_cycles=1000,
-        job_backoff_max_seconds=60.0,
-    )
-    system = bootstrap(settings, clock=clock)
-    await system.start()
-    try:
-        yield JobsFleet(system)
-    finally:
-        await system.stop()
+    async with started_fleet(clock, job_backoff_max_seconds=60.0) as fleet:
+        yield fleet
 
 
 async def test_a_worker_reporting_impossible_values_shows_them_unknown_and_named(

@@ -23,12 +23,10 @@ from application.ports_errors import (
     CloudUnauthorized,
     CloudUnexpected,
 )
-from infrastructure.bootstrap import bootstrap
 from infrastructure.clock import FakeClock
 from infrastructure.health import problems
-from infrastructure.settings import Settings
 from infrastructure.simulated import SimulatedCloud, SimWorld
-from tests.jobs_fleet import JobsFleet
+from tests.jobs_fleet import JobsFleet, started_fleet
 
 HEALTHY, BROKEN = "us-east-1", "eu-west-1"
 CYCLE = timedelta(minutes=1)
@@ -98,22 +96,9 @@ FAULTS: dict[str, Fault] = {
 
 @pytest.fixture
 async def fleet(clock: FakeClock) -> AsyncIterator[JobsFleet]:
-    settings = Settings(
-        persistence="memory",
-        scheduler_enabled=False,
-        demo_workers=0,
-        operations_enabled=False,
-        metrics_interval_seconds=60.0,
-        snapshot_every_n_cycles=1000,
-        job_region_timeout_seconds=0.2,  # a hanging region is cut off this fast
-    )
-    system = bootstrap(settings, clock=clock)
-    system.cloud = RegionInTrouble(system.cloud.world)
-    await system.start()
-    try:
-        yield JobsFleet(system)
-    finally:
-        await system.stop()
+    # a hanging region is cut off after 0.2 s
+    async with started_fleet(clock, RegionInTrouble, job_region_timeout_seconds=0.2) as fleet:
+        yield fleet
 
 
 def cloud_of(fleet: JobsFleet) -> RegionInTrouble:

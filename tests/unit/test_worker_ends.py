@@ -10,24 +10,15 @@ import pytest
 
 from application.jobs.discovery import Discovery, DiscoveryConfig
 from application.notifications import to_notification
-from infrastructure.bootstrap import bootstrap
 from infrastructure.clock import FakeClock
-from infrastructure.settings import Settings
-from tests.jobs_fleet import JobsFleet
+from tests.jobs_fleet import JobsFleet, started_fleet
 from tests.unit.test_fault_isolation import CYCLE
 
 
 @pytest.fixture
 async def fleet(clock: FakeClock) -> AsyncIterator[JobsFleet]:
-    settings = Settings(
-        persistence="memory", scheduler_enabled=False, demo_workers=0, operations_enabled=False
-    )
-    system = bootstrap(settings, clock=clock)
-    await system.start()
-    try:
-        yield JobsFleet(system)
-    finally:
-        await system.stop()
+    async with started_fleet(clock) as fleet:
+        yield fleet
 
 
 def ended(fleet: JobsFleet, worker_id: str) -> dict[str, object]:

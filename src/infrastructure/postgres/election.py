@@ -80,7 +80,7 @@ class AdvisoryLockElection:
                 return False
             term = conn.execute(RECORD_TERM, (me.id, me.host, me.pid)).fetchone()
             self.term = None if term is None else int(term[0])
-            log.info("elected leader", extra={"term": self.term, "process": me.id})
+            log.info("elected leader", extra={"term": self.term, "leader_process": me.id})
             return True
         except psycopg.Error as error:
             log.warning("leader election: cannot reach PostgreSQL (%s)", type(error).__name__)

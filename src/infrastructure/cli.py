@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import socket
 import sys
@@ -21,6 +22,7 @@ import uvicorn
 
 from application.contracts.catalog import render_schemas
 from application.contracts.compat import compare_schemas
+from infrastructure import data_dir
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
@@ -98,11 +100,25 @@ def _settings(args: argparse.Namespace) -> Settings:
 def serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     configure_logging(settings.log_level)
+    try:  # before anything is created on disk
+        sock = _listen(settings.host, settings.port)
+    except OSError as error:
+        print(f"cml-fleet: cannot listen on {settings.host}:{settings.port}: {_why(error)}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        owner = data_dir.hold(settings.data_dir) if settings.persistence == "sqlite" else None
+    except data_dir.DataDirInUse as error:
+        sock.close()
+        print(f"cml-fleet: {error}", file=sys.stderr)
+        return 2
     tune_process(settings)  # GC thresholds: infrastructure.runtime
     system = bootstrap(settings)
-    sock = _listen(settings.host, settings.port)
+    base_url = _base_url(settings, sock)
+    if owner is not None:
+        owner.record(base_url)
     with _one_process_at_a_time(system):  # several may start at once on PostgreSQL
-        print(_welcome(system, _base_url(settings, sock)), flush=True)
+        print(_welcome(system, base_url), flush=True)
         _seed_demo(system)
     config = uvicorn.Config(
         create_app(system),
@@ -136,6 +152,19 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     return sock
+
+
+def _why(error: OSError) -> str:
+    if error.errno == errno.EADDRINUSE:
+        return (
+            "the port is in use (another cml-fleet, or another program); choose another "
+            "with --port or CML_FLEET_PORT"
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return "this machine has no such address; check --host or CML_FLEET_HOST"
+    if error.errno == errno.EACCES:
+        return "permission denied (ports below 1024 need privileges)"
+    return error.strerror or str(error)
 
 
 def _base_url(settings: Settings, sock: socket.socket) -> str:

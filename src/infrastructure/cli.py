@@ -125,6 +125,10 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,
         access_log=False,  # ours logs the path only: a login URL carries a token
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # X-Forwarded-For names the client only when a configured proxy says so; uvicorn
+        # would otherwise believe any local process (a way around the login limit)
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
     )
     freeze_startup_objects()
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: that is a normal exit.

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     login_failures_per_minute: int = Field(
         10, ge=1, description="Failed logins per client or token prefix before 429."
     )
+    trusted_proxies: tuple[str, ...] = Field(
+        (), description="JSON list of proxy addresses whose X-Forwarded-For is believed."
+    )
 
     # idle detection (global defaults)
     idle_detection_enabled: bool = Field(True, description="Idle auto-pause, fleet-wide switch.")

@@ -91,3 +91,4 @@ def test_not_ready_before_the_lifespan_started(tmp_path: Path) -> None:
 
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+    assert int(response.headers["retry-after"]) >= 1  # every 503 says when to come back

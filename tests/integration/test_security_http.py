@@ -128,15 +128,17 @@ def test_ten_failed_logins_in_a_minute_then_429_until_the_minute_has_passed(
     token = system.auth.create_token(Role.VIEWER, "vera")
     failures = [client.get(f"/login?token=guess-{n}").status_code for n in range(10)]
 
-    refused = client.get(f"/login?token={token}")  # even the right token: no oracle
+    refused = client.get("/login?token=guess-10")
+    valid = client.get(f"/login?token={token}")  # a valid credential is never refused
     clock.advance(timedelta(seconds=61))
-    later = client.get(f"/login?token={token}")
+    later = client.get("/login?token=guess-11")
 
     assert failures == [401] * 10
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
     assert 1 <= int(refused.headers["retry-after"]) <= 60
-    assert later.status_code == 303
+    assert valid.status_code == 303
+    assert later.status_code == 401
 
 
 def test_successful_logins_do_not_count_towards_the_limit(
@@ -162,12 +164,14 @@ def test_failed_bearer_tokens_are_limited_per_client_address(system: System) -> 
         failures = [
             guesser.get("/api/workers", headers=bearer(f"guess-{n}")).status_code for n in range(10)
         ]
-        blocked = guesser.get("/api/workers", headers=bearer(token))
-        elsewhere = colleague.get("/api/workers", headers=bearer(token))
+        blocked = guesser.get("/api/workers", headers=bearer("guess-10"))
+        valid = guesser.get("/api/workers", headers=bearer(token))  # same address
+        elsewhere = colleague.get("/api/workers", headers=bearer("guess-0"))
 
     assert failures == [401] * 10
     assert blocked.status_code == 429 and "retry-after" in blocked.headers
-    assert elsewhere.status_code == 200
+    assert valid.status_code == 200  # a valid credential is never refused by the limiter
+    assert elsewhere.status_code == 401
 
 
 def test_one_token_prefix_tried_from_many_addresses_is_limited(system: System) -> None:

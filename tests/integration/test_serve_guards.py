@@ -77,3 +77,38 @@ def test_the_token_cli_still_works_beside_a_running_server(tmp_path: Path) -> No
         assert me.json()["role"] == "viewer"
     finally:
         node.stop()
+
+
+def guesses(node: Node, forwarded: bool) -> list[int]:
+    """Eleven wrong tokens, each claiming another client address if ``forwarded``."""
+    statuses = []
+    for n in range(11):
+        headers = {"Authorization": f"Bearer guess-{n}"}
+        if forwarded:
+            headers["X-Forwarded-For"] = f"198.51.100.{n}"
+        statuses.append(node.http.get("/api/workers", headers=headers).status_code)
+    return statuses
+
+
+def test_a_forged_forwarded_address_does_not_escape_the_login_limit(tmp_path: Path) -> None:
+    env = defaults(tmp_path / "data")
+    node = Node(env, admin_token(env))
+    try:
+        assert wait_until(node.ready, WAIT)
+        statuses = guesses(node, forwarded=True)
+        valid = node.http.get("/api/workers")  # the admin's own token, same address
+    finally:
+        node.stop()
+    assert statuses == [401] * 10 + [429]
+    assert valid.status_code == 200
+
+
+def test_a_configured_proxy_is_believed(tmp_path: Path) -> None:
+    env = defaults(tmp_path / "data", trusted_proxies='["127.0.0.1"]')
+    node = Node(env, admin_token(env))
+    try:
+        assert wait_until(node.ready, WAIT)
+        statuses = guesses(node, forwarded=True)
+    finally:
+        node.stop()
+    assert statuses == [401] * 11  # each from another client, as the proxy says

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from application.contracts.responses import HealthProblem, HealthStatus
 from infrastructure.health import problems
 from infrastructure.http.handling import json_response, system_of
-from infrastructure.http.problems import problem
+from infrastructure.http.problems import RETRY_SOON, problem
 
 
 async def healthz(request: Request) -> Response:
@@ -20,7 +20,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     if not getattr(request.app.state, "started", False):
-        return problem(request, 503, "the server is starting", kind="not-ready")
+        return problem(request, 503, "the server is starting", kind="not-ready", headers=RETRY_SOON)
     system = system_of(request)
     applied = await system.run_sync(system.read_model.position)
     logged = await system.run_sync(system.store.max_position)
@@ -28,7 +28,13 @@ async def readyz(request: Request) -> Response:
     if lag > system.settings.ready_max_lag:
         detail = f"the read model is {lag} events behind the event log"
         return problem(
-            request, 503, detail, kind="not-ready", position=applied, log_position=logged
+            request,
+            503,
+            detail,
+            kind="not-ready",
+            headers=RETRY_SOON,
+            position=applied,
+            log_position=logged,
         )
     found = tuple(HealthProblem(check=p.check, detail=p.detail) for p in problems(system))
     ready = HealthStatus(

@@ -83,6 +83,8 @@ def problem(
         "correlation_id": conn.scope.get("state", {}).get("correlation_id"),
         **extras,
     }
+    if status in (429, 503) and "Retry-After" not in (headers or {}):
+        headers = {**(headers or {}), **RETRY_LATER}  # every refusal of the moment says when
     return ProblemResponse(body, status_code=status, headers=headers)
 
 

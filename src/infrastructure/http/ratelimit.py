@@ -2,10 +2,12 @@
 
 A key is the client's address or the first characters of the presented token, so a
 guesser is slowed down whether it rotates tokens from one address or one token
-prefix from many. Only failures count; once a key has ``limit`` failures inside the
-window, every attempt under that key is refused (429 with ``Retry-After``) until the
-oldest failure leaves the window, before the token is even looked at, so a refusal
-says nothing about whether the token was right. Time comes from the injected clock.
+prefix from many. Only failures count, and only failures are refused: once a key has
+``limit`` failures inside the window, every *invalid* attempt under that key gets 429
+(with ``Retry-After``) until the oldest failure leaves the window. A valid credential
+is looked up first and always accepted, so a guesser sharing an address (a NAT, a
+proxy) never locks its users out. The address is the peer's: ``X-Forwarded-For`` only
+counts from ``TRUSTED_PROXIES``. Time comes from the injected clock.
 """
 
 from __future__ import annotations

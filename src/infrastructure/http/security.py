@@ -105,10 +105,10 @@ class TokenBackend(AuthenticationBackend):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use the header Authorization: Bearer <token>")
-        keys = login_keys(conn.client.host if conn.client else None, token.strip())
-        refuse_if_limited(self.limiter, keys)
         identity = await self._identify(token.strip())
-        if identity is None:
+        if identity is None:  # only failures are limited: a valid token always gets in
+            keys = login_keys(conn.client.host if conn.client else None, token.strip())
+            refuse_if_limited(self.limiter, keys)
             if self.limiter is not None:
                 self.limiter.record_failure(keys)
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
@@ -182,13 +182,13 @@ async def login(request: Request) -> Response:
     system = request.app.state.system
     token = request.query_params.get("token", "")
     limiter: FailedLoginLimiter | None = getattr(request.app.state, "login_limiter", None)
-    keys = login_keys(request.client.host if request.client else None, token)
-    try:
-        refuse_if_limited(limiter, keys)
-    except TooManyFailures as exc:
-        return too_many_failures(request, exc)
     session = await system.run_sync(system.auth.open_session, token) if token else None
-    if session is None:
+    if session is None:  # only failures are limited: a valid token always gets in
+        keys = login_keys(request.client.host if request.client else None, token)
+        try:
+            refuse_if_limited(limiter, keys)
+        except TooManyFailures as exc:
+            return too_many_failures(request, exc)
         if limiter is not None:
             limiter.record_failure(keys)
         return unauthenticated(request)

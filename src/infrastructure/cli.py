@@ -26,6 +26,7 @@ from infrastructure import data_dir
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
 from infrastructure.http.auth import Role
+from infrastructure.http.protocol import protocol_with
 from infrastructure.logs import configure_logging
 from infrastructure.postgres import DatabaseUnreachable, SchemaMissing, init_schema
 from infrastructure.runtime import freeze_startup_objects, tune_process
@@ -129,6 +130,7 @@ def serve(args: argparse.Namespace) -> int:
         # would otherwise believe any local process (a way around the login limit)
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        http=protocol_with(settings.http_read_timeout_seconds),  # read deadline, abort
     )
     freeze_startup_objects()
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: that is a normal exit.

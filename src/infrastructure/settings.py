@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     port: int = Field(8000, description="Port `serve` listens on (0: any free port).")
     public_url: str | None = Field(None, description="URL printed for the login link.")
     max_body_bytes: int = Field(64 * 1024, description="Largest request body accepted (413).")
+    http_read_timeout_seconds: float = Field(
+        30.0, gt=0, description="A request's headers and body must arrive within this."
+    )
     read_wait_timeout_seconds: float = Field(5.0, description="Max wait for ?min_position.")
     ready_max_lag: int = Field(1000, description="/readyz fails when the read model lags more.")
     idempotency_ttl_hours: float = Field(24.0, description="How long Idempotency-Key answers live.")

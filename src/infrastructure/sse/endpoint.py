@@ -6,16 +6,22 @@ Filters: ``?worker=ID`` (repeatable) and ``?type=PREFIX``. Resume with the
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from uuid import UUID
 
 import anyio
-from sse_starlette.sse import EventSourceResponse
+from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from infrastructure.http.problems import RequestInvalid
-from infrastructure.sse.stream import StreamRequest, event_stream
+from infrastructure.http.protocol import ABORT
+from infrastructure.sse.stream import StreamRequest, SubscriberCut, event_stream
+
+log = logging.getLogger(__name__)
 
 MAX_WORKER_FILTERS = 100
 MAX_TYPE_PREFIX = 100
@@ -23,18 +29,47 @@ SHUTDOWN_GRACE_SECONDS = 1.0  # to end streams cleanly; well under uvicorn's own
 
 
 @requires("viewer")
-async def events(request: Request) -> EventSourceResponse:
+async def events(request: Request) -> DroppedWhenStuck:
     system = request.app.state.system
     settings = system.settings
     shutdown = anyio.Event()  # set by sse-starlette when the server stops
-    return EventSourceResponse(
-        event_stream(system, stream_request(request), shutdown),
-        ping=settings.sse_heartbeat_seconds,
-        send_timeout=settings.sse_send_timeout_seconds,
-        headers={"Cache-Control": "no-store"},
-        shutdown_event=shutdown,
-        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    return DroppedWhenStuck(
+        EventSourceResponse(
+            event_stream(system, stream_request(request), shutdown),
+            ping=settings.sse_heartbeat_seconds,
+            send_timeout=settings.sse_send_timeout_seconds,
+            headers={"Cache-Control": "no-store"},
+            shutdown_event=shutdown,
+            shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+        )
     )
+
+
+class DroppedWhenStuck:
+    """The stream; when its client stops reading (a send times out, or it falls so far
+    behind that it is cut off) the connection is dropped at once, with one WARNING
+    line: a graceful close would wait for the client to read what is buffered, and it
+    never will. The client resumes with ``Last-Event-ID``."""
+
+    def __init__(self, response: EventSourceResponse) -> None:
+        self.response = response
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.response(scope, receive, send)
+        except (SendTimeoutError, SubscriberCut) as stuck:
+            why = "fell too far behind" if isinstance(stuck, SubscriberCut) else "timed out"
+            client = scope.get("client") or ("?", 0)
+            log.warning(
+                "sse: the client at %s:%s stopped reading (%s); its connection is dropped",
+                *client[:2],
+                why,
+            )
+            abort = scope.get("extensions", {}).get(ABORT)
+            if abort is not None:
+                abort()
+                await asyncio.sleep(0)  # let the server see the connection go
+                await asyncio.sleep(0)
 
 
 def stream_request(request: Request) -> StreamRequest:

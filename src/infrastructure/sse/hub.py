@@ -280,8 +280,7 @@ class Hub:
         was_waiting = subscription.has_pending  # then it is already due
         if not subscription.offer(frames):
             self._subscribers.discard(subscription)
-            self.cut_off += 1
-            log.info("sse: a subscriber fell %d frames behind and was cut off", len(frames))
+            self.cut_off += 1  # the stream says so once, as it drops the connection
         elif not was_waiting:
             self._wheel.due(subscription)
 

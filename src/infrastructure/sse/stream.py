@@ -99,6 +99,11 @@ async def _catch_up(system: Any, request: StreamRequest) -> AsyncIterator[tuple[
     yield b"", after
 
 
+class SubscriberCut(Exception):
+    """The subscriber fell too far behind and was cut off: its client must reconnect
+    and resume (``Last-Event-ID``); the connection is dropped, not drained."""
+
+
 async def _live(subscription: Subscription, floor: int) -> AsyncIterator[bytes]:
     """Queued frames beyond ``floor``, all that are queued in one write each time."""
     while (frames := await subscription.take()) is not None:
@@ -106,6 +111,8 @@ async def _live(subscription: Subscription, floor: int) -> AsyncIterator[bytes]:
         floor = max([floor, *(f.position for f in frames if f.position is not None)])
         if fresh:
             yield b"".join(fresh)
+    if subscription.overflowed:
+        raise SubscriberCut()
 
 
 # -- run in the thread pool (they call the synchronous store and read model) ----

@@ -41,6 +41,8 @@ def env_for(data_dir: Path, **settings: str) -> dict[str, str]:
             "CML_FLEET_DEMO_WORKERS": "0",
             "CML_FLEET_SCHEDULER_ENABLED": "false",
             "CML_FLEET_LOG_LEVEL": "WARNING",
+            # the load generator's clients share one token
+            "CML_FLEET_SSE_MAX_STREAMS_PER_CREDENTIAL": "100000",
             "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"),
         }
     )

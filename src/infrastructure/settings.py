@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     sse_flush_interval_ms: float = Field(
         200.0, description="A busy stream is written at most this often (frames joined)."
     )
+    sse_max_streams: int = Field(10_000, ge=1, description="Open event streams at most (503).")
+    sse_max_streams_per_credential: int = Field(
+        100, ge=1, description="Open event streams per token or browser session at most (429)."
+    )
     sse_max_replay: int = Field(
         10_000, description="Largest Last-Event-ID gap replayed; beyond it, a resync."
     )

@@ -94,8 +94,14 @@ class Frame:
 class Dashboard:
     """An SSE client reading ``/api/events`` frame by frame."""
 
-    def __init__(self, server: Server, params: Any = None, last_event_id: str | None = None):
-        headers = {"Authorization": f"Bearer {server.viewer}"}
+    def __init__(
+        self,
+        server: Server,
+        params: Any = None,
+        last_event_id: str | None = None,
+        token: str | None = None,
+    ):
+        headers = {"Authorization": f"Bearer {token or server.viewer}"}
         if last_event_id is not None:
             headers["Last-Event-ID"] = last_event_id
         self._client = httpx.AsyncClient(base_url=server.url, headers=headers, timeout=TIMEOUT)
@@ -364,3 +370,40 @@ async def stream_ends(stalled: tuple[asyncio.StreamReader, Any]) -> bool:
             return True  # the server closed the connection
     finally:
         writer.close()
+
+
+async def test_streams_are_capped_per_credential_and_in_total_with_a_clear_refusal(
+    tmp_path,
+) -> None:
+    system = new_system(tmp_path, sse_max_streams_per_credential=2, sse_max_streams=3)
+    async with serving(system) as server:
+        other = system.auth.create_token(Role.VIEWER, "other")
+        async with (
+            Dashboard(server) as first,
+            Dashboard(server) as second,
+            httpx.AsyncClient(base_url=server.url) as http,
+        ):
+            await first.next()
+            await second.next()
+            mine = await http.get(
+                "/api/events", headers={"Authorization": f"Bearer {server.viewer}"}
+            )
+            async with Dashboard(server, token=other) as third:
+                await third.next()
+                full = await http.get("/api/events", headers={"Authorization": f"Bearer {other}"})
+        async with httpx.AsyncClient(base_url=server.url) as http:
+            # once closed, a stream can be opened again (the server hears the close soon)
+            reopened = None
+            for _ in range(100):  # bounded
+                async with http.stream(
+                    "GET", "/api/events", headers={"Authorization": f"Bearer {server.viewer}"}
+                ) as answer:
+                    reopened = answer.status_code
+                if reopened == 200:
+                    break
+                await asyncio.sleep(0.05)  # a polling interval, not a timing assumption
+    assert reopened == 200
+    assert mine.status_code == 429 and mine.json()["type"].endswith("too-many-streams")
+    assert "2 open event streams" in mine.json()["detail"] and "retry-after" in mine.headers
+    assert full.status_code == 503 and full.json()["type"].endswith("streams-full")
+    assert "retry-after" in full.headers

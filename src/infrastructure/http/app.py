@@ -27,6 +27,7 @@ from infrastructure.observability import (
     command_names,
     metrics_routes,
 )
+from infrastructure.sse.slots import StreamSlots
 
 
 def create_app(system: System) -> Starlette:
@@ -64,5 +65,8 @@ def create_app(system: System) -> Starlette:
     app.state.system = system
     app.state.metrics = metrics  # Prometheus: this app's own registry
     app.state.login_limiter = limiter  # failed logins, shared by /login and Bearer tokens
+    app.state.stream_slots = StreamSlots(  # open event streams, in total and per credential
+        system.settings.sse_max_streams, system.settings.sse_max_streams_per_credential
+    )
     app.state.started = False
     return app

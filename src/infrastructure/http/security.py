@@ -35,8 +35,10 @@ CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cml-fleet"'}
 
 
 class TokenUser(BaseUser):
-    def __init__(self, identity: Identity, via_session: bool = False) -> None:
+    def __init__(self, identity: Identity, credential: str, via_session: bool = False) -> None:
         self.who = identity
+        self.credential = credential
+        """Which token or session this is (a digest prefix: never the secret itself)."""
         self.via_session = via_session
 
     @property
@@ -99,7 +101,8 @@ class TokenBackend(AuthenticationBackend):
             raise CsrfRejected(
                 f"a change made with a session cookie needs the {CSRF_HEADER} header"
             )
-        return AuthCredentials(identity.role.scopes), TokenUser(identity, via_session=True)
+        user = TokenUser(identity, digest(session_id)[:16], via_session=True)
+        return AuthCredentials(identity.role.scopes), user
 
     async def _bearer(self, conn: HTTPConnection, header: str) -> tuple[AuthCredentials, BaseUser]:
         scheme, _, token = header.partition(" ")
@@ -112,7 +115,8 @@ class TokenBackend(AuthenticationBackend):
             if self.limiter is not None:
                 self.limiter.record_failure(keys)
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
-        return AuthCredentials(identity.role.scopes), TokenUser(identity)
+        user = TokenUser(identity, digest(token.strip())[:16])
+        return AuthCredentials(identity.role.scopes), user
 
     async def _identify(self, token: str) -> Identity | None:
         key, now = digest(token), time.monotonic()

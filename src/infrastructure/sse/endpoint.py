@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from uuid import UUID
 
 import anyio
 from sse_starlette.sse import EventSourceResponse, SendTimeoutError
 from starlette.authentication import requires
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from infrastructure.http.problems import RequestInvalid
+from infrastructure.http.problems import RequestInvalid, problem
 from infrastructure.http.protocol import ABORT
+from infrastructure.sse.slots import StreamsFull, StreamSlots, TooManyStreams
 from infrastructure.sse.stream import StreamRequest, SubscriberCut, event_stream
 
 log = logging.getLogger(__name__)
@@ -29,19 +32,29 @@ SHUTDOWN_GRACE_SECONDS = 1.0  # to end streams cleanly; well under uvicorn's own
 
 
 @requires("viewer")
-async def events(request: Request) -> DroppedWhenStuck:
+async def events(request: Request) -> Response | DroppedWhenStuck:
     system = request.app.state.system
     settings = system.settings
+    wanted = stream_request(request)
+    slots: StreamSlots = request.app.state.stream_slots
+    credential = str(getattr(request.user, "credential", request.user.display_name))
+    try:
+        slots.take(credential)
+    except TooManyStreams as full:
+        return problem(request, 429, str(full), kind="too-many-streams", limit=full.limit)
+    except StreamsFull as full:
+        return problem(request, 503, str(full), kind="streams-full", limit=full.limit)
     shutdown = anyio.Event()  # set by sse-starlette when the server stops
     return DroppedWhenStuck(
+        lambda: slots.give_back(credential),
         EventSourceResponse(
-            event_stream(system, stream_request(request), shutdown),
+            event_stream(system, wanted, shutdown),
             ping=settings.sse_heartbeat_seconds,
             send_timeout=settings.sse_send_timeout_seconds,
             headers={"Cache-Control": "no-store"},
             shutdown_event=shutdown,
             shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
-        )
+        ),
     )
 
 
@@ -51,25 +64,30 @@ class DroppedWhenStuck:
     line: a graceful close would wait for the client to read what is buffered, and it
     never will. The client resumes with ``Last-Event-ID``."""
 
-    def __init__(self, response: EventSourceResponse) -> None:
-        self.response = response
+    def __init__(self, closed: Callable[[], None], response: EventSourceResponse) -> None:
+        self.closed, self.response = closed, response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await self.response(scope, receive, send)
         except (SendTimeoutError, SubscriberCut) as stuck:
-            why = "fell too far behind" if isinstance(stuck, SubscriberCut) else "timed out"
-            client = scope.get("client") or ("?", 0)
-            log.warning(
-                "sse: the client at %s:%s stopped reading (%s); its connection is dropped",
-                *client[:2],
-                why,
-            )
-            abort = scope.get("extensions", {}).get(ABORT)
-            if abort is not None:
-                abort()
-                await asyncio.sleep(0)  # let the server see the connection go
-                await asyncio.sleep(0)
+            await self._drop(scope, stuck)
+        finally:
+            self.closed()
+
+    async def _drop(self, scope: Scope, stuck: Exception) -> None:
+        why = "fell too far behind" if isinstance(stuck, SubscriberCut) else "timed out"
+        client = scope.get("client") or ("?", 0)
+        log.warning(
+            "sse: the client at %s:%s stopped reading (%s); its connection is dropped",
+            *client[:2],
+            why,
+        )
+        abort = scope.get("extensions", {}).get(ABORT)
+        if abort is not None:
+            abort()
+            await asyncio.sleep(0)  # let the server see the connection go
+            await asyncio.sleep(0)
 
 
 def stream_request(request: Request) -> StreamRequest:

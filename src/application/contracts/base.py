@@ -13,9 +13,11 @@ def schema_id(name: str, version: str = VERSION) -> str:
 
 
 class RequestContract(BaseModel):
-    """A request body: immutable, and unknown fields are refused (422 naming them)."""
+    """A request body: immutable; unknown fields, and values of another JSON type than
+    the field's (``"yes"`` for a boolean, ``"30"`` for a number), are refused (422
+    naming them)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class ResponseContract(BaseModel):

@@ -10,14 +10,24 @@ from application.contracts.base import RequestContract
 from domain.status import WorkerStatus
 from domain.worker import MAX_IDLE_TIMEOUT_MINUTES
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
+"""No control characters (NUL, newlines, tabs, DEL...)."""
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROLS)
+]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", max_length=32)]
 InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=32)]
 AmiId = Annotated[str, StringConstraints(pattern=r"^ami-[0-9a-f]{8,17}$")]
 InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-TagValue = Annotated[str, StringConstraints(max_length=256)]
+Reason = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROLS)
+]
+EC2_TAG_CHARACTERS = r"[\w .:/=+\-@]"
+"""What EC2 allows in tag keys and values: letters, digits, spaces and + - = . _ : / @."""
+TagKey = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=f"^{EC2_TAG_CHARACTERS}+$")
+]
+TagValue = Annotated[str, StringConstraints(max_length=256, pattern=f"^{EC2_TAG_CHARACTERS}*$")]
 TimeoutMinutes = Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES)]
 
 TAGS_DOC = "Tags to set (key to value); at most 50."

@@ -27,6 +27,7 @@ from infrastructure.http.problems import (
     KNOWN_ERRORS,
     RETRY_SOON,
     RequestInvalid,
+    UnsupportedMediaType,
     problem,
     problem_for,
 )
@@ -59,11 +60,23 @@ def worker_id(request: Request) -> UUID:
 
 
 async def parse_body(request: Request, contract: type[M]) -> M:
-    """The body as ``contract``; 422 naming the field when it is malformed or invalid."""
+    """The body as ``contract``: 415 unless it is sent as JSON, 422 naming the field
+    when it is malformed or invalid."""
+    body = await request.body()
+    if body and not is_json(request.headers.get("content-type")):
+        raise UnsupportedMediaType("send the body as JSON: Content-Type: application/json")
     try:
-        return contract.model_validate_json(await request.body() or b"null")
+        return contract.model_validate_json(body or b"null")
     except ValidationError as exc:
         raise RequestInvalid.from_validation(exc) from None
+
+
+def is_json(content_type: str | None) -> bool:
+    """``application/json`` (with any parameters) or a ``+json`` type."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
 
 
 def json_response(body: bytes, status: int = 200) -> Response:

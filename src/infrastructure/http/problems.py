@@ -51,6 +51,10 @@ class RequestInvalid(Exception):
         return cls([(_dotted(e["loc"]), e["msg"]) for e in exc.errors(include_input=False)])
 
 
+class UnsupportedMediaType(Exception):
+    """A body sent as something else than the JSON the endpoint reads (415)."""
+
+
 class BodyTooLarge(Exception):
     """The request body is over ``settings.max_body_bytes``."""
 
@@ -88,7 +92,7 @@ def problem(
     return ProblemResponse(body, status_code=status, headers=headers)
 
 
-KNOWN_ERRORS = (DomainError, ApplicationError, RequestInvalid, BodyTooLarge)
+KNOWN_ERRORS = (DomainError, ApplicationError, RequestInvalid, BodyTooLarge, UnsupportedMediaType)
 
 
 def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
@@ -125,6 +129,8 @@ def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
             return _invalid(conn, exc.errors)
         case BodyTooLarge():
             return problem(conn, 413, str(exc), kind="body-too-large", max_bytes=exc.limit)
+        case UnsupportedMediaType():
+            return problem(conn, 415, str(exc), kind="unsupported-media-type")
         case DomainError():
             return problem(conn, 409, str(exc), kind="refused")
         case _:
@@ -172,6 +178,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ApplicationError: handle_known_error,
     RequestInvalid: handle_known_error,
     BodyTooLarge: handle_known_error,
+    UnsupportedMediaType: handle_known_error,
     HTTPException: handle_http_exception,
     500: handle_server_error,
 }

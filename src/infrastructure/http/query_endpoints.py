@@ -46,6 +46,18 @@ def int_param(request: Request, name: str, default: int | None) -> int | None:
     return value
 
 
+PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
+
+
+def page_limit(request: Request) -> int:
+    """``?limit=``: the one rule for every paginated endpoint (1 to 500, default 50)."""
+    limit = int_param(request, "limit", PAGE_SIZE)
+    assert limit is not None
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise RequestInvalid.one("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    return limit
+
+
 async def get_worker(request: Request) -> Response:
     query = GetWorker(worker_id(request))
     await wait_for_min_position(request)
@@ -65,8 +77,7 @@ def list_query(request: Request) -> ListWorkers:
     params = request.query_params
     statuses = [s for raw in params.getlist("status") for s in raw.split(",") if s]
     sort = params.get("sort", "name")
-    limit = int_param(request, "limit", 50)
-    assert limit is not None
+    limit = page_limit(request)
     return ListWorkers(
         statuses=tuple(statuses),
         region=params.get("region") or None,
@@ -101,11 +112,10 @@ async def fleet_summary(request: Request) -> Response:
 
 async def worker_history(request: Request) -> Response:
     """The worker's events, newest first, straight from the event log (no wait needed)."""
-    limit = int_param(request, "limit", 50)
-    assert limit is not None
-    query = GetWorkerHistory(
-        worker_id(request), limit=limit, before_version=int_param(request, "before_version", None)
-    )
+    before = int_param(request, "before_version", None)
+    if before is not None and before < 1:
+        raise RequestInvalid.one("before_version", "must be at least 1")
+    query = GetWorkerHistory(worker_id(request), limit=page_limit(request), before_version=before)
     system = system_of(request)
     page = await system.run_sync(get_worker_history, query, system.store)
     return json_response(_HISTORY.dump_json(page))

@@ -52,7 +52,7 @@ def env_for(data_dir: Path, **settings: str) -> dict[str, str]:
 
 def create_token(data_dir: Path, role: str = "admin") -> str:
     out = subprocess.run(
-        [*CLI, "token", "create", "--role", role, "--name", f"bench-{role}"],
+        [*CLI, "token", "create", "--role", role, "--name", f"bench-{role}", "--new-store"],
         env=env_for(data_dir),
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from application.contracts.compat import compare_schemas
 from infrastructure import data_dir
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
+from infrastructure.http.auth import AuthStore, Role
 from infrastructure.http.protocol import protocol_with
 from infrastructure.logs import configure_logging
 from infrastructure.postgres import DatabaseUnreachable, SchemaMissing, init_schema
@@ -71,9 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--expires-days", type=float, help="expire after this many days")
     create.add_argument("--data-dir", type=Path)
     create.set_defaults(run=token_create)
-    listing = tokens.add_parser("list", help="list tokens (names and roles, never secrets)")
+    create.add_argument("--new-store", action="store_true", help="start a new data dir")
+    listing = tokens.add_parser("list", help="list tokens (ids, names, roles; never secrets)")
     listing.add_argument("--data-dir", type=Path)
     listing.set_defaults(run=token_list)
+    revoke = tokens.add_parser("revoke", help="revoke a token at once (its id from list)")
+    revoke.add_argument("id")
+    revoke.add_argument("--data-dir", type=Path)
+    revoke.set_defaults(run=token_revoke)
 
     schemas_cmd = commands.add_parser("schemas", help="public JSON Schemas")
     schemas = schemas_cmd.add_subparsers(required=True, metavar="ACTION")
@@ -226,24 +231,68 @@ def db_init(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ tokens
 
 
+def _token_store(args: argparse.Namespace, new_store: bool = False) -> AuthStore | None:
+    """The token store of the data dir (or database) the settings name, saying which;
+    ``None`` (with one line) when there is none there and none is to be made."""
+    settings = _settings(args)
+    where = _store_location(settings)
+    missing = not (settings.data_dir / "auth.sqlite").exists()
+    if settings.persistence == "sqlite" and missing and not new_store:
+        print(
+            f"cml-fleet: no token store in {settings.data_dir.resolve()} (no auth.sqlite): "
+            "give the data dir the server uses (--data-dir or CML_FLEET_DATA_DIR), "
+            "or --new-store to start one there",
+            file=sys.stderr,
+        )
+        return None
+    print(f"(token store: {where})", file=sys.stderr)
+    return bootstrap(settings).auth  # type: ignore[no-any-return]
+
+
+def _store_location(settings: Settings) -> str:
+    if settings.persistence == "postgres":
+        return f"PostgreSQL, schema {settings.postgres_schema!r}"
+    return str((settings.data_dir / "auth.sqlite").resolve())
+
+
 def token_create(args: argparse.Namespace) -> int:
-    system = bootstrap(_settings(args))
+    store = _token_store(args, new_store=args.new_store)
+    if store is None:
+        return 2
     role = Role(args.role)
     expires = None if args.expires_days is None else timedelta(days=args.expires_days)
-    token = system.auth.create_token(role, args.name or role.value, expires)
+    token = store.create_token(role, args.name or role.value, expires)
     print(token)
     print(f"(a {role.value} token; it is not shown again)", file=sys.stderr)
     return 0
 
 
 def token_list(args: argparse.Namespace) -> int:
-    system = bootstrap(_settings(args))
-    print(f"{'NAME':24} {'ROLE':9} {'CREATED':25} EXPIRES")
-    for t in system.auth.tokens():
-        created = t.created_at.isoformat(timespec="seconds")
-        expires = t.expires_at.isoformat(timespec="seconds") if t.expires_at else "never"
-        print(f"{t.name:24} {t.role.value:9} {created:25} {expires}")
+    store = _token_store(args)
+    if store is None:
+        return 2
+    print(f"{'ID':13} {'NAME':20} {'ROLE':9} {'CREATED':26} {'EXPIRES':26} LAST USED")
+    for t in store.tokens():
+        print(
+            f"{t.id:13} {t.name:20} {t.role.value:9} {_when(t.created_at):26} "
+            f"{_when(t.expires_at, 'never'):26} {_when(t.last_used_at, 'never')}"
+        )
     return 0
+
+
+def token_revoke(args: argparse.Namespace) -> int:
+    store = _token_store(args)
+    if store is None:
+        return 2
+    if not store.revoke(args.id):
+        print(f"cml-fleet: no token with id {args.id} (see: cml-fleet token list)", file=sys.stderr)
+        return 1
+    print(f"token {args.id} revoked (running servers refuse it within 5 s)")
+    return 0
+
+
+def _when(moment: datetime | None, never: str = "") -> str:
+    return never if moment is None else moment.isoformat(timespec="seconds")
 
 
 # ----------------------------------------------------------------- schemas

@@ -16,6 +16,9 @@ import pytest
 
 from application.contracts.catalog import render_schemas
 from infrastructure.cli import main
+from infrastructure.clock import SystemClock
+from infrastructure.http.auth import AuthStore
+from infrastructure.http.sqlite_db import SmallDb
 
 STARTUP_TIMEOUT = 20.0
 
@@ -29,17 +32,46 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def test_a_created_token_is_printed_once_and_listed_without_its_secret(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, _ = run(
-        capsys, "token", "create", "--role", "viewer", "--name", "ci", "--data-dir", str(tmp_path)
+    where = ("--data-dir", str(tmp_path))
+    code, out, err = run(
+        capsys, "token", "create", "--role", "viewer", "--name", "ci", *where, "--new-store"
     )
     token = out.strip()
 
-    _, listing, _ = run(capsys, "token", "list", "--data-dir", str(tmp_path))
+    _, listing, _ = run(capsys, "token", "list", *where)
 
     assert code == 0 and len(token) >= 43
-    assert "ci" in listing and "viewer" in listing
+    assert str(tmp_path / "auth.sqlite") in err  # it says which store it used
+    assert "ci" in listing and "viewer" in listing and "never" in listing
     assert token not in listing
     assert token.encode() not in (tmp_path / "auth.sqlite").read_bytes()
+
+
+def test_the_token_cli_refuses_to_invent_a_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "typo"
+    code, out, err = run(capsys, "token", "create", "--role", "admin", "--data-dir", str(elsewhere))
+
+    assert code == 2 and out == ""
+    assert "no token store in" in err and str(elsewhere) in err and "--new-store" in err
+    assert not (elsewhere / "auth.sqlite").exists()
+    assert run(capsys, "token", "list", "--data-dir", str(elsewhere))[0] == 2
+
+
+def test_a_revoked_token_is_listed_no_more_and_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    where = ("--data-dir", str(tmp_path))
+    token = run(capsys, "token", "create", "--role", "admin", *where, "--new-store")[1].strip()
+    listing = run(capsys, "token", "list", *where)[1]
+    token_id = listing.splitlines()[1].split()[0]
+
+    assert run(capsys, "token", "revoke", token_id, *where)[0] == 0
+    assert run(capsys, "token", "revoke", token_id, *where)[0] == 1  # gone
+    assert token_id not in run(capsys, "token", "list", *where)[1]
+    store = AuthStore(SmallDb(str(tmp_path / "auth.sqlite")), SystemClock(), 60)
+    assert store.identify(token) is None
 
 
 def test_schemas_export_writes_what_the_check_compares(

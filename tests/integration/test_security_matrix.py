@@ -27,6 +27,8 @@ OTHER_RULES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/events"): "viewer",
     ("GET", "/api/admin/jobs"): "admin",
     ("GET", "/api/admin/leader"): "admin",
+    ("GET", "/api/admin/tokens"): "admin",
+    ("DELETE", "/api/admin/tokens/{id}"): "admin",
     ("POST", "/api/admin/jobs/{id}/run"): "admin",
     ("GET", "/api/workers/{id}/metrics"): "viewer",
     ("GET", "/"): "viewer",  # deny by default: any signed-in role

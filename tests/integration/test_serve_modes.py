@@ -36,7 +36,7 @@ def defaults(data_dir: Path, **settings: str) -> dict[str, str]:
 
 
 def admin_token(env: dict[str, str]) -> str:
-    made = cli(env, "token", "create", "--role", "admin", "--name", "ops")
+    made = cli(env, "token", "create", "--role", "admin", "--name", "ops", "--new-store")
     assert made.returncode == 0, made.stderr
     return made.stdout.split()[0]
 

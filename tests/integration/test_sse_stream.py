@@ -128,6 +128,15 @@ class Dashboard:
                 continue
             return Frame(sse.event, sse.id or None, json.loads(sse.data))
 
+    async def rest(self) -> list[Frame]:
+        """Every frame until the server ends the stream (bounded by TIMEOUT)."""
+        frames = []
+        try:
+            while True:
+                frames.append(await self.next())
+        except StopAsyncIteration:
+            return frames
+
     async def take(self, n: int) -> list[Frame]:
         return [await self.next() for _ in range(n)]
 
@@ -407,3 +416,40 @@ async def test_streams_are_capped_per_credential_and_in_total_with_a_clear_refus
     assert "2 open event streams" in mine.json()["detail"] and "retry-after" in mine.headers
     assert full.status_code == 503 and full.json()["type"].endswith("streams-full")
     assert "retry-after" in full.headers
+
+
+async def test_revoking_a_token_refuses_it_at_once_and_ends_its_open_streams(tmp_path) -> None:
+    system = new_system(tmp_path)
+    async with serving(system) as server:
+        admin = {"Authorization": f"Bearer {server.admin}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
+            listed = (await http.get("/api/admin/tokens")).json()["items"]
+            vera = next(t for t in listed if t["name"] == "vera")
+            assert set(vera) == {"id", "name", "role", "created_at", "expires_at", "last_used_at"}
+            async with Dashboard(server) as dashboard:
+                assert (await dashboard.next()).event == "hello"
+                revoked = await http.delete(f"/api/admin/tokens/{vera['id']}")
+                ended = await dashboard.rest()  # the stream ends, cleanly
+            refused = await http.get(
+                "/api/workers", headers={"Authorization": f"Bearer {server.viewer}"}
+            )
+            again = await http.delete(f"/api/admin/tokens/{vera['id']}")
+            after = (await http.get("/api/admin/tokens")).json()["items"]
+    assert revoked.status_code == 204
+    assert ended is not None
+    assert refused.status_code == 401
+    assert again.status_code == 404
+    assert vera["id"] not in [t["id"] for t in after]
+    used = next(t for t in after if t["name"] == "ada")["last_used_at"]
+    assert used is not None  # the admin's own token, used just now
+
+
+async def test_a_token_revoked_elsewhere_ends_its_streams_within_a_heartbeat(tmp_path) -> None:
+    system = new_system(tmp_path, sse_heartbeat_seconds=0.2)
+    async with serving(system) as server:
+        token_id = next(t.id for t in system.auth.tokens() if t.name == "vera")
+        async with Dashboard(server) as dashboard:
+            assert (await dashboard.next()).event == "hello"
+            assert await asyncio.to_thread(system.auth.revoke, token_id)  # as the CLI does
+            ended = await dashboard.rest()
+    assert ended is not None

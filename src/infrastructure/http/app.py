@@ -9,6 +9,7 @@ Prometheus figures.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ from infrastructure.http.problems import EXCEPTION_HANDLERS
 from infrastructure.http.ratelimit import FailedLoginLimiter
 from infrastructure.http.routes import OPERATIONS, all_routes
 from infrastructure.http.security import RequireAuthentication, TokenBackend, on_auth_error
+from infrastructure.http.tokens_api import watch_credentials
 from infrastructure.observability import (
     FleetMetrics,
     command_names,
@@ -35,13 +37,20 @@ def create_app(system: System) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await system.start()
         app.state.started = True
+        every = system.settings.sse_heartbeat_seconds
+        watch = asyncio.create_task(watch_credentials(slots, system.auth, every))
         try:
             yield
         finally:
+            watch.cancel()
             app.state.started = False
             await system.stop()
 
     limiter = FailedLoginLimiter(system.clock, system.settings.login_failures_per_minute)
+    backend = TokenBackend(system.auth, limiter)
+    slots = StreamSlots(  # open event streams, in total and per credential
+        system.settings.sse_max_streams, system.settings.sse_max_streams_per_credential
+    )
     metrics = FleetMetrics(system)
     app = Starlette(
         routes=[*all_routes(), *metrics_routes()],
@@ -54,7 +63,7 @@ def create_app(system: System) -> Starlette:
             ),
             Middleware(
                 AuthenticationMiddleware,
-                backend=TokenBackend(system.auth, limiter),
+                backend=backend,
                 on_error=on_auth_error,
             ),
             Middleware(RequireAuthentication),
@@ -65,8 +74,7 @@ def create_app(system: System) -> Starlette:
     app.state.system = system
     app.state.metrics = metrics  # Prometheus: this app's own registry
     app.state.login_limiter = limiter  # failed logins, shared by /login and Bearer tokens
-    app.state.stream_slots = StreamSlots(  # open event streams, in total and per credential
-        system.settings.sse_max_streams, system.settings.sse_max_streams_per_credential
-    )
+    app.state.token_backend = backend  # what it remembers of a revoked token is dropped
+    app.state.stream_slots = slots
     app.state.started = False
     return app

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -35,18 +36,34 @@ class Role(Enum):
 
 @dataclass(frozen=True)
 class Identity:
-    """Who a token belongs to; ``name`` is the actor recorded on events."""
+    """Who a token belongs to; ``name`` is the actor recorded on events. ``token_id``
+    names the token (or the token a session was opened with) without revealing it."""
 
     name: str
     role: Role
+    token_id: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class TokenInfo:
+    """A token as ``token list`` and ``GET /api/admin/tokens`` show it (never the secret)."""
+
+    id: str
     name: str
     role: Role
     created_at: datetime
     expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+TOKEN_ID_CHARS = 12
+USAGE_EVERY_SECONDS = 60.0  # a token's last use is written at most once a minute
+
+
+def token_id_of(token_hash: str) -> str:
+    """The public id of a token: the first characters of its hash (the token's secret
+    cannot be found from it)."""
+    return token_hash[:TOKEN_ID_CHARS]
 
 
 @dataclass(frozen=True)
@@ -75,10 +92,11 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS sessions (
     hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, csrf_hash TEXT NOT NULL,
     expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS token_usage (hash TEXT PRIMARY KEY, last_used_at REAL NOT NULL);
 """
 _IDENTITY_SQL = "SELECT hash, name, role, expires_at FROM tokens WHERE hash = ?"
 _SESSION_SQL = (
-    "SELECT s.hash, s.csrf_hash, s.expires_at, t.name, t.role, t.expires_at"
+    "SELECT s.hash, s.csrf_hash, s.expires_at, t.name, t.role, t.expires_at, t.hash"
     " FROM sessions s JOIN tokens t ON t.hash = s.token_hash WHERE s.hash = ?"
 )
 
@@ -90,6 +108,8 @@ class AuthStore:
         self._db = db
         self._clock = clock
         self._session_max_age = session_max_age_seconds
+        self._written_use: dict[str, float] = {}
+        self._use_lock = threading.Lock()
         self._db.ensure_schema(list(filter(str.strip, _SCHEMA.split(";"))))
 
     @classmethod
@@ -115,12 +135,57 @@ class AuthStore:
 
     def tokens(self) -> list[TokenInfo]:
         rows = self._db.query(
-            "SELECT name, role, created_at, expires_at FROM tokens ORDER BY created_at"
+            "SELECT t.hash, t.name, t.role, t.created_at, t.expires_at, u.last_used_at"
+            " FROM tokens t LEFT JOIN token_usage u ON u.hash = t.hash ORDER BY t.created_at"
         )
         return [
-            TokenInfo(name, Role(role), _moment(created), _moment(expires) if expires else None)
-            for name, role, created, expires in rows
+            TokenInfo(
+                token_id_of(hash_),
+                name,
+                Role(role),
+                _moment(created),
+                _moment(expires) if expires else None,
+                _moment(used) if used else None,
+            )
+            for hash_, name, role, created, expires, used in rows
         ]
+
+    def revoke(self, token_id: str) -> bool:
+        """Delete the token ``token_id`` names, its sessions and its usage; whether it
+        existed. It is refused from then on (callers holding it in memory drop it)."""
+        key = (token_id[:TOKEN_ID_CHARS],)
+        with self._db.transaction() as conn:
+            found = conn.execute(
+                f"SELECT hash FROM tokens WHERE substr(hash, 1, {TOKEN_ID_CHARS}) = ?", key
+            ).fetchall()
+            if len(found) != 1 or len(token_id) != TOKEN_ID_CHARS:
+                return False
+            for table, column in (("sessions", "token_hash"), ("token_usage", "hash")):
+                conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (found[0][0],))
+            conn.execute("DELETE FROM tokens WHERE hash = ?", (found[0][0],))
+        return True
+
+    def valid(self, token_id: str) -> bool:
+        """Whether the token ``token_id`` names still exists and has not expired."""
+        rows = self._db.query(
+            f"SELECT expires_at FROM tokens WHERE substr(hash, 1, {TOKEN_ID_CHARS}) = ?",
+            (token_id,),
+        )
+        return len(rows) == 1 and (rows[0][0] is None or rows[0][0] > self._now())
+
+    def _used(self, token_hash: str) -> None:
+        """Note a use of the token, writing it at most once a minute per token."""
+        now = self._now()
+        with self._use_lock:
+            if now - self._written_use.get(token_hash, float("-inf")) < USAGE_EVERY_SECONDS:
+                return
+            self._written_use[token_hash] = now
+        with self._db.transaction() as conn:
+            conn.execute(
+                "INSERT INTO token_usage VALUES (?, ?)"
+                " ON CONFLICT (hash) DO UPDATE SET last_used_at = excluded.last_used_at",
+                (token_hash, now),
+            )
 
     def has_tokens(self) -> bool:
         return bool(self._db.query("SELECT 1 FROM tokens LIMIT 1"))
@@ -137,7 +202,8 @@ class AuthStore:
             return None
         if row[3] is not None and row[3] <= self._now():
             return None
-        return Identity(row[1], Role(row[2]))
+        self._used(row[0])
+        return Identity(row[1], Role(row[2]), token_id_of(row[0]))
 
     def open_session(self, token: str) -> Session | None:
         """A browser session for a valid token; ``None`` if the token is not valid."""
@@ -163,13 +229,14 @@ class AuthStore:
         rows = self._db.query(_SESSION_SQL, (digest(session_id),))
         if not rows:
             return None
-        session_hash, csrf_hash, session_expiry, name, role, token_expiry = rows[0]
+        session_hash, csrf_hash, session_expiry, name, role, token_expiry, token_hash = rows[0]
         now = self._now()
         if not same_secret(session_id, session_hash) or session_expiry <= now:
             return None
         if token_expiry is not None and token_expiry <= now:
             return None
-        return Identity(name, Role(role)), csrf_hash
+        self._used(token_hash)
+        return Identity(name, Role(role), token_id_of(token_hash)), csrf_hash
 
     def close_session(self, session_id: str) -> None:
         with self._db.transaction() as conn:

@@ -23,6 +23,7 @@ from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.security import session_routes
+from infrastructure.http.tokens_api import token_routes
 from infrastructure.operations import http as ops_http
 from infrastructure.scheduler_api import job_routes
 from infrastructure.sse.endpoint import sse_routes
@@ -159,6 +160,7 @@ def all_routes() -> list[BaseRoute]:
         *operation_routes(),
         *openapi_routes(),
         *session_routes(),
+        *token_routes(),
         *sse_routes(),
         *job_routes(),
         *web_routes(),

@@ -38,7 +38,7 @@ class TokenUser(BaseUser):
     def __init__(self, identity: Identity, credential: str, via_session: bool = False) -> None:
         self.who = identity
         self.credential = credential
-        """Which token or session this is (a digest prefix: never the secret itself)."""
+        """The id of the token (a session's: the token it was opened with)."""
         self.via_session = via_session
 
     @property
@@ -101,7 +101,7 @@ class TokenBackend(AuthenticationBackend):
             raise CsrfRejected(
                 f"a change made with a session cookie needs the {CSRF_HEADER} header"
             )
-        user = TokenUser(identity, digest(session_id)[:16], via_session=True)
+        user = TokenUser(identity, identity.token_id, via_session=True)
         return AuthCredentials(identity.role.scopes), user
 
     async def _bearer(self, conn: HTTPConnection, header: str) -> tuple[AuthCredentials, BaseUser]:
@@ -115,8 +115,14 @@ class TokenBackend(AuthenticationBackend):
             if self.limiter is not None:
                 self.limiter.record_failure(keys)
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
-        user = TokenUser(identity, digest(token.strip())[:16])
+        user = TokenUser(identity, identity.token_id)
         return AuthCredentials(identity.role.scopes), user
+
+    def forget(self, token_id: str) -> None:
+        """Drop what is remembered of the token ``token_id`` names (it was revoked)."""
+        for key, (identity, _) in list(self._known.items()):
+            if identity.token_id == token_id:
+                self._known.pop(key, None)
 
     async def _identify(self, token: str) -> Identity | None:
         key, now = digest(token), time.monotonic()

@@ -26,7 +26,7 @@ from infrastructure.postgres.config import (
 from infrastructure.postgres.database import Database, lock_key, probe
 from infrastructure.settings import Settings
 
-SCHEMA_VERSION = "1"  # bump with a migration in init_schema when a table changes
+SCHEMA_VERSION = "2"  # 2: token_usage. Bump with a migration in init_schema when a table changes
 INIT_LOCK = "cml-fleet:db-init"
 TEXT = 'TEXT COLLATE "C"'  # byte order, like SQLite's: sorts and cursors agree everywhere
 SORT_COLUMNS = {field: ("name_key" if field == "name" else field) for field in SORTABLE_FIELDS}
@@ -55,6 +55,8 @@ AUTH = (
     """CREATE TABLE IF NOT EXISTS sessions (
         hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, csrf_hash TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS token_usage (
+        hash TEXT PRIMARY KEY, last_used_at DOUBLE PRECISION NOT NULL)""",
 )
 IDEMPOTENCY = (
     """CREATE TABLE IF NOT EXISTS idempotency (
@@ -85,7 +87,7 @@ META = (
 OUR_DDL = (*READ_MODEL, *AUTH, *IDEMPOTENCY, *METRICS, *REACTOR, *LEADERSHIP)
 OUR_TABLES = (
     *("workers", "worker_dtos", "workers_tracking", "workers_meta", "worker_costs"),
-    *("tokens", "sessions", "idempotency", "metric_samples", "reactor_tracking"),
+    *("tokens", "sessions", "token_usage", "idempotency", "metric_samples", "reactor_tracking"),
     *("leader_terms", "schema_meta"),
 )
 

@@ -38,15 +38,15 @@ async def events(request: Request) -> Response | DroppedWhenStuck:
     wanted = stream_request(request)
     slots: StreamSlots = request.app.state.stream_slots
     credential = str(getattr(request.user, "credential", request.user.display_name))
+    shutdown = anyio.Event()  # set when the server stops, or the credential is revoked
     try:
-        slots.take(credential)
+        slots.take(credential, shutdown)
     except TooManyStreams as full:
         return problem(request, 429, str(full), kind="too-many-streams", limit=full.limit)
     except StreamsFull as full:
         return problem(request, 503, str(full), kind="streams-full", limit=full.limit)
-    shutdown = anyio.Event()  # set by sse-starlette when the server stops
     return DroppedWhenStuck(
-        lambda: slots.give_back(credential),
+        lambda: slots.give_back(credential, shutdown),
         EventSourceResponse(
             event_stream(system, wanted, shutdown),
             ping=settings.sse_heartbeat_seconds,

@@ -3,7 +3,9 @@ token, or a browser session), so one client cannot take every connection."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import defaultdict
+
+import anyio
 
 
 class TooManyStreams(Exception):
@@ -26,23 +28,35 @@ class StreamsFull(Exception):
 
 
 class StreamSlots:
-    """Counts open streams; :meth:`take` before a stream opens, :meth:`give_back` after."""
+    """Counts open streams; :meth:`take` before a stream opens, :meth:`give_back` after.
+    Each stream's ``ending`` event, set, ends it cleanly (:meth:`end`: its credential
+    was revoked)."""
 
     def __init__(self, total: int, per_credential: int) -> None:
         self.total, self.per_credential = total, per_credential
-        self._open: Counter[str] = Counter()
+        self._open: defaultdict[str, set[anyio.Event]] = defaultdict(set)
         self._count = 0
 
-    def take(self, credential: str) -> None:
-        if self._open[credential] >= self.per_credential:
+    def take(self, credential: str, ending: anyio.Event) -> None:
+        if len(self._open[credential]) >= self.per_credential:
             raise TooManyStreams(self.per_credential)
         if self._count >= self.total:
             raise StreamsFull(self.total)
-        self._open[credential] += 1
+        self._open[credential].add(ending)
         self._count += 1
 
-    def give_back(self, credential: str) -> None:
-        self._open[credential] -= 1
+    def give_back(self, credential: str, ending: anyio.Event) -> None:
+        self._open[credential].discard(ending)
         self._count -= 1
-        if self._open[credential] <= 0:
+        if not self._open[credential]:
             del self._open[credential]
+
+    def credentials(self) -> tuple[str, ...]:
+        return tuple(self._open)
+
+    def end(self, credential: str) -> int:
+        """End every open stream of ``credential``; how many there were."""
+        endings = self._open.get(credential, set())
+        for ending in endings:
+            ending.set()
+        return len(endings)

@@ -1,0 +1,61 @@
+"""``GET /api/admin/tokens`` and ``DELETE /api/admin/tokens/{id}`` (admin): the API
+tokens (never their secrets) and revoking one. A revoked token is refused at once by
+this process (what it remembered of it is dropped) and its open event streams end;
+other processes refuse it within their 5 s identity cache and end its streams within
+a heartbeat (:func:`watch_credentials`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import anyio
+from pydantic import TypeAdapter
+from starlette.authentication import requires
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from infrastructure.http.auth import AuthStore, TokenInfo
+from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.problems import problem
+from infrastructure.sse.slots import StreamSlots
+
+log = logging.getLogger(__name__)
+_TOKENS = TypeAdapter(list[TokenInfo])
+
+
+@requires("admin")
+async def list_tokens(request: Request) -> Response:
+    system = system_of(request)
+    tokens = await system.run_sync(system.auth.tokens)
+    items = _TOKENS.dump_python(tokens, mode="json")
+    return json_response(json.dumps({"items": items}).encode())
+
+
+@requires("admin")
+async def revoke_token(request: Request) -> Response:
+    system, token_id = system_of(request), request.path_params["id"]
+    if not await system.run_sync(system.auth.revoke, token_id):
+        return problem(request, 404, f"no token with id {token_id}", kind="token-not-found")
+    request.app.state.token_backend.forget(token_id)
+    ended = request.app.state.stream_slots.end(token_id)
+    log.info("token %s revoked; %d open event streams ended", token_id, ended)
+    return Response(status_code=204)
+
+
+async def watch_credentials(slots: StreamSlots, store: AuthStore, every: float) -> None:
+    """End the open streams of tokens revoked or expired elsewhere (the CLI, another
+    process), checking each open stream's token every ``every`` seconds."""
+    while True:
+        await anyio.sleep(every)
+        for token_id in slots.credentials():
+            if not await anyio.to_thread.run_sync(store.valid, token_id):
+                slots.end(token_id)
+
+
+def token_routes() -> list[Route]:
+    return [
+        Route("/api/admin/tokens", list_tokens, methods=["GET"]),
+        Route("/api/admin/tokens/{id}", revoke_token, methods=["DELETE"]),
+    ]

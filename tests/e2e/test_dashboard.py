@@ -273,8 +273,26 @@ def test_signing_out_ends_the_session(
 
     expect(page.locator("#signed-out")).to_be_visible()
     expect(page.locator("#conn")).to_have_attribute("data-state", "signed-out")
+    expect(page.locator("#user-role")).to_be_hidden()  # no role shown once signed out
+    expect(page.locator("#user-name")).to_have_text("")
     status = page.evaluate("fetch('/api/me').then((r) => r.status)")
     assert status == 401
+
+
+def test_a_browser_without_a_session_gets_the_login_page_and_signs_in_there(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = new_page()
+    page.goto(f"{server.url}/")  # no session: not JSON, the login page
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    page.goto(f"{server.url}/login?token=not-a-token")  # a bad or expired login link
+    expect(page.locator("#login-message")).to_contain_text("not valid")
+
+    page.get_by_label("Token").fill(tokens.viewer)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector(READY)
+    expect(page.locator("#user-role")).to_have_text("viewer")
 
 
 def test_a_resume_too_far_behind_reloads_the_fleet_from_fresh_snapshots(

@@ -70,7 +70,8 @@ class Matrix:
         self.worker_id = created.json()["worker_id"]
 
     def call(self, method: str, path: str, caller: str) -> int:
-        url = path.replace("{id}", self.worker_id).replace("{path:path}", "app.css")
+        # app.css and favicon.svg are public (the login page shows them); the rest is not
+        url = path.replace("{id}", self.worker_id).replace("{path:path}", "js/main.mjs")
         if path == "/api/admin/jobs/{id}/run":
             url = path.replace("{id}", "no-such-job")
         url += QUERIES.get(path, "")

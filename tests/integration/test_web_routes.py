@@ -143,3 +143,35 @@ def test_every_module_is_preloaded_so_the_page_fetches_them_at_once(
     modules = {m.name for m in (STATIC / "js").glob("*.mjs")} - {"main.mjs"}
 
     assert preloaded == modules
+
+
+def test_a_browser_without_a_session_is_sent_to_the_login_page(client: TestClient) -> None:
+    page = {"Accept": "text/html,application/xhtml+xml"}
+    to_login = client.get("/", headers=page, follow_redirects=False)
+    login = client.get("/login", headers=page)
+    api = client.get("/", headers={"Accept": "application/json"})
+
+    assert (to_login.status_code, to_login.headers["location"]) == (303, "/login")
+    assert login.status_code == 200 and login.headers["content-type"].startswith("text/html")
+    assert (
+        'name="token"' in login.text
+        and "script-src 'none'" in login.headers["content-security-policy"]
+    )
+    assert api.status_code == 401 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_a_bad_login_link_and_an_ended_session_come_back_to_the_page_saying_why(
+    client: TestClient,
+) -> None:
+    page = {"Accept": "text/html"}
+    bad = client.get("/login?token=nope", headers=page, follow_redirects=False)
+    client.cookies.set("cml_fleet_session", "ended-long-ago")
+    ended = client.get("/", headers=page, follow_redirects=False)
+    client.cookies.clear()
+    said = client.get(ended.headers["location"], headers=page).text
+    forged = client.get("/login?reason=<script>alert(1)</script>", headers=page).text
+
+    assert bad.headers["location"] == "/login?reason=invalid"
+    assert ended.headers["location"] == "/login?reason=expired"
+    assert "Your session has ended" in said
+    assert "<script>" not in forged  # only the page's own messages, never the request's text

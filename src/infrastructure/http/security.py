@@ -9,6 +9,7 @@ unauthenticated request outside :data:`PUBLIC_PATHS` (deny by default).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import anyio.to_thread
 from starlette.authentication import (
@@ -18,7 +19,7 @@ from starlette.authentication import (
     BaseUser,
 )
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,7 +31,17 @@ SESSION_COOKIE = "cml_fleet_session"
 CSRF_COOKIE = "cml_fleet_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/login", "/logout"})
+PUBLIC_PATHS = frozenset(
+    {"/healthz", "/readyz", "/login", "/logout", "/static/app.css", "/static/favicon.svg"}
+)
+"""Answer without credentials: health, the login page (and the two files it shows)."""
+LOGIN_REASONS = {
+    "expired": "Your session has ended. Sign in again.",
+    "invalid": "That token is not valid (unknown, revoked or expired).",
+    "throttled": "Too many failed sign-ins from here: wait a minute, then try again.",
+    "signed-out": "You are signed out.",
+}
+"""The messages the login page can show (fixed texts: nothing from the request)."""
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cml-fleet"'}
 
 
@@ -176,10 +187,29 @@ class RequireAuthentication:
             and scope["path"] not in PUBLIC_PATHS
             and (user is None or not user.is_authenticated)
         ):
-            response = unauthenticated(HTTPConnection(scope))
+            conn = HTTPConnection(scope)
+            response = to_login(conn) if wants_page(conn) else unauthenticated(conn)
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def wants_page(conn: HTTPConnection) -> bool:
+    """A browser asking for the dashboard page (not an API client, not a script)."""
+    return conn.url.path == "/" and "text/html" in conn.headers.get("accept", "")
+
+
+def to_login(conn: HTTPConnection, reason: str | None = None) -> Response:
+    """To the login page; ``expired`` when the browser still had a session cookie."""
+    if reason is None and SESSION_COOKIE in conn.cookies:
+        reason = "expired"
+    target = "/login" if reason is None else f"/login?reason={reason}"
+    response = RedirectResponse(target, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    if reason == "expired":
+        for name in (SESSION_COOKIE, CSRF_COOKIE):
+            response.delete_cookie(name, path="/", samesite="strict")
+    return response
 
 
 def unauthenticated(conn: HTTPConnection) -> ProblemResponse:
@@ -188,20 +218,25 @@ def unauthenticated(conn: HTTPConnection) -> ProblemResponse:
 
 
 async def login(request: Request) -> Response:
-    """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``."""
+    """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``.
+    Without a token: the login page (with ``?reason=``'s message); a browser whose
+    token is refused comes back to it with the reason, other clients get 401/429."""
     system = request.app.state.system
     token = request.query_params.get("token", "")
+    if not token:
+        return login_page(request)
+    browser = "text/html" in request.headers.get("accept", "")
     limiter: FailedLoginLimiter | None = getattr(request.app.state, "login_limiter", None)
-    session = await system.run_sync(system.auth.open_session, token) if token else None
+    session = await system.run_sync(system.auth.open_session, token)
     if session is None:  # only failures are limited: a valid token always gets in
         keys = login_keys(request.client.host if request.client else None, token)
         try:
             refuse_if_limited(limiter, keys)
         except TooManyFailures as exc:
-            return too_many_failures(request, exc)
+            return to_login(request, "throttled") if browser else too_many_failures(request, exc)
         if limiter is not None:
             limiter.record_failure(keys)
-        return unauthenticated(request)
+        return to_login(request, "invalid") if browser else unauthenticated(request)
     response = RedirectResponse("/", status_code=303)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -220,6 +255,25 @@ async def login(request: Request) -> Response:
             samesite="strict",
         )
     return response
+
+
+LOGIN_PAGE = (Path(__file__).parents[1] / "web" / "static" / "login.html").read_text()
+
+
+def login_page(request: Request) -> Response:
+    message = LOGIN_REASONS.get(request.query_params.get("reason", ""), "")
+    page = LOGIN_PAGE.replace("{message}", message)
+    headers = {"Cache-Control": "no-store", **LOGIN_PAGE_HEADERS}
+    return HTMLResponse(page, headers=headers)
+
+
+LOGIN_PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; style-src 'self'; img-src 'self'; "
+    "script-src 'none'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 async def logout(request: Request) -> Response:

@@ -76,6 +76,11 @@ async function start() {
 function signedOut() {
   $('#app').hidden = true;
   $('#signed-out').hidden = false;
+  setText($('#user-name'), '');  // nobody is signed in: no name, no role
+  setText($('#user-role'), '');
+  $('#user-role').hidden = true;
+  $('#logout').hidden = true;
+  delete document.body.dataset.role;
   setConnection('signed-out');
   $('#signed-out input[name="token"]').focus();
 }
@@ -107,6 +112,8 @@ class Dashboard {
   start() {
     setText($('#user-name'), this.me.name);
     setText($('#user-role'), this.me.role);
+    $('#user-role').hidden = false;
+    $('#logout').hidden = false;
     document.body.dataset.role = this.me.role;
     this.view.onPainted = () => this.painted();
     this.controls.wire();

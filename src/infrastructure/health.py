@@ -18,10 +18,19 @@ the others report none of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from infrastructure.bootstrap import System
+from application.jobs.region_health import RegionHealth
+from infrastructure.settings import Settings
+
+
+class Watched(Protocol):
+    """What health looks at (the system has these parts)."""
+
+    settings: Settings
+    scheduler: Any  # infrastructure.scheduler.FleetScheduler, when jobs run here
+    region_health: RegionHealth | None
+    reactor: Any  # infrastructure.operations.OperationsReactor, when it runs here
 
 
 @dataclass(frozen=True)
@@ -33,12 +42,12 @@ class Problem:
     detail: str
 
 
-def problems(system: System) -> list[Problem]:
+def problems(system: Watched) -> list[Problem]:
     """Everything failing now, jobs first, then regions, then the reactor."""
     return [*_jobs(system), *_regions(system), *_reactor(system)]
 
 
-def _jobs(system: System) -> list[Problem]:
+def _jobs(system: Watched) -> list[Problem]:
     limit = system.settings.health_failures_in_a_row
     scheduler = system.scheduler
     return [
@@ -48,7 +57,7 @@ def _jobs(system: System) -> list[Problem]:
     ]
 
 
-def _regions(system: System) -> list[Problem]:
+def _regions(system: Watched) -> list[Problem]:
     health = system.region_health
     found = []
     for state in health.states() if health is not None else ():
@@ -62,7 +71,7 @@ def _regions(system: System) -> list[Problem]:
     return found
 
 
-def _reactor(system: System) -> list[Problem]:
+def _reactor(system: Watched) -> list[Problem]:
     reactor, settings = system.reactor, system.settings
     if reactor is None or not reactor.running:
         return []

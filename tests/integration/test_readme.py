@@ -26,7 +26,10 @@ def quick_start_block() -> str:
     return found.group(1)
 
 
-@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq")
+NEEDS = "needs curl and jq (apt-get install -y curl jq; .ci/run installs them)"
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason=NEEDS)
 def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
     env = defaults(tmp_path / "data")
     token = admin_token(env)

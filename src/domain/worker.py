@@ -879,19 +879,21 @@ class CMLWorker(Aggregate):
 
     class TagsChanged(Event):
         """Tags were added/changed and/or removed; others are untouched. Asked for
-        through cml-fleet (to be written to EC2), or ``observed``: changed in EC2
-        directly and seen there (absent from events stored before it existed)."""
+        through cml-fleet and ``to_ec2`` (to be written there), or ``observed``: changed
+        in EC2 directly and seen there. Events stored before either field existed have
+        both false: they were never written to EC2, and nothing is pending for them."""
 
         TOPIC = "cml-fleet:CMLWorker.TagsChanged"
         added: dict[str, str]
         removed: tuple[str, ...]
         observed: bool = False
+        to_ec2: bool = False
 
         def apply_to(self, worker: CMLWorker) -> None:
             tags = {k: v for k, v in worker.tags.items() if k not in self.removed}
             tags.update(self.added)
             worker.tags = tags
-            if not self.observed:
+            if self.to_ec2:
                 worker.tags_pending_version = self.originator_version
 
     def change_tags(
@@ -918,6 +920,7 @@ class CMLWorker(Aggregate):
             self.TagsChanged,
             added=added,
             removed=removed,
+            to_ec2=True,
             actor=actor,
             correlation_id=correlation_id,
         )

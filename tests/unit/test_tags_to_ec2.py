@@ -11,6 +11,7 @@ import pytest
 
 from application.commands.settings import ChangeTags, change_tags
 from application.operations.context import Result
+from application.operations.requests import operation_for
 from application.ports_errors import CloudUnauthorized
 from domain.errors import InvalidValue
 from infrastructure.scheduler import build_metrics_job
@@ -133,3 +134,21 @@ def test_more_tags_than_ec2_allows_are_refused() -> None:
     with pytest.raises(InvalidValue, match="at most 50"):
         tag(fleet, worker_id, one_more="v")
     tag(fleet, worker_id, "k0", replaced="v")  # one out, one in: still 50
+
+
+def test_a_tag_change_stored_before_tags_reached_ec2_leaves_nothing_pending() -> None:
+    """Events of the previous release (no ``to_ec2``): they were never written to EC2 and
+    nothing will write them now, so EC2's tags must go on being observed."""
+    fleet = OpsFleet.build(operations_enabled=False)
+    worker_id = fleet.add("lab")
+    worker = fleet.worker(worker_id)
+    worker.trigger_event(  # as the previous release recorded an operator's change
+        worker.TagsChanged, added={"old": "x"}, removed=(), actor="alice", correlation_id="c"
+    )
+    fleet.store.save(worker)
+    replayed = fleet.worker(worker_id)
+    old_event = list(fleet.store.events.get(worker_id))[-1]
+
+    assert replayed.tags_pending_version is None
+    assert operation_for(old_event, position=1) is None  # nothing to carry out
+    assert replayed.observe_tags({}, actor="job:metrics", correlation_id="c2")  # EC2 wins

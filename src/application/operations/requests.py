@@ -68,15 +68,15 @@ REQUEST_TOPICS: frozenset[str] = frozenset(str(cls.__dict__["TOPIC"]) for cls in
 
 def operation_for(event: object, position: int) -> Operation | None:
     """The operation ``event`` requests, if any. An ``external`` pause or resume, and
-    tags ``observed`` in EC2, record what already happened: they request nothing."""
+    a tag change not ``to_ec2`` (seen there), record what already happened."""
     kind = _BY_EVENT.get(type(event)) if isinstance(event, CMLWorker.Event) else None
     if kind is None:
         return None
     assert isinstance(event, CMLWorker.Event)
     if isinstance(event, W.Paused | W.Resumed) and event.reason is PauseReason.EXTERNAL:
         return None
-    if isinstance(event, W.TagsChanged) and event.observed:
-        return None
+    if isinstance(event, W.TagsChanged) and not event.to_ec2:
+        return None  # seen in EC2, or stored before tag changes were written there
     patch = None
     if isinstance(event, W.TagsChanged):
         patch = TagPatch(dict(event.added), tuple(event.removed))

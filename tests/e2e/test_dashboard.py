@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 
 from application.commands.lifecycle import PauseWorker, pause_worker
@@ -394,3 +395,34 @@ def test_a_region_that_keeps_failing_shows_in_a_banner_and_the_rest_stays_live(
     expect(banner).to_contain_text("the rest of the fleet carries on")
     expect(page.locator("#fleet-rows [role=row]")).to_have_count(len(ids))
     expect(page.locator("#conn")).to_have_attribute("data-state", "live")
+
+
+def test_the_stream_recovers_from_a_refusal_and_asks_to_sign_in_once_the_token_is_revoked(
+    server: FleetServer, tokens: Tokens, new_page: Any, page_errors: PageErrors
+) -> None:
+    page_errors.allow("429")  # the browser reports the refused stream in the console
+    page_errors.allow("401")
+    seed_workers(server.settings(), NAMES)
+    server.env |= {"CML_FLEET_SSE_MAX_STREAMS_PER_CREDENTIAL": "1"}
+    server.start()
+    headers = {"Authorization": f"Bearer {tokens.viewer}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=10) as client:
+        # another client of the same token holds its only stream: the page's gets 429
+        with client.stream("GET", "/api/events") as held:
+            assert held.status_code == 200
+            page = new_page()
+            page.goto(server.login_url(tokens.viewer))
+            expect(page.locator("#conn")).to_have_attribute("data-state", re.compile("offline"))
+        # the slot is free again: the page's own retry gets in, no reload
+        expect(page.locator("#conn")).to_have_attribute("data-state", "live", timeout=15_000)
+        page.wait_for_selector(READY)
+        expect(page.locator("#fleet-rows [role=row]")).to_have_count(len(NAMES))
+
+    with server.api(tokens.admin) as admin:
+        listed = admin.get("/api/admin/tokens").json()["items"]
+        viewer_id = next(t["id"] for t in listed if t["role"] == "viewer")
+        assert admin.delete(f"/api/admin/tokens/{viewer_id}").status_code == 204
+
+    # its stream ends, the reconnection is refused: the page asks to sign in again
+    expect(page.locator("#signed-out")).to_be_visible(timeout=15_000)
+    expect(page.locator("#conn")).to_have_attribute("data-state", "signed-out")

@@ -55,7 +55,9 @@ async function start() {
   let app = null;
   const stream = new Stream({ url: '/api/events', types: STREAM_TYPES,
     onFrame: (type, envelope) => (app ? app.frame(type, envelope) : apply(fleet, type, envelope)),
-    onState: setConnection, resumeFrom: () => (fleet.ready ? fleet.position : null),
+    // signed out meanwhile (revoked, expired): ask to sign in again, not just say so
+    onState: (state) => (state === 'signed-out' ? signedOut() : setConnection(state)),
+    resumeFrom: () => (fleet.ready ? fleet.position : null),
     stillSignedIn: () => getJson('/api/me').then(() => true,
       (e) => !(e instanceof ApiError && e.status === 401)) });
   stream.open();

@@ -35,6 +35,15 @@ class ReadModelBehind(ApplicationError):
         super().__init__(f"read model at position {reached}, not yet {wanted}")
 
 
+class PositionNotInLog(ApplicationError):
+    """``?min_position`` names a position the event log has not reached: nothing this
+    fleet acknowledged, so waiting would not help (409)."""
+
+    def __init__(self, wanted: int, head: int) -> None:
+        self.wanted, self.head = wanted, head
+        super().__init__(f"position {wanted} is not in the event log (it ends at {head})")
+
+
 class UnknownRegion(ApplicationError):
     """The region is not one the cloud has (422)."""
 
@@ -44,7 +53,7 @@ class UnknownRegion(ApplicationError):
 
 
 class InstanceNotFound(ApplicationError):
-    """The instance to import does not exist in that region, or is gone (422)."""
+    """The instance to import does not exist in that region, or is gone (404)."""
 
     def __init__(self, instance_id: str, region: str, state: str | None = None) -> None:
         self.instance_id, self.region = instance_id, region
@@ -61,7 +70,7 @@ class InstanceAlreadyManaged(ApplicationError):
 
 
 class ImportMismatch(ApplicationError):
-    """The request says something of the instance that EC2 contradicts (422)."""
+    """The request says something of the instance that EC2 contradicts (409)."""
 
     def __init__(self, field: str, requested: str, actual: str | None) -> None:
         self.field, self.requested, self.actual = field, requested, actual

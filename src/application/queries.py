@@ -5,6 +5,7 @@ Queries return DTOs, never aggregates, and read only the read model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -13,6 +14,33 @@ from uuid import UUID
 from application.dto import CMLWorkerDto
 
 SORTABLE_FIELDS = ("name", "status", "region", "created_at", "updated_at", "instance_type")
+CURSOR_PATTERN = rf"^({'|'.join(SORTABLE_FIELDS)})\.[ad]\.([0-9a-f]{{2}})*\.[0-9a-f]{{32}}$"
+"""A page's ``next_cursor``: sort field, direction, the last sort value (UTF-8, in hex)
+and the last worker id. Every string of this form is a cursor (a cursor made up by
+hand is a position in that order, however odd), so only its form can be wrong."""
+_CURSOR = re.compile(CURSOR_PATTERN)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    sort: str
+    descending: bool
+    value: str
+    worker_id: str
+
+    def encoded(self) -> str:
+        direction = "d" if self.descending else "a"
+        value = self.value.encode().hex()
+        return f"{self.sort}.{direction}.{value}.{UUID(self.worker_id).hex}"
+
+    @classmethod
+    def decoded(cls, text: str) -> Cursor | None:
+        """The cursor, or ``None`` when ``text`` is not one."""
+        if not _CURSOR.match(text):
+            return None
+        sort, direction, value, worker = text.split(".")
+        return cls(sort, direction == "d", bytes.fromhex(value).decode(errors="replace"),
+                   str(UUID(worker)))  # fmt: skip
 
 
 @dataclass(frozen=True)

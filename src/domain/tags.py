@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from domain.errors import InvalidValue
+from domain.errors import DomainError, InvalidValue
 
 MAX_TAGS = 50
 """EC2's limit of user tags per resource."""
@@ -40,6 +40,19 @@ def refuse_protected(keys: Iterable[str]) -> None:
 def refuse_too_many(tags: Mapping[str, str]) -> None:
     if len(tags) > MAX_TAGS:
         raise InvalidValue("tags", f"{len(tags)} tags: EC2 allows at most {MAX_TAGS}")
+
+
+def refuse_past_limit(tags: Mapping[str, str]) -> None:
+    """A change that would leave a worker more tags than EC2 allows: refused for the
+    worker's current tags (409), the request itself being well formed."""
+    if len(tags) > MAX_TAGS:
+        raise TagLimitReached(len(tags))
+
+
+class TagLimitReached(DomainError):
+    def __init__(self, count: int) -> None:
+        self.count = count
+        super().__init__(f"the worker would have {count} tags: EC2 allows at most {MAX_TAGS}")
 
 
 def differences(

@@ -27,7 +27,7 @@ from domain.status import (
     WorkerStatus,
 )
 from domain.tags import differences as tag_differences
-from domain.tags import managed, refuse_protected, refuse_too_many
+from domain.tags import managed, refuse_past_limit, refuse_protected, refuse_too_many
 from domain.values import ActivityRecord, MetricThresholds, PauseRecord, Telemetry
 
 PAUSE_HISTORY_LIMIT = 20
@@ -907,15 +907,13 @@ class CMLWorker(Aggregate):
         """Apply a tag patch, to be written to EC2; records only real changes.
         Returns whether any."""
         _guard("change the tags of", self.status, LIVE_STATUSES | {S.TERMINATING})
-        clash = set(add) & set(remove)
-        if clash:
-            raise InvalidValue("tags", f"both added and removed: {', '.join(sorted(clash))}")
         refuse_protected([*add, *remove])
         added = {k: v for k, v in add.items() if self.tags.get(k) != v}
-        removed = tuple(sorted(k for k in remove if k in self.tags))
+        # A key both added and removed is set: the addition wins.
+        removed = tuple(sorted(k for k in remove if k in self.tags and k not in add))
         if not added and not removed:
             return False
-        refuse_too_many({**{k: v for k, v in self.tags.items() if k not in removed}, **added})
+        refuse_past_limit({**{k: v for k, v in self.tags.items() if k not in removed}, **added})
         self.trigger_event(
             self.TagsChanged,
             added=added,

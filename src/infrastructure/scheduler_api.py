@@ -12,8 +12,9 @@ refused with 409 ``not-leader`` naming the leader, so a job never runs twice at 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields, is_dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -24,13 +25,12 @@ from starlette.routing import Route
 
 from application.mapper import rfc3339
 from application.queries import GetWorker
-from infrastructure.http.handling import json_response, system_of, worker_id
+from infrastructure.http.handling import bool_param, int_param, json_response, system_of, worker_id
 from infrastructure.http.problems import RequestInvalid, problem
 from infrastructure.leadership_api import leadership_routes
 from infrastructure.scheduler import JobAlreadyRunning, JobInfo, UnknownJob
 
 MAX_SAMPLES = 10_000
-TRUE = ("1", "true", "yes")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ async def list_jobs(request: Request) -> Response:
 async def run_job(request: Request) -> Response:
     scheduler = system_of(request).scheduler
     job_id = request.path_params["id"]
-    wait = request.query_params.get("wait", "").lower() in TRUE
+    wait = bool_param(request, "wait")
     leadership = system_of(request).leadership
     if leadership is not None and not leadership.can_run_leader_work:
         return await _not_leader(request, job_id)
@@ -144,24 +144,40 @@ async def _not_leader(request: Request, job_id: str) -> Response:
     )
 
 
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
+)
+
+
 def _since(request: Request) -> datetime | None:
+    """``?since=``: an RFC 3339 date-time (a leap second counts as :59)."""
     raw = request.query_params.get("since")
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    found = _RFC3339.match(raw)
+    if found is None:
+        raise RequestInvalid.one(
+            "since", "must be an RFC 3339 date-time, e.g. 2026-01-31T08:00:00Z"
+        )
+    *fields, fraction, zone = found.groups()
+    year, month, day, hour, minute, second = map(int, fields)
+    micros = int((fraction or ".0")[1:7].ljust(6, "0"))
+    offset = 0 if zone in "Zz" else int(zone[:3]) * 60 + int(zone[0] + zone[4:])
     try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise RequestInvalid.one("since", "must be an RFC 3339 date-time") from None
-    if moment.tzinfo is None:
-        raise RequestInvalid.one("since", "must have a time zone (e.g. Z)")
-    return moment
+        return datetime(
+            year, month, day, hour, minute, min(second, 59), micros,
+            tzinfo=timezone(timedelta(minutes=offset)),
+        )  # fmt: skip
+    except ValueError as error:
+        raise RequestInvalid.one("since", f"not a date-time: {error}") from None
 
 
 def _limit(request: Request) -> int:
-    raw = request.query_params.get("limit", str(MAX_SAMPLES))
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_SAMPLES:
+    limit = int_param(request, "limit", MAX_SAMPLES, 1)
+    assert limit is not None
+    if limit > MAX_SAMPLES:
         raise RequestInvalid.one("limit", f"must be an integer from 1 to {MAX_SAMPLES}")
-    return int(raw)
+    return limit
 
 
 @requires("viewer")
@@ -183,6 +199,6 @@ def job_routes() -> list[Route]:
     return [
         Route("/api/admin/jobs", list_jobs, methods=["GET"]),
         Route("/api/admin/jobs/{id}/run", run_job, methods=["POST"]),
-        Route("/api/workers/{id}/metrics", worker_metrics, methods=["GET"]),
+        Route("/api/workers/{id:uuid}/metrics", worker_metrics, methods=["GET"]),
         *leadership_routes(),
     ]

@@ -71,7 +71,7 @@ def test_no_generated_request_gets_a_server_error(fuzzed: tuple[System, TestClie
         "/api/workers", json=NEW_WORKER, headers={"Authorization": f"Bearer {admin}"}
     )
     worker_id = created.json()["worker_id"]
-    schema = schemathesis.openapi.from_dict(openapi_document(client.app.routes))  # type: ignore[attr-defined]
+    schema = schemathesis.openapi.from_dict(openapi_document(["us-east-1", "eu-west-1"]))
     operations = [r.ok() for r in schema.get_all_operations()]
     tested = 0
     for operation in operations:

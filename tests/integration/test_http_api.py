@@ -262,14 +262,31 @@ def test_a_correlation_id_is_honoured_echoed_and_stored_on_the_events(api: Api) 
     assert len(odd.headers["x-correlation-id"]) == 36  # a fresh uuid4
 
 
-def test_waiting_for_a_position_never_reached_answers_503_with_retry_after(
-    tmp_path: Path,
-) -> None:
-    system = bootstrap(settings_for(tmp_path, read_wait_timeout_seconds=0.1))
+def test_a_position_the_log_has_not_reached_is_refused_at_once(tmp_path: Path) -> None:
+    """Nothing acknowledged has that position: waiting would not help (409, no wait)."""
+    system = bootstrap(settings_for(tmp_path, read_wait_timeout_seconds=30))
     token = system.auth.create_token(Role.VIEWER, "vera")
     with TestClient(create_app(system)) as client:
         response = client.get(
             "/api/workers?min_position=999999", headers={"Authorization": f"Bearer {token}"}
+        )
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith(":position-not-in-log")
+    assert response.json()["log_position"] == system.store.max_position()
+
+
+def test_waiting_for_a_position_the_read_model_lacks_answers_503_with_retry_after(
+    tmp_path: Path,
+) -> None:
+    system = bootstrap(settings_for(tmp_path, read_wait_timeout_seconds=0.1))
+    token = system.auth.create_token(Role.ADMIN, "vera")
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(system)) as client:
+        system.read_model.stop()  # the projection stops: the log goes on, the read model not
+        created = client.post("/api/workers", json=NEW_WORKER, headers=headers).json()
+        response = client.get(
+            f"/api/workers?min_position={created['position']}", headers=headers
         )
 
     assert response.status_code == 503

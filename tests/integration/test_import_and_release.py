@@ -44,8 +44,8 @@ def test_an_instance_ec2_does_not_have_is_refused_naming_it(api: Api) -> None:
     answer = api.client.post(
         "/api/workers/import", json=import_body("i-0000000000000dead"), headers=api.admin
     )
-    body = problem(answer, 422)
-    assert fields_of(body) == ["instance_id"]
+    body = problem(answer, 404)  # the request is well formed: what it names is not there
+    assert body["type"].endswith(":instance-not-found")
     assert "i-0000000000000dead" in body["detail"] and "eu-west-1" in body["detail"]
     assert api.system.store.max_position() == before  # nothing recorded
 
@@ -53,14 +53,14 @@ def test_an_instance_ec2_does_not_have_is_refused_naming_it(api: Api) -> None:
 def test_an_instance_in_another_region_is_not_found_in_this_one(api: Api) -> None:
     elsewhere = launch_in(api.system, region="us-east-1")
     answer = api.client.post("/api/workers/import", json=import_body(elsewhere), headers=api.admin)
-    assert fields_of(problem(answer, 422)) == ["instance_id"]
+    assert problem(answer, 404)["type"].endswith(":instance-not-found")
 
 
 def test_a_terminated_instance_cannot_be_imported(api: Api) -> None:
     gone = launch_in(api.system)
     api.system.cloud.console_terminate(gone)
     answer = api.client.post("/api/workers/import", json=import_body(gone), headers=api.admin)
-    assert "shutting-down" in problem(answer, 422)["detail"] or "terminated" in answer.text
+    assert "shutting-down" in problem(answer, 404)["detail"] or "terminated" in answer.text
 
 
 def test_the_same_instance_cannot_be_managed_twice(api: Api) -> None:
@@ -121,8 +121,8 @@ def test_a_request_that_contradicts_ec2_is_refused_naming_the_field(
     answer = api.client.post(
         "/api/workers/import", json=import_body(instance, **{field: wrong}), headers=api.admin
     )
-    body = problem(answer, 422)
-    assert fields_of(body) == [field]
+    body = problem(answer, 409)  # well formed, but EC2's instance says otherwise
+    assert body["field"] == field
     assert wrong in body["detail"]
 
 

@@ -14,6 +14,7 @@ from application.operations.context import Result
 from application.operations.requests import operation_for
 from application.ports_errors import CloudUnauthorized
 from domain.errors import InvalidValue
+from domain.tags import TagLimitReached
 from infrastructure.scheduler import build_metrics_job
 from tests.operations_fleet import OpsFleet
 from tests.unit.test_operations_power import FlakyCloud, requested, with_cloud
@@ -131,9 +132,19 @@ def test_more_tags_than_ec2_allows_are_refused() -> None:
     fleet = OpsFleet.build(operations_enabled=False)
     worker_id = fleet.add("lab")
     tag(fleet, worker_id, **{f"k{n}": "v" for n in range(50)})
-    with pytest.raises(InvalidValue, match="at most 50"):
+    with pytest.raises(TagLimitReached, match="at most 50"):  # 409: for the worker's tags
         tag(fleet, worker_id, one_more="v")
     tag(fleet, worker_id, "k0", replaced="v")  # one out, one in: still 50
+
+
+def test_a_key_both_added_and_removed_is_set() -> None:
+    """The document cannot say "keys of add are not in remove", so the rule is one
+    every well-formed patch satisfies: the addition wins."""
+    fleet = OpsFleet.build(operations_enabled=False)
+    worker_id = fleet.add("lab")
+    tag(fleet, worker_id, owner="ann")
+    tag(fleet, worker_id, "owner", owner="bob")
+    assert fleet.worker(worker_id).tags["owner"] == "bob"
 
 
 def test_a_tag_change_stored_before_tags_reached_ec2_leaves_nothing_pending() -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from application.contracts.base import VERSION, schema_id
+from application.contracts.base import VERSION, ExactJsonSchema, schema_id
 from application.contracts.notifications import NOTIFICATION_CONTRACTS
 from application.contracts.operations import DiscoveryResult
 from application.contracts.requests import (
@@ -58,7 +58,7 @@ def public_models() -> dict[str, type[BaseModel]]:
 
 def contract_schema(name: str, model: type[BaseModel]) -> dict[str, Any]:
     """The JSON Schema of one contract, with its versioned id and title."""
-    schema = model.model_json_schema()
+    schema = model.model_json_schema(schema_generator=ExactJsonSchema)
     return {
         **schema,
         "$schema": JSON_SCHEMA_DIALECT,

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    SecretStr,
+    StringConstraints,
+)
+from pydantic_core import CoreSchema
 
 from application.contracts.base import RequestContract
 from domain.status import WorkerStatus
@@ -12,36 +21,83 @@ from domain.worker import MAX_IDLE_TIMEOUT_MINUTES
 
 NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
 """No control characters (NUL, newlines, tabs, DEL...)."""
-Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_CONTROLS)
-]
-Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$", max_length=32)]
+SPACES = r"\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+TEXT = rf"^[^\x00-\x1f\x7f]*[^\x00-\x20\x7f{SPACES}][^\x00-\x1f\x7f]*$"
+"""No control characters, and something besides spaces. Patterns here mean the same to
+Python's ``re``, JSON Schema's ECMA 262 and pydantic's Rust regex: explicit classes, no
+``\\w`` or ``\\s`` (whose meanings differ), so the API document is exact."""
+
+
+class WithJsonSchemaExtra:
+    """Adds to a type's JSON Schema what a domain rule checks (so the document says it)."""
+
+    def __init__(self, extra: dict[str, Any]) -> None:
+        self.extra = extra
+
+    def __get_pydantic_json_schema__(
+        self, core: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {**handler(core), **self.extra}
+
+
+def _whole(value: object) -> object:
+    """JSON Schema's integer: ``30.0`` is 30 (``"30"`` and ``true`` stay refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _text(max_length: int) -> Any:
+    """Kept as sent but for surrounding spaces (checked as sent: the document's rules)."""
+    return Annotated[
+        str, StringConstraints(min_length=1, max_length=max_length, pattern=TEXT),
+        AfterValidator(str.strip),
+    ]  # fmt: skip
+
+
+Name = _text(100)
+Reason = _text(500)
+Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$", max_length=32)]
 InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=32)]
 AmiId = Annotated[str, StringConstraints(pattern=r"^ami-[0-9a-f]{8,17}$")]
 InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
-Reason = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_CONTROLS)
-]
-EC2_TAG_CHARACTERS = r"[\w .:/=+\-@]"
-"""What EC2 allows in tag keys and values: letters, digits, spaces and + - = . _ : / @."""
+LaunchTemplate = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9().\-/_]{3,128}$")]
+EC2_TAG_CHARACTER = r"""[^\x00-\x1f\x7f-\x9f!"#$%&'()*,;<>?\[\\\]^`{|}~]"""
+"""What EC2 allows in tag keys and values: letters, digits, spaces and + - = . _ : / @
+(any other ASCII character and control characters are refused here; other letters
+are passed to EC2)."""
+PROTECTED_TAG = r"^(Name$|[Cc][Mm][Ll]-[Ff][Ll][Ee][Ee][Tt]:|[Aa][Ww][Ss]:)"
+"""``domain.tags.is_protected`` as a pattern, for the document."""
 TagKey = Annotated[
-    str, StringConstraints(min_length=1, max_length=128, pattern=f"^{EC2_TAG_CHARACTERS}+$")
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=f"^{EC2_TAG_CHARACTER}+$"),
+    WithJsonSchemaExtra({"not": {"pattern": PROTECTED_TAG}}),
 ]
-TagValue = Annotated[str, StringConstraints(max_length=256, pattern=f"^{EC2_TAG_CHARACTERS}*$")]
-TimeoutMinutes = Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES)]
+TagValue = Annotated[str, StringConstraints(max_length=256, pattern=f"^{EC2_TAG_CHARACTER}*$")]
+TimeoutMinutes = Annotated[
+    int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES), BeforeValidator(_whole)
+]
 
 TAGS_DOC = "Tags to set (key to value); at most 50."
 TIMEOUT_DOC = "This worker's own idle timeout in minutes; null uses the global default."
 
 
+ONE_SOURCE = [
+    {"required": [field], "properties": {field: {"type": "string"}}}
+    for field in ("ami_id", "launch_template")
+]
+
+
 class CreateWorkerRequest(RequestContract):
     """Request a new worker. An AMI id or a launch template is required."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": ONE_SOURCE})
 
     name: Name = Field(description="Human name of the worker.")
     region: Region = Field(description="AWS region, e.g. us-east-1.")
     instance_type: InstanceType = Field(description="EC2 instance type, e.g. c5.2xlarge.")
     ami_id: AmiId | None = Field(None, description="AMI to launch from.")
-    launch_template: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+    launch_template: LaunchTemplate | None = Field(
         None, description="Launch template name or id to launch from."
     )
     tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=50, description=TAGS_DOC)
@@ -52,7 +108,7 @@ class CreateWorkerRequest(RequestContract):
 class ImportWorkerRequest(RequestContract):
     """Take an existing EC2 instance under management. cml-fleet looks it up in its
     region: its type, AMI, Name tag, state and tags come from EC2. Given, ``instance_type``
-    and ``ami_id`` must agree with EC2 (else 422); ``tags`` are added to EC2's."""
+    and ``ami_id`` must agree with EC2 (else 409); ``tags`` are added to EC2's."""
 
     instance_id: InstanceId = Field(description="EC2 instance id, e.g. i-0123456789abcdef0.")
     region: Region = Field(description="AWS region the instance is in.")
@@ -80,9 +136,7 @@ class ReleaseRequest(RequestContract):
     instance is left as it is, its history stays. Final (import the instance again to
     manage it)."""
 
-    reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
-    ] = Field(description="Why, for the worker's history (e.g. 'region closed').")
+    reason: Reason = Field(description="Why, for the worker's history (e.g. 'region closed').")
 
 
 class IdleDetectionRequest(RequestContract):

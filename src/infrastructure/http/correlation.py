@@ -1,4 +1,9 @@
-"""Correlation ids: the client's ``X-Correlation-ID`` when it is sane, else a new one."""
+"""Correlation ids: the client's ``X-Correlation-ID``, or a new one when it sends none.
+
+A client's id must be 1 to 128 of ``A-Z a-z 0-9 . _ : -`` (it goes into logs and
+events); any other value is refused with 422, so a client never loses its trace to a
+silent replacement.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,13 @@ import re
 import uuid
 
 CORRELATION_HEADER = "X-Correlation-ID"
-_SANE = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+CORRELATION_PATTERN = r"^[A-Za-z0-9._:\-]{1,128}$"
+_SANE = re.compile(CORRELATION_PATTERN)
+RULE = "must be 1 to 128 of A-Z a-z 0-9 . _ : -"
 
 
-def correlation_id_from(value: str | None) -> str:
-    """The client's id when it is sane (short, plain characters), else a new uuid4."""
-    if value is not None and _SANE.match(value):
-        return value
-    return str(uuid.uuid4())
+def correlation_id_from(value: str | None) -> str | None:
+    """The client's id; a new uuid4 when it sent none; ``None`` when it is not valid."""
+    if value is None:
+        return str(uuid.uuid4())
+    return value if _SANE.match(value) else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
@@ -22,7 +23,7 @@ from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infrastructure.http.correlation import CORRELATION_HEADER, correlation_id_from
+from infrastructure.http.correlation import CORRELATION_HEADER, RULE, correlation_id_from
 from infrastructure.http.headers import MAX_HEADER_BYTES, add_security_headers, headers_size
 from infrastructure.http.problems import BodyTooLarge, problem
 from infrastructure.logs import correlation_id_var
@@ -53,7 +54,8 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         conn = HTTPConnection(scope)
-        cid = correlation_id_from(conn.headers.get(CORRELATION_HEADER))
+        given = correlation_id_from(conn.headers.get(CORRELATION_HEADER))
+        cid = given or str(uuid.uuid4())  # the refusal below still needs one
         scope.setdefault("state", {})["correlation_id"] = cid
         token = correlation_id_var.set(cid)
         started = time.perf_counter()
@@ -70,7 +72,7 @@ class EdgeMiddleware:
 
         command = self.commands.name(scope)
         try:
-            refusal = self._refusal(conn)
+            refusal = self._refusal(conn) or (None if given else _bad_correlation_id(conn))
             if refusal is not None:
                 await refusal(scope, receive, edge_send)
             else:
@@ -125,6 +127,16 @@ class EdgeMiddleware:
             return message
 
         return counted_receive
+
+
+def _bad_correlation_id(conn: HTTPConnection) -> Any:
+    return problem(
+        conn,
+        422,
+        f"invalid request: {CORRELATION_HEADER}: {RULE}",
+        kind="invalid-request",
+        errors=[{"field": CORRELATION_HEADER, "message": RULE}],
+    )
 
 
 class CommandRoutes:

@@ -19,7 +19,7 @@ from starlette.responses import Response
 
 from application.commands.common import CommandResult
 from application.contracts.responses import CommandAccepted
-from application.errors import ReadModelBehind, WorkerNotFound
+from application.errors import PositionNotInLog, ReadModelBehind, WorkerNotFound
 from application.ports import WorkerStore
 from infrastructure.bootstrap import System
 from infrastructure.http.idempotency import ClaimState, StoredAnswer, request_fingerprint
@@ -34,7 +34,8 @@ from infrastructure.http.problems import (
 
 M = TypeVar("M", bound=BaseModel)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
-_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+_KEY = re.compile(IDEMPOTENCY_PATTERN)
 
 
 def system_of(request: Request) -> System:
@@ -53,6 +54,8 @@ def correlation_id(request: Request) -> str:
 def worker_id(request: Request) -> UUID:
     """The ``{id}`` path parameter. Not a UUID names no worker: 404, like an unknown id."""
     raw = request.path_params["id"]
+    if isinstance(raw, UUID):  # the route's convertor checked it
+        return raw
     try:
         return UUID(raw)
     except ValueError:
@@ -83,15 +86,44 @@ def json_response(body: bytes, status: int = 200) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def wait_for_min_position(request: Request) -> None:
-    """``?min_position=P``: wait (bounded) until the read model has applied P, else 503."""
-    raw = request.query_params.get("min_position")
+INT64_MAX = 2**63 - 1  # the databases' integers are 64-bit
+_DIGITS = re.compile(r"^[0-9]{1,19}$")
+_INTEGER = re.compile(r"^-?[0-9]{1,19}$")
+TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+def int_param(request: Request, name: str, default: int | None, lowest: int) -> int | None:
+    """``?name=`` as an integer from ``lowest`` to 2^63-1 (ASCII digits), else 422."""
+    raw = request.query_params.get(name)
     if raw is None:
+        return default
+    if not _INTEGER.match(raw) or not lowest <= int(raw) <= INT64_MAX:
+        raise RequestInvalid.one(name, f"must be an integer from {lowest} to {INT64_MAX}")
+    return int(raw)
+
+
+def bool_param(request: Request, name: str) -> bool:
+    """``?name=`` as true (true, 1, yes) or false (false, 0, no; absent), else 422."""
+    raw = request.query_params.get(name)
+    if raw is None or raw.lower() in FALSE:
+        return False
+    if raw.lower() in TRUE:
+        return True
+    raise RequestInvalid.one(name, "must be true or false")
+
+
+async def wait_for_min_position(request: Request) -> None:
+    """``?min_position=P``: wait (bounded) until the read model has applied P, else 503;
+    409 at once when the event log itself has not reached P (nothing to wait for)."""
+    wanted = int_param(request, "min_position", None, 0)
+    if wanted is None:
         return
-    if not raw.isdigit():
-        raise RequestInvalid.one("min_position", "must be a non-negative integer")
     system = system_of(request)
-    wanted = int(raw)
+    if await system.read_model.wait_until(wanted, 0):
+        return
+    head = await system.run_sync(system.store.max_position)
+    if wanted > head:
+        raise PositionNotInLog(wanted, head)
     timeout = system.settings.read_wait_timeout_seconds
     if not await system.read_model.wait_until(wanted, timeout):
         raise ReadModelBehind(wanted, await system.run_sync(system.read_model.position))

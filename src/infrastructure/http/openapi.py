@@ -1,59 +1,71 @@
-"""``GET /api/openapi.json``: OpenAPI 3.1 from the operations table and the contracts."""
+"""``GET /api/openapi.json``: OpenAPI 3.1 of every route, from the operations table,
+the other routes' docs (``route_docs``) and the contracts. It says all the server
+enforces (parameters, constraints, answers, refusals): schemathesis checks it so, with
+all its checks, against a served process (tests/integration/test_api_conformance.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
-from application.contracts.base import VERSION
+from application.contracts.base import VERSION, ExactJsonSchema
 from application.contracts.responses import ProblemDetails
+from infrastructure.http.correlation import CORRELATION_PATTERN
+from infrastructure.http.handling import IDEMPOTENCY_PATTERN
+from infrastructure.http.route_docs import OTHER_ROUTES, UUID_ID, Answer, RouteDoc
 from infrastructure.http.routes import OPERATIONS, Operation, Param
 
 REF = "#/components/schemas/{model}"
-# Answered by the middleware on any request, whatever the route.
-ANY_REQUEST = {
-    "413": "Body too large (Content-Length, or the bytes read, over the limit).",
-    "429": "Too many failed logins from this client or token prefix; wait Retry-After "
-    "seconds (checked wherever a token is presented).",
-    "431": "Request headers too large.",
-}
+PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetails")}}}
+# Problem answers by status; each operation lists the ones it can give (``errors``).
 ERRORS = {
-    "401": "No valid token or session.",
-    "403": "The role does not allow it (or a cookie-authenticated change lacks X-CSRF-Token).",
-    "404": "No such worker (a worker id that is not a UUID names no worker either).",
-    "409": "Refused in the worker's current status (current_status says which), or a race.",
-    "422": "Invalid body, query parameter or header; errors[] names each field.",
-    "503": "?min_position not reached in time (Retry-After).",
-} | ANY_REQUEST
+    401: "No valid token or session.",
+    403: "The role does not allow it (or a cookie-authenticated change lacks X-CSRF-Token).",
+    404: "Nothing by that id (a worker id that is not a UUID names no worker either).",
+    409: "Refused for the resource's current state (a worker's status, current_status "
+    "saying which; a concurrent change; a job running; an Idempotency-Key still in use; "
+    "a position the event log has not reached).",
+    413: "Body too large (Content-Length, or the bytes read, over the limit).",
+    415: "The body is not sent as application/json.",
+    422: "Invalid body, parameter or header; errors[] names each field.",
+    429: "Too many failed logins from this client or token prefix, or too many open event "
+    "streams for this credential; wait Retry-After seconds.",
+    431: "Request headers too large.",
+    503: "Not available now (the read model behind ?min_position, the cloud not "
+    "answering, the process starting); wait Retry-After seconds.",
+}
+# Answered on any request, whatever the route: size limits, a bad X-Correlation-ID,
+# and the failed-login limiter (checked wherever a token is presented).
+ANY_REQUEST = (413, 422, 429, 431)
 RETRY_AFTER = {
     "Retry-After": {
         "description": "Seconds to wait before trying again.",
+        "required": True,
         "schema": {"type": "integer", "minimum": 1},
     }
 }
-HEADERS = [
-    {
-        "name": "X-Correlation-ID",
-        "in": "header",
-        "required": False,
-        "description": "Traces the request into logs and events; generated when absent.",
-        "schema": {"type": "string", "maxLength": 128},
-    }
-]
-IDEMPOTENCY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": "A retry with the same key returns the first answer and applies nothing twice.",
-    "schema": {"type": "string", "maxLength": 255},
-}
+CORRELATION = Param(
+    "X-Correlation-ID",
+    {"type": "string", "pattern": CORRELATION_PATTERN},
+    "Traces the request into logs and events (generated when absent); any other value "
+    "is refused with 422.",
+    "header",
+)
+IDEMPOTENCY = Param(
+    "Idempotency-Key",
+    {"type": "string", "pattern": IDEMPOTENCY_PATTERN},
+    "A retry with the same key returns the first answer and applies nothing twice; the "
+    "same key on another request is refused (422).",
+    "header",
+)
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "cml-fleet token create"},
     "session": {
@@ -63,115 +75,156 @@ SECURITY_SCHEMES = {
         "description": "From GET /login?token=...; changes also need the X-CSRF-Token header.",
     },
 }
+HEADER_SCHEMAS = {
+    "Location": {"type": "string"},
+    "ETag": {"type": "string"},
+}
 
 
-def openapi_document(extra_routes: Sequence[BaseRoute] = ()) -> dict[str, Any]:
-    models = _models(OPERATIONS)
-    refs, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
+def openapi_document(regions: Iterable[str] = ()) -> dict[str, Any]:
+    """The document of every route; ``regions``: the ones a worker may be created or
+    imported in (the cloud's), stated as the request bodies' ``region`` enum."""
+    docs = [as_route_doc(op) for op in OPERATIONS] + list(OTHER_ROUTES)
+    schemas = Schemas(sorted(regions))
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
-        paths.setdefault(op.path, {})[op.method.lower()] = _operation(op, refs)
-    for route in extra_routes:
-        _document_other(route, paths)
+    for doc in docs:
+        paths.setdefault(doc.path, {})[doc.method.lower()] = _operation(doc, schemas)
+    links = _worker_links(docs)
+    for path in MAKERS:
+        for answer in paths[path]["post"]["responses"].values():
+            if answer.get("content", {}).get("application/json") is not None:
+                answer["links"] = links
     return {
         "openapi": "3.1.0",
         "info": {"title": "cml-fleet", "version": VERSION},
         "paths": paths,
-        "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
+        "components": {"schemas": schemas.defs, "securitySchemes": SECURITY_SCHEMES},
         "security": [{"bearer": []}, {"session": []}],
     }
 
 
-def _models(operations: Sequence[Operation]) -> list[type[BaseModel]]:
-    found: dict[str, type[BaseModel]] = {"ProblemDetails": ProblemDetails}
-    for op in operations:
-        for model in (op.body, op.answer):
-            if model is not None:
-                found[model.__name__] = model
-    return list(found.values())
+@dataclass(frozen=True)
+class Documented(RouteDoc):
+    """A table operation as a route doc, with its request body and key."""
+
+    body: type[BaseModel] | None = None
+    keyed: bool = False
 
 
-def _problems(errors: dict[str, str]) -> dict[str, Any]:
-    """Problem-details responses for ``errors`` (status -> description)."""
-    content = {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetails")}}}
-    responses: dict[str, Any] = {}
-    for code, text in sorted(errors.items()):
-        responses[code] = {"description": text, "content": content}
-        if code in {"429", "503"}:
-            responses[code]["headers"] = RETRY_AFTER
-    return responses
+def as_route_doc(op: Operation) -> Documented:
+    word = {200: "OK", 202: "Accepted"}[op.status]
+    params = tuple(Param("id", UUID_ID.schema, UUID_ID.description, "path", True)
+                   for _ in range("{id}" in op.path))  # fmt: skip
+    return Documented(
+        op.method,
+        op.path,
+        op.summary,
+        op.role,
+        (Answer(op.status, word, op.answer),),
+        op.errors,
+        (*params, *op.params),
+        body=op.body,
+        keyed=op.keyed,
+    )
 
 
-def _operation(op: Operation, refs: dict[Any, Any]) -> dict[str, Any]:
-    answer: dict[str, Any] = {"description": "OK" if op.status == 200 else "Accepted"}
-    if op.answer is not None:
-        answer["content"] = {"application/json": {"schema": refs[(op.answer, "validation")]}}
-    doc: dict[str, Any] = {
-        "summary": op.summary,
-        "operationId": _operation_id(op),
-        "parameters": _parameters(op),
-        "responses": {str(op.status): answer} | _problems(ERRORS),
+class Schemas:
+    """Component schemas, each named once, by pydantic (validation for requests,
+    serialization for answers), exact (``ExactJsonSchema``)."""
+
+    def __init__(self, regions: list[str]) -> None:
+        self.defs: dict[str, Any] = {}
+        self.regions = regions
+        self.ref(ProblemDetails, "serialization")
+
+    def ref(self, model: Any, mode: JsonSchemaMode) -> dict[str, Any]:
+        name = model.__name__
+        if name not in self.defs:
+            schema = TypeAdapter(model).json_schema(
+                ref_template=REF, schema_generator=ExactJsonSchema, mode=mode
+            )
+            self.defs.update(schema.pop("$defs", {}))
+            if self.regions and "region" in schema.get("properties", {}):
+                schema["properties"]["region"]["enum"] = self.regions
+            self.defs[name] = schema
+        return {"$ref": REF.format(model=name)}
+
+
+def _operation(doc: RouteDoc, schemas: Schemas) -> dict[str, Any]:
+    responses = {str(a.status): _answer(a, schemas) for a in doc.answers}
+    # A token presented must be valid, on a public route too (401).
+    errors = {*ANY_REQUEST, 401, *doc.errors} | ({403} if doc.role else set())
+    for status in sorted(errors):
+        responses[str(status)] = {"description": ERRORS[status], "content": PROBLEM}
+        if status in (429, 503):
+            responses[str(status)]["headers"] = RETRY_AFTER
+    keyed = isinstance(doc, Documented) and doc.keyed
+    params = [*doc.params, CORRELATION, *([IDEMPOTENCY] if keyed else [])]
+    operation: dict[str, Any] = {
+        "summary": doc.summary,
+        "operationId": _operation_id(doc),
+        "parameters": [_parameter(p) for p in params],
+        "responses": responses,
     }
-    if op.body is not None:
-        schema = refs[(op.body, "validation")]
-        doc["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
-    if op.role is None:
-        doc["security"] = []
+    body = doc.body if isinstance(doc, Documented) else None
+    if body is not None:
+        schema = schemas.ref(body, "validation")
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": schema}},
+        }
+    if doc.role is None:
+        operation["security"] = []
     else:
-        doc["description"] = f"Needs the {op.role} role."
-    return doc
+        operation["description"] = f"Needs the {doc.role} role."
+    return operation
 
 
-def _operation_id(op: Operation) -> str:
+MAKERS = ("/api/workers", "/api/workers/import")  # answer a new worker's id
+
+
+def _worker_links(docs: Iterable[RouteDoc]) -> dict[str, Any]:
+    """OpenAPI links: the ``worker_id`` a creation answers is the ``id`` of every
+    operation on a worker."""
+    return {
+        _operation_id(doc): {
+            "operationId": _operation_id(doc),
+            "parameters": {"id": "$response.body#/worker_id"},
+        }
+        for doc in docs
+        if doc.path.startswith("/api/workers/{id}")
+    }
+
+
+def _answer(answer: Answer, schemas: Schemas) -> dict[str, Any]:
+    described: dict[str, Any] = {"description": answer.description}
+    if answer.model is not None:
+        schema = schemas.ref(answer.model, "serialization")
+        described["content"] = {"application/json": {"schema": schema}}
+    elif answer.media is not None:
+        described["content"] = {answer.media: {"schema": {"type": "string"}}}
+    if answer.headers:
+        described["headers"] = {
+            name: {"required": True, "schema": HEADER_SCHEMAS[name]} for name in answer.headers
+        }
+    return described
+
+
+def _operation_id(doc: RouteDoc) -> str:
     """E.g. ``post_api_workers_id_pause``."""
-    words = op.path.replace("{", "").replace("}", "").replace("-", "_").strip("/").split("/")
-    return "_".join([op.method.lower(), *words])
+    path = doc.path.replace("{", "").replace("}", "").replace("-", "_").replace(".", "_")
+    words = [w for w in path.strip("/").split("/") if w] or ["dashboard"]
+    return "_".join([doc.method.lower(), *words])
 
 
-def _parameters(op: Operation) -> list[dict[str, Any]]:
-    params: list[dict[str, Any]] = list(HEADERS)
-    if "{id}" in op.path:
-        params.append(
-            {
-                "name": "id",
-                "in": "path",
-                "required": True,
-                "schema": {"type": "string", "format": "uuid"},
-            }
-        )
-    params.extend(_query(p) for p in op.params)
-    if op.method == "POST":
-        params.append(IDEMPOTENCY)
-    return params
-
-
-def _query(param: Param) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": param.type}
-    if param.repeated:
-        schema = {"type": "array", "items": schema}
+def _parameter(param: Param) -> dict[str, Any]:
     return {
         "name": param.name,
-        "in": "query",
-        "required": False,
+        "in": param.where,
+        "required": param.required,
         "description": param.description,
-        "schema": schema,
+        "schema": dict(param.schema),
     }
-
-
-def _document_other(route: BaseRoute, paths: dict[str, dict[str, Any]]) -> None:
-    """Routes outside the table (stream, jobs, login) get a short entry."""
-    if not isinstance(route, Route) or route.path == OPENAPI_PATH:
-        return
-    path = route.path_format
-    errors = ANY_REQUEST | {"401": ERRORS["401"]}
-    for method in sorted((route.methods or set()) - {"HEAD"}):
-        if method.lower() not in paths.get(path, {}):
-            summary = (route.endpoint.__doc__ or route.name).strip().splitlines()[0]
-            paths.setdefault(path, {})[method.lower()] = {
-                "summary": summary,
-                "responses": {"200": {"description": "See notes/ for the format."}}
-                | _problems(errors),
-            }
 
 
 OPENAPI_PATH = "/api/openapi.json"
@@ -181,7 +234,7 @@ OPENAPI_PATH = "/api/openapi.json"
 async def openapi_endpoint(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:
-        state.openapi = openapi_document(request.app.routes)
+        state.openapi = openapi_document(await state.system.cloud.known_regions())
     return JSONResponse(state.openapi)
 
 

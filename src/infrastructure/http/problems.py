@@ -22,6 +22,7 @@ from application.errors import (
     ImportMismatch,
     InstanceAlreadyManaged,
     InstanceNotFound,
+    PositionNotInLog,
     ReadModelBehind,
     UnknownRegion,
     WorkerNotFound,
@@ -113,12 +114,14 @@ def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
             return problem(conn, 409, str(exc), kind="concurrent-change", headers=RETRY_SOON)
         case ReadModelBehind():
             return problem(conn, 503, str(exc), kind="read-model-behind", headers=RETRY_SOON)
+        case PositionNotInLog():
+            return problem(conn, 409, str(exc), kind="position-not-in-log", log_position=exc.head)
         case UnknownRegion():
             return _invalid(conn, [("region", str(exc))])
         case InstanceNotFound():
-            return _invalid(conn, [("instance_id", str(exc))])
+            return problem(conn, 404, str(exc), kind="instance-not-found")
         case ImportMismatch():
-            return _invalid(conn, [(exc.field, str(exc))])
+            return problem(conn, 409, str(exc), kind="import-mismatch", field=exc.field)
         case InstanceAlreadyManaged():
             return problem(conn, 409, str(exc), kind="already-managed", worker_id=exc.worker_id)
         case CloudUnavailable():

@@ -8,6 +8,7 @@ serialized by pydantic straight from the dataclasses, in the shape of the contra
 from __future__ import annotations
 
 import json
+import re
 
 from pydantic import TypeAdapter
 from starlette.requests import Request
@@ -15,8 +16,11 @@ from starlette.responses import Response
 
 from application.costs import FleetCost
 from application.history import GetWorkerHistory, HistoryPage, get_worker_history
-from application.queries import FleetSummary, GetWorker, ListWorkers
+from application.queries import SORTABLE_FIELDS, Cursor, FleetSummary, GetWorker, ListWorkers
+from domain.status import WorkerStatus
 from infrastructure.http.handling import (
+    bool_param,
+    int_param,
     json_response,
     system_of,
     wait_for_min_position,
@@ -30,31 +34,15 @@ _COST = TypeAdapter(FleetCost)
 _HISTORY = TypeAdapter(HistoryPage)
 
 
-INT64 = 2**63  # the databases' integers are 64-bit: larger ones cannot even be compared
-
-
-def int_param(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise RequestInvalid.one(name, "must be an integer") from None
-    if not -INT64 <= value < INT64:
-        raise RequestInvalid.one(name, "must be a 64-bit integer")
-    return value
-
-
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 
 
 def page_limit(request: Request) -> int:
     """``?limit=``: the one rule for every paginated endpoint (1 to 500, default 50)."""
-    limit = int_param(request, "limit", PAGE_SIZE)
+    limit = int_param(request, "limit", PAGE_SIZE, 1)
     assert limit is not None
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise RequestInvalid.one("limit", f"must be between 1 and {MAX_PAGE_SIZE}")
+    if limit > MAX_PAGE_SIZE:
+        raise RequestInvalid.one("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
     return limit
 
 
@@ -69,23 +57,43 @@ async def get_worker(request: Request) -> Response:
     return json_response(text.encode())
 
 
+STATUSES = "|".join(s.value for s in WorkerStatus)
+STATUS_PATTERN = f"^({STATUSES})(,({STATUSES}))*$"
+SORT_VALUES = tuple(p + f for f in SORTABLE_FIELDS for p in ("", "-"))
+_STATUS = re.compile(STATUS_PATTERN)
+
+
 def list_query(request: Request) -> ListWorkers:
     """``?status=running&status=stopped&region=&q=&sort=-name&limit=&cursor=``.
 
     ``status`` repeats or takes a comma list; a ``-`` before ``sort`` sorts descending.
+    A ``cursor`` carries the sort of the listing it continues, which it keeps.
     """
     params = request.query_params
-    statuses = [s for raw in params.getlist("status") for s in raw.split(",") if s]
+    statuses = []
+    for raw in params.getlist("status"):
+        if not _STATUS.match(raw):
+            raise RequestInvalid.one(
+                "status", f"not a worker status or a comma list of them: {raw[:40]!r}"
+            )
+        statuses.extend(raw.split(","))
     sort = params.get("sort", "name")
-    limit = page_limit(request)
+    if sort not in SORT_VALUES:
+        raise RequestInvalid.one("sort", f"must be one of {', '.join(SORT_VALUES)}")
+    cursor = params.get("cursor")
+    if cursor is not None:
+        found = Cursor.decoded(cursor)
+        if found is None:
+            raise RequestInvalid.one("cursor", "not a cursor returned by a previous page")
+        sort = ("-" if found.descending else "") + found.sort
     return ListWorkers(
         statuses=tuple(statuses),
         region=params.get("region") or None,
         text=params.get("q") or None,
         sort=sort.removeprefix("-"),
         descending=sort.startswith("-"),
-        limit=limit,
-        cursor=params.get("cursor") or None,
+        limit=page_limit(request),
+        cursor=cursor,
     )
 
 
@@ -102,7 +110,7 @@ async def fleet_summary(request: Request) -> Response:
     money (``?per_worker=true``: each worker's too)."""
     await wait_for_min_position(request)
     system = system_of(request)
-    per_worker = request.query_params.get("per_worker", "").lower() in ("1", "true", "yes")
+    per_worker = bool_param(request, "per_worker")
     summary = await system.run_sync(system.read_model.fleet_summary)
     prices, now = prices_of(system.settings), system.clock.now()
     cost = await system.run_sync(system.read_model.fleet_costs, now, prices, per_worker)
@@ -112,9 +120,7 @@ async def fleet_summary(request: Request) -> Response:
 
 async def worker_history(request: Request) -> Response:
     """The worker's events, newest first, straight from the event log (no wait needed)."""
-    before = int_param(request, "before_version", None)
-    if before is not None and before < 1:
-        raise RequestInvalid.one("before_version", "must be at least 1")
+    before = int_param(request, "before_version", None, 1)
     query = GetWorkerHistory(worker_id(request), limit=page_limit(request), before_version=before)
     system = system_of(request)
     page = await system.run_sync(get_worker_history, query, system.store)

@@ -6,8 +6,9 @@ idle detection, ``admin`` creates, imports, terminates, releases, licenses and t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 from starlette.authentication import requires
@@ -19,9 +20,11 @@ from application.contracts import requests as rq
 from application.contracts import responses as rs
 from application.contracts.operations import DiscoveryResult
 from application.contracts.worker_view import WorkerView
+from application.queries import CURSOR_PATTERN
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
+from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.security import session_routes
 from infrastructure.http.tokens_api import token_routes
 from infrastructure.operations import http as ops_http
@@ -35,12 +38,13 @@ W = "/api/workers/{id}"
 
 @dataclass(frozen=True)
 class Param:
-    """A documented query parameter."""
+    """A documented parameter: its JSON Schema is what the endpoint enforces."""
 
     name: str
-    type: str
+    schema: Mapping[str, Any]
     description: str
-    repeated: bool = False
+    where: str = "query"  # or "path", "header"
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,51 +58,89 @@ class Operation:
     body: type[BaseModel] | None = None
     answer: type[BaseModel] | None = None
     params: tuple[Param, ...] = ()
+    errors: tuple[int, ...] = ()  # problem statuses besides those of every request
+    keyed: bool = False  # takes Idempotency-Key
 
 
-MIN_POSITION = Param("min_position", "integer", "Wait until the read model has this position.")
+INT64_MAX = 2**63 - 1
+MIN_POSITION = Param(
+    "min_position",
+    {"type": "integer", "minimum": 0, "maximum": INT64_MAX},
+    "Wait until the read model has this position (a command's answer gave it); 409 when "
+    "the event log itself has not reached it, 503 when the read model is still behind.",
+)
+WAITS = (409, 503)  # what MIN_POSITION can answer
+
+
+def limit_param(most: int, default: int) -> Param:
+    schema = {"type": "integer", "minimum": 1, "maximum": most}
+    return Param("limit", schema, f"Page size, 1..{most} (default {default}).")
+
+
 LIST_PARAMS = (
-    Param("status", "string", "Only these statuses (repeat or comma-separate).", repeated=True),
-    Param("region", "string", "Only this AWS region."),
-    Param("q", "string", "Text in the name, instance id or tags."),
+    Param(
+        "status",
+        {"type": "array", "items": {"type": "string", "pattern": qry.STATUS_PATTERN}},
+        "Only these statuses (repeat, or comma-separate in one value).",
+    ),
+    Param("region", {"type": "string"}, "Only this AWS region."),
+    Param("q", {"type": "string"}, "Text in the name, instance id or tags."),
     Param(
         "sort",
-        "string",
-        "name, status, region, created_at, updated_at, instance_type; prefix - to sort descending.",
+        {"type": "string", "enum": list(qry.SORT_VALUES)},
+        "The order (default name); a - before the field sorts descending.",
     ),
-    Param("limit", "integer", "Page size, 1..500 (default 50)."),
-    Param("cursor", "string", "next_cursor of the previous page."),
+    limit_param(qry.MAX_PAGE_SIZE, qry.PAGE_SIZE),
+    Param(
+        "cursor",
+        {"type": "string", "pattern": CURSOR_PATTERN},
+        "next_cursor of the previous page (it keeps that page's sort).",
+    ),
     MIN_POSITION,
 )
-PER_WORKER = Param("per_worker", "boolean", "Add each worker's cost to the summary.")
+PER_WORKER = Param(
+    "per_worker", {"type": "string", "enum": [*TRUE, *FALSE]}, "Add each worker's cost."
+)
 HISTORY_PARAMS = (
-    Param("limit", "integer", "Page size, 1..500 (default 50)."),
-    Param("before_version", "integer", "next_before_version of the previous page."),
+    limit_param(qry.MAX_PAGE_SIZE, qry.PAGE_SIZE),
+    Param(
+        "before_version",
+        {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+        "next_before_version of the previous page.",
+    ),
 )
 ACCEPTED = rs.CommandAccepted
+ON_WORKER = (404, 409, 422)  # no such worker; refused in its status or a race; bad body/key
+NEW = (409, 422, 503)  # key in use; invalid; the cloud did not answer a needed question
 
 
 # fmt: off
 def _command(
     method: str, path: str, endpoint: Endpoint, summary: str, role: str, status: int,
-    body: type[BaseModel] | None = None,
+    body: type[BaseModel] | None = None, errors: tuple[int, ...] = ON_WORKER,
 ) -> Operation:
-    return Operation(method, path, endpoint, summary, role, status, body, ACCEPTED)
+    errors = (*errors, 415) if body is not None else errors
+    return Operation(method, path, endpoint, summary, role, status, body, ACCEPTED, (), errors,
+                     keyed=method == "POST")
 
 
 def _query(
     path: str, endpoint: Endpoint, summary: str, answer: type[BaseModel],
     params: tuple[Param, ...] = (MIN_POSITION,), role: str | None = "viewer",
+    errors: tuple[int, ...] = (*WAITS, 422),
 ) -> Operation:
-    return Operation("GET", path, endpoint, summary, role, answer=answer, params=params)
+    if "{id}" in path:
+        errors = (*errors, 404)
+    return Operation("GET", path, endpoint, summary, role, answer=answer, params=params,
+                     errors=errors)
 
 
 # One line per operation: method, path, endpoint, summary, role, status, body.
 OPERATIONS: tuple[Operation, ...] = (
     _command("POST", "/api/workers", cmd.create, "Request a new worker", "admin", 202,
-             rq.CreateWorkerRequest),
+             rq.CreateWorkerRequest, NEW),
     _command("POST", "/api/workers/import", cmd.import_, "Import an EC2 instance", "admin", 200,
-             rq.ImportWorkerRequest),
+             rq.ImportWorkerRequest, (404, *NEW)),
     _command("POST", f"{W}/start", cmd.start, "Start a stopped worker", "operator", 202),
     _command("POST", f"{W}/stop", cmd.stop, "Stop a worker", "operator", 202),
     _command("POST", f"{W}/pause", cmd.pause, "Pause a running worker", "operator", 202),
@@ -111,20 +153,21 @@ OPERATIONS: tuple[Operation, ...] = (
     _command("POST", f"{W}/license", cmd.register_license, "Register the CML license", "admin",
              202, rq.LicenseRequest),
     _command("DELETE", f"{W}/license", cmd.deregister_license, "Deregister the CML license",
-             "admin", 202),
+             "admin", 202, errors=(404, 409)),
     _command("PATCH", f"{W}/tags", cmd.tags, "Add, change or remove tags", "admin", 200,
              rq.TagsPatchRequest),
     _query("/api/workers", qry.list_workers, "List workers", rs.WorkerPageResponse, LIST_PARAMS),
     _query(W, qry.get_worker, "Get one worker", WorkerView),
     _query(f"{W}/history", qry.worker_history, "A worker's events, newest first",
-           rs.WorkerHistoryPage, HISTORY_PARAMS),
+           rs.WorkerHistoryPage, HISTORY_PARAMS, errors=(422,)),
     _query("/api/fleet/summary", qry.fleet_summary, "Counts by status, running and saved cost",
            rs.FleetSummaryResponse, (MIN_POSITION, PER_WORKER)),
     Operation("POST", "/api/admin/discovery", ops_http.discover,
               "Import EC2 instances matching the discovery filters", "admin",
-              answer=DiscoveryResult),
-    _query("/healthz", health.healthz, "Liveness", rs.HealthStatus, (), role=None),
-    _query("/readyz", health.readyz, "Readiness", rs.HealthStatus, (), role=None),
+              answer=DiscoveryResult, errors=(409, 422, 503)),
+    _query("/healthz", health.healthz, "Liveness", rs.HealthStatus, (), role=None, errors=()),
+    _query("/readyz", health.readyz, "Readiness (503 while starting or behind)", rs.HealthStatus,
+           (), role=None, errors=(503,)),
 )
 # fmt: on
 
@@ -137,9 +180,15 @@ def operation_routes(operations: tuple[Operation, ...] = OPERATIONS) -> list[Rou
         guarded = op.endpoint if op.role is None else requires(op.role)(op.endpoint)
         by_path.setdefault(op.path, {})[op.method] = guarded
     return [
-        Route(path, _by_method(endpoints), methods=list(endpoints), name=path)
+        Route(uuid_ids(path), _by_method(endpoints), methods=list(endpoints), name=path)
         for path, endpoints in by_path.items()
     ]
+
+
+def uuid_ids(path: str) -> str:
+    """A worker's ``{id}`` matches a UUID only: ``GET /api/workers/import`` is then the
+    import path's 405, not a lookup of a worker called "import"."""
+    return path.replace("/api/workers/{id}", "/api/workers/{id:uuid}")
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

@@ -6,8 +6,8 @@ a heartbeat (:func:`watch_credentials`)."""
 
 from __future__ import annotations
 
-import json
 import logging
+from dataclasses import dataclass
 
 import anyio
 from pydantic import TypeAdapter
@@ -22,20 +22,32 @@ from infrastructure.http.problems import problem
 from infrastructure.sse.slots import StreamSlots
 
 log = logging.getLogger(__name__)
-_TOKENS = TypeAdapter(list[TokenInfo])
+
+
+@dataclass(frozen=True)
+class TokenList:
+    items: tuple[TokenInfo, ...]
+
+
+_TOKENS = TypeAdapter(TokenList)
 
 
 @requires("admin")
 async def list_tokens(request: Request) -> Response:
     system = system_of(request)
     tokens = await system.run_sync(system.auth.tokens)
-    items = _TOKENS.dump_python(tokens, mode="json")
-    return json_response(json.dumps({"items": items}).encode())
+    return json_response(_TOKENS.dump_json(TokenList(tuple(tokens))))
 
 
 @requires("admin")
 async def revoke_token(request: Request) -> Response:
     system, token_id = system_of(request), request.path_params["id"]
+    if token_id == getattr(request.user, "credential", None):
+        detail = (
+            f"token {token_id} authenticates this request: revoke it with another admin "
+            f"token or with `cml-fleet token revoke {token_id}` (so no one locks themselves out)"
+        )
+        return problem(request, 409, detail, kind="own-token")
     if not await system.run_sync(system.auth.revoke, token_id):
         return problem(request, 404, f"no token with id {token_id}", kind="token-not-found")
     request.app.state.token_backend.forget(token_id)

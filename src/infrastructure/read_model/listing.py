@@ -4,18 +4,16 @@ Pages are cut on the pair (sort value, worker id), which is unique, so walking t
 pages visits every worker present throughout exactly once, even when workers are
 added or removed between pages (an ``OFFSET`` would skip or repeat rows then). A worker
 whose sort value changes between pages (e.g. ``updated_at``) moves to its new place.
-The cursor is opaque to clients: base64url JSON of the sort, direction and last key.
+The cursor (``application.queries.Cursor``) carries the sort, direction and last key.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from application.queries import SORTABLE_FIELDS, ListWorkers
+from application.queries import SORTABLE_FIELDS, Cursor, ListWorkers
 from domain.errors import InvalidValue
 from domain.status import WorkerStatus
 
@@ -59,20 +57,17 @@ def _where(clauses: list[str]) -> str:
     return f" WHERE {' AND '.join(clauses)}" if clauses else ""
 
 
-def encode_cursor(query: ListWorkers, sort_value: str, worker_id: str) -> str:
-    raw = json.dumps([query.sort, query.descending, sort_value, worker_id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+def encode_cursor(query: ListWorkers, sort_value: object, worker_id: str) -> str:
+    return Cursor(query.sort, query.descending, str(sort_value), worker_id).encoded()
 
 
 def _decode_cursor(query: ListWorkers, cursor: str) -> tuple[str, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        sort, descending, value, worker_id = json.loads(base64.urlsafe_b64decode(padded))
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidValue("cursor", "not a cursor returned by a previous page") from None
-    if (sort, descending) != (query.sort, query.descending):
+    found = Cursor.decoded(cursor)
+    if found is None:
+        raise InvalidValue("cursor", "not a cursor returned by a previous page")
+    if (found.sort, found.descending) != (query.sort, query.descending):
         raise InvalidValue("cursor", "the cursor belongs to a listing with another sort order")
-    return str(value), str(worker_id)
+    return found.value, found.worker_id
 
 
 def _validate(query: ListWorkers) -> None:

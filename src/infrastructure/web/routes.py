@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from pydantic import TypeAdapter
 from starlette.authentication import requires
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from infrastructure.http.handling import system_of
@@ -117,22 +119,40 @@ def web_routes(root: Path = STATIC) -> list[BaseRoute]:
     ]
 
 
-@requires("viewer")
-async def me(request: Request) -> Response:
+@dataclass(frozen=True)
+class IdleDefaults:
+    enabled: bool
+    timeout_minutes: int
+    snooze_minutes: int
+
+
+@dataclass(frozen=True)
+class MeView:
     """The signed-in user: name (the actor on their changes), role, and the fleet's
     idle defaults (what a worker without its own timeout uses)."""
+
+    name: str
+    role: Literal["viewer", "operator", "admin"]
+    idle_defaults: IdleDefaults
+
+
+_ME = TypeAdapter(MeView)
+
+
+@requires("viewer")
+async def me(request: Request) -> Response:
+    """The signed-in user (:class:`MeView`)."""
     settings = system_of(request).settings
     scopes = set(request.auth.scopes)
     role = [r for r in ROLES if r in scopes][-1]
-    return JSONResponse(
-        {
-            "name": request.user.display_name,
-            "role": role,
-            "idle_defaults": {
-                "enabled": settings.idle_detection_enabled,
-                "timeout_minutes": settings.idle_timeout_minutes,
-                "snooze_minutes": settings.idle_snooze_minutes,
-            },
-        },
+    defaults = IdleDefaults(
+        settings.idle_detection_enabled,
+        settings.idle_timeout_minutes,
+        settings.idle_snooze_minutes,
+    )
+    view = MeView(request.user.display_name, role, defaults)  # type: ignore[arg-type]
+    return Response(
+        _ME.dump_json(view),
+        media_type="application/json",
         headers={"Cache-Control": "no-store"},
     )

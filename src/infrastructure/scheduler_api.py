@@ -173,10 +173,8 @@ def _since(request: Request) -> datetime | None:
 
 
 def _limit(request: Request) -> int:
-    limit = int_param(request, "limit", MAX_SAMPLES, 1)
+    limit = int_param(request, "limit", MAX_SAMPLES, 1, MAX_SAMPLES)
     assert limit is not None
-    if limit > MAX_SAMPLES:
-        raise RequestInvalid.one("limit", f"must be an integer from 1 to {MAX_SAMPLES}")
     return limit
 
 

@@ -48,7 +48,9 @@ def send(client: TestClient, case: Any, admin: str) -> Any:
     request.pop("cookies", None)  # the client has none; per-request cookies are deprecated
     if isinstance(request.get("data"), bytes | str):
         request["content"] = request.pop("data")  # raw bodies (the mutated ones)
-    request["headers"] = {**request["headers"], "Authorization": f"Bearer {admin}"}
+    headers = {**request["headers"], "Authorization": f"Bearer {admin}"}
+    # Generated values outside ASCII go as the bytes a client would send (UTF-8).
+    request["headers"] = {k: v.encode() if isinstance(v, str) else v for k, v in headers.items()}
     return client.request(**request)
 
 

@@ -32,7 +32,7 @@ OTHER_RULES: dict[tuple[str, str], str | None] = {
     ("POST", "/api/admin/jobs/{id}/run"): "admin",
     ("GET", "/api/workers/{id}/metrics"): "viewer",
     ("GET", "/"): "viewer",  # deny by default: any signed-in role
-    ("GET", "/static/{path:path}"): "viewer",
+    ("GET", "/static/{path}"): "viewer",
     ("GET", "/api/me"): "viewer",
     ("GET", "/metrics"): "viewer",
 }
@@ -45,7 +45,7 @@ QUERIES = {"/api/events": "?worker=not-a-worker-id"}
 def served_endpoints(client: TestClient) -> list[tuple[str, str]]:
     routes = [r for r in client.app.routes if isinstance(r, Route)]  # type: ignore[attr-defined]
     return sorted(
-        (method, route.path)
+        (method, route.path_format)
         for route in routes
         for method in (route.methods or ())
         if method != "HEAD"
@@ -71,7 +71,7 @@ class Matrix:
 
     def call(self, method: str, path: str, caller: str) -> int:
         # app.css and favicon.svg are public (the login page shows them); the rest is not
-        url = path.replace("{id}", self.worker_id).replace("{path:path}", "js/main.mjs")
+        url = path.replace("{id}", self.worker_id).replace("{path}", "js/main.mjs")
         if path == "/api/admin/jobs/{id}/run":
             url = path.replace("{id}", "no-such-job")
         url += QUERIES.get(path, "")

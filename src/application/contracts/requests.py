@@ -10,6 +10,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    JsonValue,
     SecretStr,
     StringConstraints,
 )
@@ -47,16 +48,13 @@ def _whole(value: object) -> object:
     return value
 
 
-def _text(max_length: int) -> Any:
-    """Kept as sent but for surrounding spaces (checked as sent: the document's rules)."""
-    return Annotated[
-        str, StringConstraints(min_length=1, max_length=max_length, pattern=TEXT),
-        AfterValidator(str.strip),
-    ]  # fmt: skip
-
-
-Name = _text(100)
-Reason = _text(500)
+# Kept as sent but for surrounding spaces, checked as sent (the document's rules).
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=TEXT), AfterValidator(str.strip)
+]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=500, pattern=TEXT), AfterValidator(str.strip)
+]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$", max_length=32)]
 InstanceType = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+\.[a-z0-9-]+$", max_length=32)]
 AmiId = Annotated[str, StringConstraints(pattern=r"^ami-[0-9a-f]{8,17}$")]
@@ -74,15 +72,13 @@ TagKey = Annotated[
     WithJsonSchemaExtra({"not": {"pattern": PROTECTED_TAG}}),
 ]
 TagValue = Annotated[str, StringConstraints(max_length=256, pattern=f"^{EC2_TAG_CHARACTER}*$")]
-TimeoutMinutes = Annotated[
-    int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES), BeforeValidator(_whole)
-]
+TimeoutMinutes = Annotated[int, Field(ge=1, le=MAX_IDLE_TIMEOUT_MINUTES), BeforeValidator(_whole)]
 
 TAGS_DOC = "Tags to set (key to value); at most 50."
 TIMEOUT_DOC = "This worker's own idle timeout in minutes; null uses the global default."
 
 
-ONE_SOURCE = [
+ONE_SOURCE: list[JsonValue] = [
     {"required": [field], "properties": {field: {"type": "string"}}}
     for field in ("ami_id", "launch_template")
 ]

@@ -1,8 +1,9 @@
 """The one ASGI layer every HTTP request crosses before authentication.
 
 It does, in order: give the request its correlation id (``request.state``, the log
-context, the response header); refuse headers over the size limit (431) and bodies
-over theirs (413, at once from Content-Length, else while the body is read); add the
+context, the response header); refuse headers over the size limit (431), bodies over
+theirs (413, at once from Content-Length, else while the body is read) and an
+``X-Correlation-ID`` that is not valid (422); add the
 security headers to every answer; count commands by outcome for Prometheus; log one
 access line (path only: a login URL's query carries a token).
 

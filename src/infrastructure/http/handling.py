@@ -87,18 +87,19 @@ def json_response(body: bytes, status: int = 200) -> Response:
 
 
 INT64_MAX = 2**63 - 1  # the databases' integers are 64-bit
-_DIGITS = re.compile(r"^[0-9]{1,19}$")
 _INTEGER = re.compile(r"^-?[0-9]{1,19}$")
 TRUE, FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
-def int_param(request: Request, name: str, default: int | None, lowest: int) -> int | None:
-    """``?name=`` as an integer from ``lowest`` to 2^63-1 (ASCII digits), else 422."""
+def int_param(
+    request: Request, name: str, default: int | None, lowest: int, highest: int = INT64_MAX
+) -> int | None:
+    """``?name=`` as an integer from ``lowest`` to ``highest`` (ASCII digits), else 422."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not _INTEGER.match(raw) or not lowest <= int(raw) <= INT64_MAX:
-        raise RequestInvalid.one(name, f"must be an integer from {lowest} to {INT64_MAX}")
+    if not _INTEGER.match(raw) or not lowest <= int(raw) <= highest:
+        raise RequestInvalid.one(name, f"must be an integer from {lowest} to {highest}")
     return int(raw)
 
 

@@ -39,10 +39,8 @@ PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
 
 def page_limit(request: Request) -> int:
     """``?limit=``: the one rule for every paginated endpoint (1 to 500, default 50)."""
-    limit = int_param(request, "limit", PAGE_SIZE, 1)
+    limit = int_param(request, "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
     assert limit is not None
-    if limit > MAX_PAGE_SIZE:
-        raise RequestInvalid.one("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}")
     return limit
 
 

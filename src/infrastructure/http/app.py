@@ -16,20 +16,45 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
+from starlette.routing import BaseRoute
 
 from infrastructure.bootstrap import System
 from infrastructure.http.edge import EdgeMiddleware
+from infrastructure.http.openapi import openapi_routes
 from infrastructure.http.problems import EXCEPTION_HANDLERS
 from infrastructure.http.ratelimit import FailedLoginLimiter
-from infrastructure.http.routes import OPERATIONS, all_routes
-from infrastructure.http.security import RequireAuthentication, TokenBackend, on_auth_error
-from infrastructure.http.tokens_api import watch_credentials
+from infrastructure.http.routes import OPERATIONS, operation_routes
+from infrastructure.http.security import (
+    RequireAuthentication,
+    TokenBackend,
+    on_auth_error,
+    session_routes,
+)
+from infrastructure.http.tokens_api import token_routes, watch_credentials
 from infrastructure.observability import (
     FleetMetrics,
     command_names,
     metrics_routes,
 )
+from infrastructure.scheduler_api import job_routes
+from infrastructure.sse.endpoint import sse_routes
 from infrastructure.sse.slots import StreamSlots
+from infrastructure.web.routes import web_routes
+
+
+def all_routes() -> list[BaseRoute]:
+    """Everything the app serves: the operations table, the document of it and of the
+    rest, login/logout, tokens, the stream, jobs, the dashboard and /metrics."""
+    return [
+        *operation_routes(),
+        *openapi_routes(),
+        *session_routes(),
+        *token_routes(),
+        *sse_routes(),
+        *job_routes(),
+        *web_routes(),
+        *metrics_routes(),
+    ]
 
 
 def create_app(system: System) -> Starlette:
@@ -53,7 +78,7 @@ def create_app(system: System) -> Starlette:
     )
     metrics = FleetMetrics(system)
     app = Starlette(
-        routes=[*all_routes(), *metrics_routes()],
+        routes=all_routes(),
         middleware=[
             Middleware(
                 EdgeMiddleware,

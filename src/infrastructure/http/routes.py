@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import Route
 
 from application.contracts import requests as rq
 from application.contracts import responses as rs
@@ -25,12 +25,7 @@ from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.handling import FALSE, TRUE
-from infrastructure.http.security import session_routes
-from infrastructure.http.tokens_api import token_routes
 from infrastructure.operations import http as ops_http
-from infrastructure.scheduler_api import job_routes
-from infrastructure.sse.endpoint import sse_routes
-from infrastructure.web.routes import web_routes
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"
@@ -199,18 +194,3 @@ def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:
         return await endpoints[request.method](request)
 
     return endpoint
-
-
-def all_routes() -> list[BaseRoute]:
-    """Everything the app serves: the table, OpenAPI, login/logout, SSE and job routes."""
-    from infrastructure.http.openapi import openapi_routes  # it documents this table
-
-    return [
-        *operation_routes(),
-        *openapi_routes(),
-        *session_routes(),
-        *token_routes(),
-        *sse_routes(),
-        *job_routes(),
-        *web_routes(),
-    ]

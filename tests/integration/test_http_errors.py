@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from infrastructure.bootstrap import bootstrap
 from infrastructure.http.app import create_app
+from infrastructure.http.auth import Role
 from tests.integration.test_http_api import NEW_WORKER, Api, settings_for
 
 UNKNOWN = "/api/workers/00000000-0000-4000-8000-000000000000"
@@ -94,3 +95,37 @@ def test_not_ready_before_the_lifespan_started(tmp_path: Path) -> None:
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert int(response.headers["retry-after"]) >= 1  # every 503 says when to come back
+
+
+async def test_a_client_that_leaves_mid_body_gets_no_traceback(tmp_path: Path) -> None:
+    """The read deadline drops a body shorter than its Content-Length, and the endpoint
+    reading it is told the client left: that is an access line, not an ERROR."""
+    system = bootstrap(settings_for(tmp_path))
+    token = system.auth.create_token(Role.ADMIN, "ann")
+    app = create_app(system)
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/workers", "raw_path": b"/api/workers",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+        "headers": [(b"authorization", f"Bearer {token}".encode()),
+                    (b"content-type", b"application/json"), (b"content-length", b"200")],
+    }  # fmt: skip
+    messages = iter(
+        [
+            {"type": "http.request", "body": b'{"name": "half', "more_body": True},
+            {"type": "http.disconnect"},
+        ]
+    )
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return next(messages)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # the previous release raised ClientDisconnect here
+
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400
+    assert system.store.max_position() == 0

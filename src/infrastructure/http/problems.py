@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import ClientDisconnect, HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
 from application.errors import (
@@ -172,6 +172,12 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     return problem(request, status, detail, headers=exc.headers)
 
 
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    """The client left before its request was whole (it closed, or the read deadline
+    dropped it): no one to answer, nothing to log but the access line."""
+    return problem(request, 400, "the client left before sending its whole request")
+
+
 async def handle_server_error(request: Request, exc: Exception) -> Response:
     return problem(request, 500, "an unexpected error occurred; it has been logged")
 
@@ -183,5 +189,6 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     BodyTooLarge: handle_known_error,
     UnsupportedMediaType: handle_known_error,
     HTTPException: handle_http_exception,
+    ClientDisconnect: handle_client_gone,
     500: handle_server_error,
 }

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from application.mapper import map_worker_to_dto
 from bench.bench_store import new_worker
 from infrastructure.clock import FakeClock
-from infrastructure.read_model.projection import ProjectedEvent
+from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.sse.hub import Hub, Subscription, frame_of
 
 ROUND = 100

@@ -7,8 +7,10 @@ Each component is built in ``bootstrap`` and started/stopped by ``System.start``
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import anyio
@@ -26,7 +28,12 @@ from infrastructure.http.auth import AuthStore
 from infrastructure.http.idempotency import IdempotencyStore
 from infrastructure.leadership import build_leadership
 from infrastructure.metrics_history import open_metrics_history
-from infrastructure.operations import install_operations
+from infrastructure.operations import (
+    LicenseTokenBox,
+    build_discovery,
+    build_idle_job,
+    build_reactor,
+)
 from infrastructure.postgres import (
     build_cluster_hub,
     build_listener,
@@ -34,11 +41,12 @@ from infrastructure.postgres import (
     open_database,
 )
 from infrastructure.read_model import build_read_model
-from infrastructure.scheduler import build_scheduler
+from infrastructure.scheduler import build_metrics_job, build_scheduler
 from infrastructure.settings import Settings
 from infrastructure.simulated import fleet_ports
 from infrastructure.sse import build_hub
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -166,6 +174,38 @@ def bootstrap(
     system.metrics_history = open_metrics_history(settings, database)
     system.leadership = build_leadership(settings, system.clock, database)
     system.log_listener = build_listener(system)
-    system.scheduler = build_scheduler(system)
-    install_operations(system)  # reactor, license token box, idle and discovery jobs
+    system.scheduler = build_scheduler(system.clock, settings)
+    system.license_tokens = LicenseTokenBox(
+        system.clock, timedelta(seconds=settings.license_token_ttl_seconds)
+    )
+    if system.cloud is None or system.cml is None or system.read_model is None:
+        log.warning("jobs and operations not built: cloud, CML or read model not configured")
+        return system
+    if settings.operations_enabled:
+        system.reactor = build_reactor(system)
+    system.discovery = build_discovery(system)
+    register_jobs(system)
     return system
+
+
+def register_jobs(system: System) -> None:
+    """Every scheduled job, in one place: metrics, idle detection, discovery."""
+    settings, now = system.settings, system.clock.now
+    metrics, idle, discovery = build_metrics_job(system), build_idle_job(system), system.discovery
+    system.region_health = metrics.regions
+    jobs = [
+        ("metrics", "Metrics collection", metrics.run, settings.metrics_interval_seconds),
+        ("idle", "Idle detection", idle.run, settings.idle_interval_seconds),
+    ]
+    if settings.discovery_enabled:
+        jobs.append(
+            ("discovery", "Discovery of EC2 instances", discovery.run,
+             settings.discovery_interval_seconds)
+        )  # fmt: skip
+    for job_id, name, run, interval in jobs:
+        system.scheduler.add_job(job_id, name, _at_now(run, now), interval)
+
+
+def _at_now(run: Callable[[datetime], Awaitable[Any]], now: Callable[[], datetime]) -> Any:
+    """The job's function: ``run`` as of the clock's time when it runs."""
+    return lambda: run(now())

@@ -27,7 +27,7 @@ from application.ports import Clock
 from domain.values import MetricThresholds
 
 if TYPE_CHECKING:
-    from infrastructure.bootstrap import System
+    from infrastructure.parts import FleetParts
     from infrastructure.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ def metrics_job_config(settings: Settings) -> MetricsJobConfig:
     )
 
 
-def build_metrics_job(system: System) -> MetricsJob:
+def build_metrics_job(system: FleetParts) -> MetricsJob:
     """The metrics job over the system's ports, read model, hub and history."""
     return MetricsJob(
         store=system.store,
@@ -265,23 +265,10 @@ def build_metrics_job(system: System) -> MetricsJob:
     )
 
 
-def build_scheduler(system: System) -> FleetScheduler:
-    """The scheduler with the metrics job (when the fleet's ports are configured)."""
-    settings = system.settings
-    scheduler = FleetScheduler(
-        system.clock,
+def build_scheduler(clock: Clock, settings: Settings) -> FleetScheduler:
+    """The scheduler, without jobs (``bootstrap`` registers them, all in one place)."""
+    return FleetScheduler(
+        clock,
         enabled=settings.scheduler_enabled,
         misfire_grace_seconds=settings.job_misfire_grace_seconds,
     )
-    if system.cloud is None or system.cml is None or system.read_model is None:
-        log.warning("metrics job not scheduled: cloud, CML or read model not configured")
-        return scheduler
-    job = build_metrics_job(system)
-    system.region_health = job.regions
-    scheduler.add_job(
-        "metrics",
-        "Metrics collection",
-        lambda: job.run(system.clock.now()),
-        settings.metrics_interval_seconds,
-    )
-    return scheduler

@@ -4,7 +4,7 @@
 - ``POST /api/admin/jobs/{id}/run``   (admin) run now: 202 at once, or 200 after the run
                                       with ``?wait=true``; 404 unknown job, 409 running
 - ``GET  /api/workers/{id}/metrics``  (viewer) raw samples, ``?since=RFC3339&limit=N``
-- ``GET  /api/admin/leader``          (admin) which process runs the jobs (leadership_api)
+- ``GET  /api/admin/leader``          (admin) which process runs the jobs (leadership.api)
 
 With several processes only the leader runs jobs: "run now" sent to another process is
 refused with 409 ``not-leader`` naming the leader, so a job never runs twice at once.
@@ -27,7 +27,7 @@ from application.mapper import rfc3339
 from application.queries import GetWorker
 from infrastructure.http.handling import bool_param, int_param, json_response, system_of, worker_id
 from infrastructure.http.problems import RequestInvalid, problem
-from infrastructure.leadership_api import leadership_routes
+from infrastructure.leadership.api import leadership_routes
 from infrastructure.scheduler import JobAlreadyRunning, JobInfo, UnknownJob
 
 MAX_SAMPLES = 10_000

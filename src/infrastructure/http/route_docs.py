@@ -12,7 +12,7 @@ from typing import Any
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.routes import Param
 from infrastructure.http.tokens_api import TokenList
-from infrastructure.leadership_api import LeadershipView
+from infrastructure.leadership.api import LeadershipView
 from infrastructure.scheduler_api import MAX_SAMPLES, JobList, JobView, WorkerMetrics
 from infrastructure.sse.endpoint import MAX_TYPE_PREFIX, MAX_WORKER_FILTERS
 from infrastructure.web.routes import MeView

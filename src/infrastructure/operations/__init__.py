@@ -23,42 +23,12 @@ from infrastructure.operations.secrets import LicenseTokenBox
 from infrastructure.operations.tracking import open_tracker
 
 if TYPE_CHECKING:
-    from infrastructure.bootstrap import System
+    from infrastructure.parts import FleetParts
     from infrastructure.settings import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LicenseTokenBox", "OperationsReactor", "install_operations", "prices_of"]
-
-
-def install_operations(system: System) -> None:
-    """Build the token box, the reactor and the jobs, and register the jobs."""
-    settings = system.settings
-    system.license_tokens = LicenseTokenBox(
-        system.clock, timedelta(seconds=settings.license_token_ttl_seconds)
-    )
-    if system.cloud is None or system.cml is None or system.read_model is None:
-        log.warning("operations engine not built: cloud, CML or read model not configured")
-        return
-    if settings.operations_enabled:
-        system.reactor = build_reactor(system)
-    system.discovery = build_discovery(system)
-    if system.scheduler is not None:
-        idle = build_idle_job(system)
-        system.scheduler.add_job(
-            "idle",
-            "Idle detection",
-            lambda: idle.run(system.clock.now()),
-            settings.idle_interval_seconds,
-        )
-        if settings.discovery_enabled:
-            discovery = system.discovery
-            system.scheduler.add_job(
-                "discovery",
-                "Discovery of EC2 instances",
-                lambda: discovery.run(system.clock.now()),
-                settings.discovery_interval_seconds,
-            )
+__all__ = ["LicenseTokenBox", "OperationsReactor", "prices_of"]
 
 
 def operations_config(settings: Settings) -> OperationsConfig:
@@ -74,7 +44,7 @@ def operations_config(settings: Settings) -> OperationsConfig:
     )
 
 
-def build_engine(system: System) -> OperationEngine:
+def build_engine(system: FleetParts) -> OperationEngine:
     context = OperationContext(
         store=system.store,
         cloud=system.cloud,
@@ -89,7 +59,7 @@ def build_engine(system: System) -> OperationEngine:
     return OperationEngine(context)
 
 
-def build_reactor(system: System) -> OperationsReactor:
+def build_reactor(system: FleetParts) -> OperationsReactor:
     return OperationsReactor(
         store=system.store,
         engine=build_engine(system),
@@ -113,7 +83,7 @@ def idle_job_config(settings: Settings) -> IdleJobConfig:
     )
 
 
-def build_idle_job(system: System) -> IdleJob:
+def build_idle_job(system: FleetParts) -> IdleJob:
     return IdleJob(
         store=system.store,
         read_model=system.read_model,
@@ -123,7 +93,7 @@ def build_idle_job(system: System) -> IdleJob:
     )
 
 
-def build_discovery(system: System) -> Discovery:
+def build_discovery(system: FleetParts) -> Discovery:
     settings = system.settings
     config = DiscoveryConfig(
         regions=settings.discovery_regions,

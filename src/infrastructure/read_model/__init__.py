@@ -23,7 +23,7 @@ speed of the mapper, not of the disk. When the log is quiet it waits on the even
 in-process append signal, with a short timeout for writes by other processes.
 """
 
-from infrastructure.read_model.projection import ProjectedEvent
+from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.read_model.read_model import (
     Listener,
     SQLiteReadModel,

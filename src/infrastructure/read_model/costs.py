@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from application.costs import CostLedger
 
 if TYPE_CHECKING:
-    from infrastructure.read_model.projection import ProjectedEvent
+    from infrastructure.read_model.projected import ProjectedEvent
 
 COSTS_TABLE = """CREATE TABLE IF NOT EXISTS worker_costs (
     id TEXT PRIMARY KEY, ledger TEXT NOT NULL)"""

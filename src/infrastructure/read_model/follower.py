@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 
 from infrastructure.event_store import FleetEventStore
-from infrastructure.read_model.projection import ProjectedEvent, WorkerProjection
+from infrastructure.read_model.projected import ProjectedEvent
+from infrastructure.read_model.projection import WorkerProjection
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -24,19 +23,11 @@ from domain.worker import CMLWorker
 from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model.costs import CostFold
 from infrastructure.read_model.hot_rows import HotRows
+from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.read_model.view import WorkerRow, WorkerViewBase
 
 CACHE_SIZE = 20_000
 CREATION_EVENTS = (CMLWorker.Created, CMLWorker.Imported)
-
-
-@dataclass(frozen=True)
-class ProjectedEvent:
-    """A stored event, its log position, and the worker's DTO right after it."""
-
-    position: int
-    event: CMLWorker.Event
-    dto: CMLWorkerDto
 
 
 class AggregateCache:

@@ -29,7 +29,8 @@ from infrastructure.read_model.costs import decode as decode_ledger
 from infrastructure.read_model.follower import BATCH_SIZE, ProjectionFollower
 from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.listing import encode_cursor
-from infrastructure.read_model.projection import CACHE_SIZE, ProjectedEvent, WorkerProjection
+from infrastructure.read_model.projected import ProjectedEvent
+from infrastructure.read_model.projection import CACHE_SIZE, WorkerProjection
 from infrastructure.read_model.view import SCHEMA_VERSION, WorkerView, WorkerViewBase
 from infrastructure.read_model.waiters import PositionWaiters
 from infrastructure.settings import Settings

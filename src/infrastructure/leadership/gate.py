@@ -1,107 +1,20 @@
-"""Leadership: the parts that act on the world (scheduled jobs, the operations reactor)
-run in exactly one process.
-
-An :class:`Election` says whether this process may lead. On SQLite or in memory there is
-one process, so it always leads (:class:`SoleProcess`); on PostgreSQL the holder of an
-advisory lock leads (``infrastructure.postgres.election``). The :class:`LeaderGate`
-starts the leader parts once this process is elected and stops them if it is deposed;
-a process that does not lead tries again every ``retry_seconds``, and a leader checks
-on the same beat that it still holds the lead.
-"""
+"""The :class:`LeaderGate`: starts the leader parts once this process is elected, stops
+them if it is deposed."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
-from uuid import uuid4
+from typing import Any
 
 import anyio.to_thread
 
-from application.ports import Clock
+from infrastructure.leadership.port import Election, LeaderStatus, ProcessIdentity
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ProcessIdentity:
-    """One running ``cml-fleet serve``: a random id (pids repeat across hosts), host, pid."""
-
-    id: str
-    host: str
-    pid: int
-    started_at: datetime
-
-    @classmethod
-    def current(cls, clock: Clock) -> ProcessIdentity:
-        return cls(uuid4().hex[:12], socket.gethostname(), os.getpid(), clock.now())
-
-
-@dataclass(frozen=True)
-class LeaderRecord:
-    """The process that leads, since when, and its term (a count of elections, if kept)."""
-
-    process_id: str
-    host: str
-    pid: int
-    since: datetime
-    term: int | None
-
-
-@dataclass(frozen=True)
-class LeaderStatus:
-    """What ``GET /api/admin/leader`` shows."""
-
-    election: str
-    this_process: ProcessIdentity
-    leading: bool
-    leader: LeaderRecord | None
-
-
-class Election(Protocol):
-    """Blocking calls, made from a thread."""
-
-    kind: str
-    retry_seconds: float | None  # None: once elected, leads until it stops
-
-    def try_lead(self, me: ProcessIdentity) -> bool: ...
-
-    def still_leading(self) -> bool: ...
-
-    def resign(self) -> None: ...
-
-    def leader(self) -> LeaderRecord | None: ...
-
-
-class SoleProcess:
-    """The only process there is (SQLite or memory persistence): it always leads."""
-
-    kind = "single-process"
-    retry_seconds: float | None = None
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._leader: LeaderRecord | None = None
-
-    def try_lead(self, me: ProcessIdentity) -> bool:
-        self._leader = LeaderRecord(me.id, me.host, me.pid, self._clock.now(), None)
-        return True
-
-    def still_leading(self) -> bool:
-        return True
-
-    def resign(self) -> None:
-        self._leader = None
-
-    def leader(self) -> LeaderRecord | None:
-        return self._leader
 
 
 class LeaderGate:
@@ -232,13 +145,3 @@ class LeaderGate:
 def _log_failure(change: Future[None]) -> None:
     if not change.cancelled() and change.exception() is not None:
         log.error("leader parts failed to start or stop", exc_info=change.exception())
-
-
-def build_leadership(settings: Any, clock: Clock, database: Any) -> LeaderGate:
-    """An advisory-lock election on PostgreSQL (``database`` given), else the sole process."""
-    identity = ProcessIdentity.current(clock)
-    if database is None:
-        return LeaderGate(SoleProcess(clock), identity)
-    from infrastructure.postgres.election import AdvisoryLockElection
-
-    return LeaderGate(AdvisoryLockElection.for_settings(settings, database), identity)

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from infrastructure.leadership import LeaderRecord, ProcessIdentity
+from infrastructure.leadership.port import LeaderRecord, ProcessIdentity
 from infrastructure.postgres.config import connection_kwargs, dsn_of, schema_of
 from infrastructure.postgres.database import Database, lock_key
 from infrastructure.settings import Settings

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from application.mapper import rfc3339
 from infrastructure.http.handling import json_response, system_of
-from infrastructure.leadership import LeaderRecord, LeaderStatus, ProcessIdentity
+from infrastructure.leadership.port import LeaderRecord, LeaderStatus, ProcessIdentity
 
 
 @dataclass(frozen=True)

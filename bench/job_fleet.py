@@ -32,7 +32,13 @@ IMPORT_BATCH = 500
 class JobFleet:
     """The system, its simulated world and the metrics job, driven by a fake clock."""
 
-    def __init__(self, data_dir: Path, latency_ms: float = 0.0, busy_fraction: float = 0.5):
+    def __init__(
+        self,
+        data_dir: Path,
+        latency_ms: float = 0.0,
+        busy_fraction: float = 0.5,
+        operations_enabled: bool = True,
+    ):
         self.clock = FakeClock(T0)
         settings = Settings(
             data_dir=data_dir,
@@ -40,6 +46,7 @@ class JobFleet:
             scheduler_enabled=False,
             sim_latency_ms=latency_ms,
             sim_busy_fraction=busy_fraction,
+            operations_enabled=operations_enabled,
         )
         self.system: System = bootstrap(settings, clock=self.clock)
         assert isinstance(self.system.cloud, SimulatedCloud)

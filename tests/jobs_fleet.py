@@ -17,7 +17,7 @@ from infrastructure.bootstrap import System, bootstrap
 from infrastructure.clock import FakeClock
 from infrastructure.scheduler import build_metrics_job
 from infrastructure.settings import Settings
-from infrastructure.simulated import SimulatedCloud, SimWorld
+from infrastructure.simulated import SimulatedCloud, SimWorld, new_world
 from infrastructure.simulated.demo import launch_with_past
 
 
@@ -114,9 +114,9 @@ async def started_fleet(
 ) -> AsyncIterator[JobsFleet]:
     """A started system on ``QUIET`` settings (with ``settings`` over them), on the
     simulated cloud or ``cloud(world)`` over the same world; stopped afterwards."""
-    system = bootstrap(Settings(**(QUIET | settings)), clock=clock)
-    if cloud is not None:
-        system.cloud = cloud(system.cloud.world)
+    chosen = Settings(**(QUIET | settings))
+    given = None if cloud is None else cloud(new_world(chosen, clock))
+    system = bootstrap(chosen, clock=clock, cloud=given)
     await system.start()
     try:
         yield JobsFleet(system)

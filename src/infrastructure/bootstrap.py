@@ -7,16 +7,22 @@ Each component is built in ``bootstrap`` and started/stopped by ``System.start``
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import anyio
 import anyio.to_thread
 
+from application.cloud import CloudPort
+from application.cml import CmlPort
 from application.commands.group_commit import GroupCommit
+from application.jobs.discovery import Discovery
+from application.jobs.idle import IdleJob
+from application.jobs.metrics import MetricsJob
 from application.jobs.region_health import RegionHealth
 from application.ports import Clock
 from infrastructure.aws import build_cloud as build_aws_cloud
@@ -26,10 +32,11 @@ from infrastructure.conflicts import ConflictRetries
 from infrastructure.event_store import FleetEventStore
 from infrastructure.http.auth import AuthStore
 from infrastructure.http.idempotency import IdempotencyStore
-from infrastructure.leadership import build_leadership
-from infrastructure.metrics_history import open_metrics_history
+from infrastructure.leadership import LeaderGate, build_leadership
+from infrastructure.metrics_history import MetricsHistory, open_metrics_history
 from infrastructure.operations import (
     LicenseTokenBox,
+    OperationsReactor,
     build_discovery,
     build_idle_job,
     build_reactor,
@@ -40,11 +47,20 @@ from infrastructure.postgres import (
     eventsourcing_env,
     open_database,
 )
+from infrastructure.postgres.database import Database
+from infrastructure.postgres.notify import Listener
 from infrastructure.read_model import build_read_model
-from infrastructure.scheduler import build_metrics_job, build_scheduler
+from infrastructure.read_model.read_model import SQLiteReadModel
+from infrastructure.scheduler import (
+    FleetScheduler,
+    JobFunction,
+    build_metrics_job,
+    build_scheduler,
+)
 from infrastructure.settings import Settings
 from infrastructure.simulated import fleet_ports
 from infrastructure.sse import build_hub
+from infrastructure.sse.hub import Hub
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,90 +79,127 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     return eventsourcing_env(settings)  # postgres: tables made by `cml-fleet db init`
 
 
-@dataclass
-class System:
-    """Everything the entry points need, built once by :func:`bootstrap`.
+@runtime_checkable
+class Startable(Protocol):
+    """A part with a life: started after the system is built, stopped before it closes
+    (either may be a coroutine)."""
 
-    Components typed ``Any`` are filled in by their own modules' builders.
-    """
+    def start(self) -> object: ...
+
+    def stop(self) -> object: ...
+
+
+@dataclass(frozen=True)
+class Threads:
+    """The bounded pool that runs the synchronous store and read model off the loop."""
+
+    limiter: anyio.CapacityLimiter
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+
+@dataclass(frozen=True)
+class Core:
+    """The parts the others are built from (what ``parts.FleetParts`` names)."""
 
     settings: Settings
     clock: Clock
     store: FleetEventStore
-    limiter: anyio.CapacityLimiter
-    read_model: Any = None  # infrastructure.read_model: rows + projection follower
-    hub: Any = None  # infrastructure.sse: in-process fan-out
-    cloud: Any = None  # application.ports.CloudPort (simulated by default)
-    cml: Any = None  # application.ports.CmlPort (simulated by default)
-    scheduler: Any = None  # infrastructure.scheduler: APScheduler jobs
-    auth: Any = None  # infrastructure.http.auth: token store
-    idempotency: Any = None  # infrastructure.http.idempotency: stored answers
-    metrics_history: Any = None  # infrastructure.metrics_history: utilization samples
-    reactor: Any = None  # infrastructure.operations: carries out requested cloud operations
-    database: Any = None  # infrastructure.postgres.Database: our pool (postgres only)
-    log_listener: Any = None  # infrastructure.postgres: LISTEN thread (postgres only)
-    leadership: Any = None  # infrastructure.leadership: runs the leader parts when elected
-    license_tokens: Any = None  # infrastructure.operations: in-memory license token hand-off
-    discovery: Any = None  # application.jobs.discovery: imports matching EC2 instances
-    commands: Any = None  # application.commands.group_commit: operator commands saved together
-    region_health: RegionHealth | None = None  # how each region answers the metrics job
-    conflicts: ConflictRetries = field(default_factory=ConflictRetries)  # retried, for /metrics
-    _stoppers: list[Callable[[], Any]] = field(default_factory=list)
+    threads: Threads
+    read_model: SQLiteReadModel
+    hub: Hub
+    cloud: CloudPort
+    cml: CmlPort
+    database: Database | None
+    metrics_history: MetricsHistory
+    license_tokens: LicenseTokenBox
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.threads.run_sync(fn, *args)
+
+
+@dataclass(frozen=True)
+class System:
+    """Everything the entry points need, built once by :func:`bootstrap`, each part
+    typed. ``database``, ``log_listener``: PostgreSQL only; ``reactor``: when the
+    operations engine is enabled."""
+
+    settings: Settings
+    clock: Clock
+    store: FleetEventStore
+    threads: Threads
+    read_model: SQLiteReadModel
+    hub: Hub
+    cloud: CloudPort
+    cml: CmlPort
+    database: Database | None
+    metrics_history: MetricsHistory
+    license_tokens: LicenseTokenBox
+    scheduler: FleetScheduler
+    auth: AuthStore
+    idempotency: IdempotencyStore
+    commands: GroupCommit
+    leadership: LeaderGate
+    log_listener: Listener | None
+    reactor: OperationsReactor | None
+    discovery: Discovery
+    region_health: RegionHealth  # how each region answers the metrics job
+    conflicts: ConflictRetries  # retried, for /metrics
+    _stoppers: list[Callable[[], object]] = field(default_factory=list)
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         """Call the synchronous store/read model off the event loop (bounded threads)."""
-        return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+        return await self.threads.run_sync(fn, *args)
 
-    def shared_parts(self) -> tuple[Any, ...]:
+    def shared_parts(self) -> tuple[Startable, ...]:
         """Parts every process runs: the read side and the adapters."""
-        return (self.log_listener, self.read_model, self.hub, self.cml)
+        parts = (self.log_listener, self.read_model, self.hub, self.cml)
+        return tuple(p for p in parts if isinstance(p, Startable))
 
-    def leader_parts(self) -> tuple[Any, ...]:
+    def leader_parts(self) -> tuple[Startable, ...]:
         """Parts exactly one process runs: whatever acts on the cloud or runs jobs."""
-        return (self.reactor, self.scheduler)
+        return tuple(p for p in (self.reactor, self.scheduler) if p is not None)
 
     async def start(self) -> None:
-        """Start background parts in order: shared parts, then leader parts (at once, or
-        whenever ``leadership`` elects this process). Needs a loop."""
-        parts = self.shared_parts()
-        if self.leadership is None:
-            parts = (*parts, *self.leader_parts())
-        for part in parts:
-            if part is not None and hasattr(part, "start"):
-                result = part.start()
-                if hasattr(result, "__await__"):
-                    await result
-                self._stoppers.append(part.stop)
-        if self.leadership is not None:
-            await self.leadership.start(self.leader_parts())
-            self._stoppers.append(self.leadership.stop)
+        """Start the shared parts, then hand the leader parts to ``leadership`` (at once
+        in a single process; whenever it is elected on PostgreSQL). Needs a loop."""
+        for part in self.shared_parts():
+            await _done(part.start())
+            self._stoppers.append(part.stop)
+        await self.leadership.start(self.leader_parts())
+        self._stoppers.append(self.leadership.stop)
 
     async def stop(self) -> None:
         """Stop what was started, newest first."""
         while self._stoppers:
-            result = self._stoppers.pop()()
-            if hasattr(result, "__await__"):
-                await result
+            await _done(self._stoppers.pop()())
 
     def close(self) -> None:
         """Release connections and files (after :meth:`stop`); unusable afterwards."""
         for part in (self.read_model, self.auth, self.idempotency, self.metrics_history):
-            if part is not None and hasattr(part, "close"):
-                part.close()
+            part.close()
         self.store.close()
         if self.database is not None:
             self.database.close()
+
+
+async def _done(result: object) -> None:
+    if inspect.isawaitable(result):
+        await result
 
 
 def bootstrap(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    cloud: Any = None,
-    cml: Any = None,
+    cloud: CloudPort | None = None,
+    cml: CmlPort | None = None,
 ) -> System:
-    """Build the system. ``cloud``/``cml`` override the configured adapters (tests)."""
+    """Build the system, one line per part. ``cloud``/``cml`` replace the configured
+    adapters (tests)."""
     settings = settings or Settings()
+    clock = clock or SystemClock()
     database = open_database(settings)  # None unless postgres (then the schema is checked)
     conflicts = ConflictRetries()
     store = FleetEventStore(
@@ -154,45 +207,60 @@ def bootstrap(
         cache_size=settings.worker_cache_size,
         conflict_observer=conflicts,
     )
-    system = System(
+    cloud, cml = fleet_ports(
+        settings,
+        clock,
+        cloud if cloud is not None else build_aws_cloud(settings),  # None unless aws
+        cml if cml is not None else build_http_cml(settings, clock),  # None unless http
+    )
+    read_model = build_read_model(settings, store, database=database)
+    hub = (  # the backend chosen here: one process, or several on PostgreSQL
+        build_hub(settings, read_model, clock)
+        if database is None
+        else build_cluster_hub(settings, read_model, clock, database)
+    )
+    core = Core(
         settings=settings,
-        clock=clock or SystemClock(),
+        clock=clock,
         store=store,
-        limiter=anyio.CapacityLimiter(settings.thread_limit),
+        threads=Threads(anyio.CapacityLimiter(settings.thread_limit)),
+        read_model=read_model,
+        hub=hub,
+        cloud=cloud,
+        cml=cml,
+        database=database,
+        metrics_history=open_metrics_history(settings, database),
+        license_tokens=LicenseTokenBox(
+            clock, timedelta(seconds=settings.license_token_ttl_seconds)
+        ),
+    )
+    metrics, discovery = build_metrics_job(core), build_discovery(core)
+    scheduler = build_scheduler(clock, settings)
+    register_jobs(scheduler, core, metrics, build_idle_job(core), discovery)
+    return System(
+        **{f.name: getattr(core, f.name) for f in fields(Core)},
+        scheduler=scheduler,
+        auth=AuthStore.for_settings(settings, clock, database),
+        idempotency=IdempotencyStore.for_settings(settings, clock, database),
+        commands=GroupCommit(store, core.run_sync, settings.command_batch_size),
+        leadership=build_leadership(settings, clock, database),
+        log_listener=build_listener(settings, store, hub, database),
+        reactor=build_reactor(core) if settings.operations_enabled else None,
+        discovery=discovery,
+        region_health=metrics.regions,
         conflicts=conflicts,
     )
-    # Each line below is owned by the module it calls; keep them one per component.
-    cloud = cloud if cloud is not None else build_aws_cloud(settings)  # None unless aws
-    cml = cml if cml is not None else build_http_cml(settings, system.clock)  # None unless http
-    system.cloud, system.cml = fleet_ports(settings, system.clock, cloud, cml)
-    system.database = database
-    system.auth = AuthStore.for_settings(settings, system.clock, database)
-    system.idempotency = IdempotencyStore.for_settings(settings, system.clock, database)
-    system.commands = GroupCommit(system.store, system.run_sync, settings.command_batch_size)
-    system.read_model = build_read_model(settings, system.store, database=database)
-    system.hub = build_hub(system) if database is None else build_cluster_hub(system)
-    system.metrics_history = open_metrics_history(settings, database)
-    system.leadership = build_leadership(settings, system.clock, database)
-    system.log_listener = build_listener(system)
-    system.scheduler = build_scheduler(system.clock, settings)
-    system.license_tokens = LicenseTokenBox(
-        system.clock, timedelta(seconds=settings.license_token_ttl_seconds)
-    )
-    if system.cloud is None or system.cml is None or system.read_model is None:
-        log.warning("jobs and operations not built: cloud, CML or read model not configured")
-        return system
-    if settings.operations_enabled:
-        system.reactor = build_reactor(system)
-    system.discovery = build_discovery(system)
-    register_jobs(system)
-    return system
 
 
-def register_jobs(system: System) -> None:
+def register_jobs(
+    scheduler: FleetScheduler,
+    core: Core,
+    metrics: MetricsJob,
+    idle: IdleJob,
+    discovery: Discovery,
+) -> None:
     """Every scheduled job, in one place: metrics, idle detection, discovery."""
-    settings, now = system.settings, system.clock.now
-    metrics, idle, discovery = build_metrics_job(system), build_idle_job(system), system.discovery
-    system.region_health = metrics.regions
+    settings, now = core.settings, core.clock.now
     jobs = [
         ("metrics", "Metrics collection", metrics.run, settings.metrics_interval_seconds),
         ("idle", "Idle detection", idle.run, settings.idle_interval_seconds),
@@ -203,9 +271,11 @@ def register_jobs(system: System) -> None:
              settings.discovery_interval_seconds)
         )  # fmt: skip
     for job_id, name, run, interval in jobs:
-        system.scheduler.add_job(job_id, name, _at_now(run, now), interval)
+        scheduler.add_job(job_id, name, _at_now(run, now), interval)
 
 
-def _at_now(run: Callable[[datetime], Awaitable[Any]], now: Callable[[], datetime]) -> Any:
+def _at_now(
+    run: Callable[[datetime], Awaitable[object]], now: Callable[[], datetime]
+) -> JobFunction:
     """The job's function: ``run`` as of the clock's time when it runs."""
     return lambda: run(now())

@@ -246,7 +246,7 @@ def _token_store(args: argparse.Namespace, new_store: bool = False) -> AuthStore
         )
         return None
     print(f"(token store: {where})", file=sys.stderr)
-    return bootstrap(settings).auth  # type: ignore[no-any-return]
+    return bootstrap(settings).auth
 
 
 def _store_location(settings: Settings) -> str:

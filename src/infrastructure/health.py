@@ -27,10 +27,14 @@ from infrastructure.settings import Settings
 class Watched(Protocol):
     """What health looks at (the system has these parts)."""
 
-    settings: Settings
-    scheduler: Any  # infrastructure.scheduler.FleetScheduler, when jobs run here
-    region_health: RegionHealth | None
-    reactor: Any  # infrastructure.operations.OperationsReactor, when it runs here
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def scheduler(self) -> Any: ...  # infrastructure.scheduler.FleetScheduler
+    @property
+    def region_health(self) -> RegionHealth | None: ...
+    @property
+    def reactor(self) -> Any: ...  # infrastructure.operations.OperationsReactor, if it runs
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from application.jobs.ports import UtilizationSample
 from infrastructure.settings import Settings
@@ -30,6 +30,22 @@ CREATE TABLE IF NOT EXISTS samples (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS samples_at ON samples (at);
 """
+
+
+class MetricsHistory(Protocol):
+    """Utilization samples by worker (a SQLite file or memory; a PostgreSQL table)."""
+
+    def append(self, samples: Sequence[UtilizationSample]) -> None: ...
+
+    def prune(self, before: datetime) -> int: ...
+
+    def samples(
+        self, worker_id: str, since: datetime | None = None, limit: int = 10_000
+    ) -> tuple[UtilizationSample, ...]: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def _epoch(moment: datetime) -> float:
@@ -90,7 +106,7 @@ class SqliteMetricsHistory:
             self._db.close()
 
 
-def open_metrics_history(settings: Settings, database: Any = None) -> Any:
+def open_metrics_history(settings: Settings, database: Any = None) -> MetricsHistory:
     """The history for ``settings``: a file in the data dir, memory, or the PostgreSQL
     table on ``database`` (an ``infrastructure.postgres.Database``) shared by every process."""
     if database is not None:

@@ -1,29 +1,47 @@
-"""The parts of a built system that builders of jobs and engines read, as a protocol:
-``bootstrap.System`` has them, and builders depend on this, not on the composition root
-(which imports them)."""
+"""What the builders of jobs and engines read of a built system, as a protocol:
+``bootstrap`` builds them from its ``Core`` and the tests from a ``System`` (both have
+these parts), and the builders never import the composition root that imports them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from application.ports import Clock
-from infrastructure.event_store import FleetEventStore
-from infrastructure.settings import Settings
+if TYPE_CHECKING:
+    from application.cloud import CloudPort
+    from application.cml import CmlPort
+    from application.ports import Clock
+    from infrastructure.event_store import FleetEventStore
+    from infrastructure.metrics_history import MetricsHistory
+    from infrastructure.operations.secrets import LicenseTokenBox
+    from infrastructure.postgres.database import Database
+    from infrastructure.read_model.read_model import SQLiteReadModel
+    from infrastructure.settings import Settings
+    from infrastructure.sse.hub import Hub
 
 T = TypeVar("T")
 
 
 class FleetParts(Protocol):
-    settings: Settings
-    clock: Clock
-    store: FleetEventStore
-    read_model: Any
-    hub: Any
-    cloud: Any
-    cml: Any
-    database: Any
-    metrics_history: Any
-    license_tokens: Any
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def store(self) -> FleetEventStore: ...
+    @property
+    def read_model(self) -> SQLiteReadModel: ...
+    @property
+    def hub(self) -> Hub: ...
+    @property
+    def cloud(self) -> CloudPort: ...
+    @property
+    def cml(self) -> CmlPort: ...
+    @property
+    def database(self) -> Database | None: ...
+    @property
+    def metrics_history(self) -> MetricsHistory: ...
+    @property
+    def license_tokens(self) -> LicenseTokenBox: ...
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...

@@ -49,7 +49,7 @@ def test_no_module_in_src_imports_its_way_back_to_itself() -> None:
         path.append(name)
         for other in sorted(graph[name]):
             if state.get(other) == 1:
-                circles.append(path[path.index(other) :] + [other])
+                circles.append([*path[path.index(other) :], other])
             elif other not in state:
                 visit(other)
         path.pop()

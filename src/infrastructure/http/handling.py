@@ -189,6 +189,7 @@ async def _answer_once(request: Request, key: str, status: int, execute: Execute
     claim = await system.run_sync(store.claim, who, key, fingerprint)
     if claim.state is ClaimState.REPLAY:
         stored = claim.answer
+        assert stored is not None  # a replay has its answer
         replay = Response(stored.body, status_code=stored.status, media_type=stored.media_type)
         replay.headers["Idempotent-Replayed"] = "true"
         return replay

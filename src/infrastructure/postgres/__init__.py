@@ -16,7 +16,7 @@ See notes/DEPLOYMENT.md and notes/decisions/0003-postgres-scale-out.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from infrastructure.postgres.cluster_hub import ClusterHub, build_cluster_hub, snapshots_channel
 from infrastructure.postgres.config import connection_kwargs, dsn_of, eventsourcing_env
@@ -24,6 +24,10 @@ from infrastructure.postgres.database import Database, DatabaseUnreachable
 from infrastructure.postgres.notify import Listener
 from infrastructure.postgres.schema import SchemaMissing, check_schema, init_schema
 from infrastructure.settings import Settings
+from infrastructure.sse.hub import Hub
+
+if TYPE_CHECKING:
+    from infrastructure.event_store import FleetEventStore
 
 __all__ = [
     "ClusterHub",
@@ -56,13 +60,15 @@ def open_database(settings: Settings) -> Database | None:
     return database
 
 
-def build_listener(system: Any) -> Listener | None:
+def build_listener(
+    settings: Settings, store: FleetEventStore, hub: Hub, database: Database | None
+) -> Listener | None:
     """The LISTEN thread of a process on PostgreSQL: wakes the log's followers when any
     process appends, and relays snapshot broadcasts to the hub."""
-    if system.database is None:
+    if database is None:
         return None
-    settings = system.settings
-    handlers: dict[str, Any] = {system.store.recorder.channel_name: lambda _: system.store.wake()}
-    if isinstance(system.hub, ClusterHub):
-        handlers[snapshots_channel(system.database.schema)] = system.hub.on_announcement
+    channel = cast(Any, store.recorder).channel_name  # the PostgreSQL recorder's
+    handlers: dict[str, Any] = {channel: lambda _: store.wake()}
+    if isinstance(hub, ClusterHub):
+        handlers[snapshots_channel(database.schema)] = hub.on_announcement
     return Listener(dsn_of(settings), connection_kwargs(settings), handlers)

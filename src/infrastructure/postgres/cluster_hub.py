@@ -22,6 +22,8 @@ import anyio.to_thread
 
 from application.dto import CMLWorkerDto
 from application.ports import Clock
+from infrastructure.postgres.database import Database
+from infrastructure.settings import Settings
 from infrastructure.sse.envelope import SNAPSHOT
 from infrastructure.sse.hub import Hub
 
@@ -87,13 +89,15 @@ class ClusterHub(Hub):
         super().broadcast_snapshots(dtos, reached)
 
 
-def build_cluster_hub(system: Any) -> ClusterHub:
-    """The hub for one of several processes on ``system.database`` (wired at bootstrap)."""
-    channel = snapshots_channel(system.database.schema)
+def build_cluster_hub(
+    settings: Settings, read_model: Any, clock: Clock, database: Database
+) -> ClusterHub:
+    """The hub for one of several processes on ``database``."""
+    channel = snapshots_channel(database.schema)
     return ClusterHub(
-        system.read_model,
-        system.clock,
-        system.settings.sse_queue_size,
+        read_model,
+        clock,
+        settings.sse_queue_size,
         origin=uuid4().hex,
-        announce=lambda payload: system.database.notify(channel, payload),
+        announce=lambda payload: database.notify(channel, payload),
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.cloud import CloudPort
+from application.cml import CmlPort
 from application.ports import Clock
 from infrastructure.settings import Settings
 from infrastructure.simulated.cloud import SimulatedCloud
@@ -33,7 +35,9 @@ def new_world(settings: Settings, clock: Clock) -> SimWorld:
     return SimWorld(clock, knobs, Journal(path))
 
 
-def fleet_ports(settings: Settings, clock: Clock, cloud: Any, cml: Any) -> tuple[Any, Any]:
+def fleet_ports(
+    settings: Settings, clock: Clock, cloud: Any, cml: Any
+) -> tuple[CloudPort, CmlPort]:
     """The cloud and CML ports: those given, else simulated ones where configured.
 
     A simulated cloud and a simulated CML always share one world, so the CML hosts
@@ -48,4 +52,5 @@ def fleet_ports(settings: Settings, clock: Clock, cloud: Any, cml: Any) -> tuple
     if cml is None and settings.cml == "simulated":
         world = world or new_world(settings, clock)
         cml = SimulatedCml(world)
+    assert cloud is not None and cml is not None  # settings name one of each
     return cloud, cml

@@ -8,17 +8,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
+from application.ports import Clock
 from infrastructure.sse.hub import Hub
 
+if TYPE_CHECKING:
+    from infrastructure.read_model.read_model import SQLiteReadModel
+    from infrastructure.settings import Settings
 
-def build_hub(system: Any) -> Hub:
-    """The hub, fed by ``system.read_model`` (wired in the composition root)."""
-    settings = system.settings
+
+def build_hub(settings: Settings, read_model: SQLiteReadModel, clock: Clock) -> Hub:
+    """The in-process hub, fed by the read model's listener."""
     return Hub(
-        system.read_model,
-        system.clock,
+        read_model,
+        clock,
         settings.sse_queue_size,
         flush_interval=settings.sse_flush_interval_ms / 1000,
     )

@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from application.costs import FleetCost, Prices
 from application.dto import CMLWorkerDto
 
 SORTABLE_FIELDS = ("name", "status", "region", "created_at", "updated_at", "instance_type")
@@ -91,6 +93,42 @@ class WorkerReadModel(Protocol):
 
     def fleet_summary(self) -> FleetSummary: ...
 
+    def fleet_costs(self, now: datetime, prices: Prices, per_worker: bool = False) -> FleetCost:
+        """Every worker's running and saved hours, priced, as of ``now``."""
+        ...
+
     def position(self) -> int:
         """The last event-log position the read model has fully applied."""
         ...
+
+    # The answers as the JSON the projection stored (the mapper's DTO, serialized once
+    # when the row was written): what the HTTP API sends as it is.
+
+    def get_worker_json(self, query: GetWorker) -> str:
+        """:meth:`get_worker`'s DTO as stored JSON; raises ``WorkerNotFound``."""
+        ...
+
+    def hot_worker_json(self, query: GetWorker) -> str | None:
+        """The stored JSON of a row held in memory, else ``None`` (cheap: no I/O, may be
+        called on the event loop)."""
+        ...
+
+    def list_workers_json(self, query: ListWorkers) -> str:
+        """:meth:`list_workers`'s page as JSON (``items``, ``next_cursor``, ``total``,
+        ``position``)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FleetReport:
+    """``GET /api/fleet/summary``: the counts by status and the money."""
+
+    summary: FleetSummary
+    cost: FleetCost
+
+
+def fleet_report(
+    read_model: WorkerReadModel, prices: Prices, now: datetime, per_worker: bool
+) -> FleetReport:
+    """The fleet's counts and costs as of ``now`` (each worker's too with ``per_worker``)."""
+    return FleetReport(read_model.fleet_summary(), read_model.fleet_costs(now, prices, per_worker))

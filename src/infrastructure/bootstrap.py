@@ -20,6 +20,7 @@ import anyio.to_thread
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.group_commit import GroupCommit
+from application.costs import Prices
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
@@ -114,6 +115,7 @@ class Core:
     database: Database | None
     metrics_history: MetricsHistory
     license_tokens: LicenseTokenBox
+    prices: Prices  # instance types' hourly prices, for the fleet's costs
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.threads.run_sync(fn, *args)
@@ -136,6 +138,7 @@ class System:
     database: Database | None
     metrics_history: MetricsHistory
     license_tokens: LicenseTokenBox
+    prices: Prices
     scheduler: FleetScheduler
     auth: AuthStore
     idempotency: IdempotencyStore
@@ -232,6 +235,11 @@ def bootstrap(
         metrics_history=open_metrics_history(settings, database),
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
+        ),
+        prices=Prices(
+            per_hour=dict(settings.instance_hourly_prices),
+            default=settings.default_hourly_price,
+            currency=settings.cost_currency,
         ),
     )
     metrics, discovery = build_metrics_job(core), build_discovery(core)

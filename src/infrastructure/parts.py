@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from application.cloud import CloudPort
     from application.cml import CmlPort
+    from application.operations.context import SecretSource
     from application.ports import Clock
     from infrastructure.event_store import FleetEventStore
     from infrastructure.metrics_history import MetricsHistory
-    from infrastructure.operations.secrets import LicenseTokenBox
     from infrastructure.postgres.database import Database
     from infrastructure.read_model.read_model import SQLiteReadModel
     from infrastructure.settings import Settings
@@ -42,6 +42,6 @@ class FleetParts(Protocol):
     @property
     def metrics_history(self) -> MetricsHistory: ...
     @property
-    def license_tokens(self) -> LicenseTokenBox: ...
+    def license_tokens(self) -> SecretSource: ...
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...

@@ -16,7 +16,15 @@ from starlette.responses import Response
 
 from application.costs import FleetCost
 from application.history import GetWorkerHistory, HistoryPage, get_worker_history
-from application.queries import SORTABLE_FIELDS, Cursor, FleetSummary, GetWorker, ListWorkers
+from application.queries import (
+    SORTABLE_FIELDS,
+    Cursor,
+    FleetSummary,
+    GetWorker,
+    ListWorkers,
+    WorkerReadModel,
+    fleet_report,
+)
 from domain.status import WorkerStatus
 from infrastructure.http.handling import (
     bool_param,
@@ -27,11 +35,15 @@ from infrastructure.http.handling import (
     worker_id,
 )
 from infrastructure.http.problems import RequestInvalid
-from infrastructure.operations import prices_of
 
 _SUMMARY = TypeAdapter(FleetSummary)
 _COST = TypeAdapter(FleetCost)
 _HISTORY = TypeAdapter(HistoryPage)
+
+
+def queries_of(request: Request) -> WorkerReadModel:
+    """The read model, as the query port (``application.queries.WorkerReadModel``)."""
+    return system_of(request).read_model
 
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
@@ -47,11 +59,11 @@ def page_limit(request: Request) -> int:
 async def get_worker(request: Request) -> Response:
     query = GetWorker(worker_id(request))
     await wait_for_min_position(request)
-    system = system_of(request)
+    system, model = system_of(request), queries_of(request)
     # A row held in memory is answered here, without a hop to a thread.
-    text = system.read_model.hot_worker_json(query)
+    text = model.hot_worker_json(query)
     if text is None:
-        text = await system.run_sync(system.read_model.get_worker_json, query)
+        text = await system.run_sync(model.get_worker_json, query)
     return json_response(text.encode())
 
 
@@ -99,7 +111,7 @@ async def list_workers(request: Request) -> Response:
     query = list_query(request)
     await wait_for_min_position(request)
     system = system_of(request)
-    text = await system.run_sync(system.read_model.list_workers_json, query)
+    text = await system.run_sync(queries_of(request).list_workers_json, query)
     return json_response(text.encode())
 
 
@@ -109,10 +121,11 @@ async def fleet_summary(request: Request) -> Response:
     await wait_for_min_position(request)
     system = system_of(request)
     per_worker = bool_param(request, "per_worker")
-    summary = await system.run_sync(system.read_model.fleet_summary)
-    prices, now = prices_of(system.settings), system.clock.now()
-    cost = await system.run_sync(system.read_model.fleet_costs, now, prices, per_worker)
-    body = {**_SUMMARY.dump_python(summary, mode="json"), "cost": _COST.dump_python(cost)}
+    now = system.clock.now()
+    model = queries_of(request)
+    report = await system.run_sync(fleet_report, model, system.prices, now, per_worker)
+    body = _SUMMARY.dump_python(report.summary, mode="json")
+    body["cost"] = _COST.dump_python(report.cost)
     return json_response(json.dumps(body).encode())
 
 

@@ -12,7 +12,6 @@ import random
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from application.costs import Prices
 from application.jobs.discovery import Discovery, DiscoveryConfig
 from application.jobs.idle import IdleJob, IdleJobConfig
 from application.operations.context import OperationContext, OperationsConfig
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LicenseTokenBox", "OperationsReactor", "prices_of"]
+__all__ = ["LicenseTokenBox", "OperationsReactor"]
 
 
 def operations_config(settings: Settings) -> OperationsConfig:
@@ -108,12 +107,4 @@ def build_discovery(system: FleetParts) -> Discovery:
         cloud=system.cloud,
         run_sync=system.run_sync,
         config=config,
-    )
-
-
-def prices_of(settings: Settings) -> Prices:
-    return Prices(
-        per_hour=dict(settings.instance_hourly_prices),
-        default=settings.default_hourly_price,
-        currency=settings.cost_currency,
     )

@@ -20,7 +20,6 @@ import anyio.to_thread
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.group_commit import GroupCommit
-from application.costs import Prices
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
@@ -29,6 +28,7 @@ from application.ports import Clock
 from infrastructure.aws import build_cloud as build_aws_cloud
 from infrastructure.clock import SystemClock
 from infrastructure.cml_http import build_cml as build_http_cml
+from infrastructure.configs import Configs, configs_from
 from infrastructure.conflicts import ConflictRetries
 from infrastructure.event_store import FleetEventStore
 from infrastructure.http.auth import AuthStore
@@ -115,7 +115,7 @@ class Core:
     database: Database | None
     metrics_history: MetricsHistory
     license_tokens: LicenseTokenBox
-    prices: Prices  # instance types' hourly prices, for the fleet's costs
+    configs: Configs  # what each component takes of the settings
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return await self.threads.run_sync(fn, *args)
@@ -138,7 +138,7 @@ class System:
     database: Database | None
     metrics_history: MetricsHistory
     license_tokens: LicenseTokenBox
-    prices: Prices
+    configs: Configs
     scheduler: FleetScheduler
     auth: AuthStore
     idempotency: IdempotencyStore
@@ -236,11 +236,7 @@ def bootstrap(
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
         ),
-        prices=Prices(
-            per_hour=dict(settings.instance_hourly_prices),
-            default=settings.default_hourly_price,
-            currency=settings.cost_currency,
-        ),
+        configs=configs_from(settings),
     )
     metrics, discovery = build_metrics_job(core), build_discovery(core)
     scheduler = build_scheduler(clock, settings)

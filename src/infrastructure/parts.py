@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from application.cml import CmlPort
     from application.operations.context import SecretSource
     from application.ports import Clock
+    from infrastructure.configs import Configs
     from infrastructure.event_store import FleetEventStore
     from infrastructure.metrics_history import MetricsHistory
     from infrastructure.postgres.database import Database
@@ -43,5 +44,7 @@ class FleetParts(Protocol):
     def metrics_history(self) -> MetricsHistory: ...
     @property
     def license_tokens(self) -> SecretSource: ...
+    @property
+    def configs(self) -> Configs: ...
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...

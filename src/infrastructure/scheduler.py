@@ -17,14 +17,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from application.jobs.metrics import MetricsJob, MetricsJobConfig
+from application.jobs.metrics import MetricsJob
 from application.ports import Clock
-from domain.values import MetricThresholds
 
 if TYPE_CHECKING:
     from infrastructure.parts import FleetParts
@@ -232,25 +231,6 @@ class FleetScheduler:
 # ------------------------------------------------------------- composition
 
 
-def metrics_job_config(settings: Settings) -> MetricsJobConfig:
-    return MetricsJobConfig(
-        concurrency=settings.job_concurrency,
-        thresholds=MetricThresholds(
-            percent_points=settings.metric_percent_points,
-            max_staleness_seconds=settings.metric_max_staleness_seconds,
-        ),
-        snapshot_every_n_cycles=settings.snapshot_every_n_cycles,
-        backoff_base=timedelta(seconds=settings.metrics_interval_seconds),
-        backoff_max=timedelta(seconds=settings.job_backoff_max_seconds),
-        retention=timedelta(hours=settings.metrics_retention_hours),
-        read_wait_timeout=settings.read_wait_timeout_seconds,
-        worker_timeout=settings.job_worker_timeout_seconds,
-        service_account_pattern=settings.cml_service_account_pattern,
-        region_unhealthy_after=settings.health_failures_in_a_row,
-        region_timeout=settings.job_region_timeout_seconds,
-    )
-
-
 def build_metrics_job(system: FleetParts) -> MetricsJob:
     """The metrics job over the system's ports, read model, hub and history."""
     return MetricsJob(
@@ -261,7 +241,7 @@ def build_metrics_job(system: FleetParts) -> MetricsJob:
         run_sync=system.run_sync,
         hub=system.hub,
         history=system.metrics_history,
-        config=metrics_job_config(system.settings),
+        config=system.configs.metrics,
     )
 
 

@@ -14,7 +14,7 @@ from application.commands.settings import ChangeTags, change_tags
 from application.jobs.metrics import MetricsJob
 from infrastructure.bootstrap import System, bootstrap
 from infrastructure.clock import FakeClock
-from infrastructure.scheduler import metrics_job_config
+from infrastructure.configs import metrics_job_config
 from infrastructure.settings import Settings
 from tests.jobs_fleet import JobsFleet
 from tests.store_spy import SpyStore

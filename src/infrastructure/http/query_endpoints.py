@@ -123,7 +123,7 @@ async def fleet_summary(request: Request) -> Response:
     per_worker = bool_param(request, "per_worker")
     now = system.clock.now()
     model = queries_of(request)
-    report = await system.run_sync(fleet_report, model, system.prices, now, per_worker)
+    report = await system.run_sync(fleet_report, model, system.configs.prices, now, per_worker)
     body = _SUMMARY.dump_python(report.summary, mode="json")
     body["cost"] = _COST.dump_python(report.cost)
     return json_response(json.dumps(body).encode())

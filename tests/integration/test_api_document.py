@@ -78,7 +78,10 @@ def parameter(doc: dict[str, Any], path: str, name: str, method: str = "get") ->
         ("/api/workers", "status", "running,,stopped"),
         ("/api/workers", "cursor", "eyJub3QiOiAiYSBjdXJzb3IifQ"),
         ("/api/fleet/summary", "per_worker", "banana"),  # was taken as false
+        ("/api/fleet/summary", "per_worker", "TRUE"),  # the enum's spellings only
         ("/api/workers/{id}/history", "before_version", "0"),
+        ("/api/workers/{id}/metrics", "since", "2026-12-04 08:00:00Z"),  # RFC 3339 wants T
+        ("/api/workers/{id}/metrics", "since", "٢٠٢٦-12-04T08:00:00Z"),  # digits: ASCII
     ],
 )
 def test_a_value_the_document_calls_invalid_is_refused(
@@ -88,7 +91,7 @@ def test_a_value_the_document_calls_invalid_is_refused(
     checked = value if schema.get("type") != "integer" else _integer(value)
     item = schema["items"] if schema.get("type") == "array" else schema
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate(checked, item)
+        jsonschema.validate(checked, item, format_checker=jsonschema.FormatChecker())
     target = path.replace("{id}", api.create()["worker_id"])
     body = refused(api, 422, "GET", target, params={name: value})
     assert [e["field"] for e in body["errors"]] == [name]

@@ -104,11 +104,12 @@ def int_param(
 
 
 def bool_param(request: Request, name: str) -> bool:
-    """``?name=`` as true (true, 1, yes) or false (false, 0, no; absent), else 422."""
+    """``?name=`` as true (true, 1, yes) or false (false, 0, no; absent), else 422
+    (exactly these spellings: the document's enum)."""
     raw = request.query_params.get(name)
-    if raw is None or raw.lower() in FALSE:
+    if raw is None or raw in FALSE:
         return False
-    if raw.lower() in TRUE:
+    if raw in TRUE:
         return True
     raise RequestInvalid.one(name, "must be true or false")
 

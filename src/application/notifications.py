@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from application.mapper import rfc3339
-from domain.status import LicenseStatus, PauseReason, WorkerStatus
+from domain.status import (
+    LicenseStatus,
+    WorkerStatus,
+    status_after_pause,
+    status_after_resume,
+)
 from domain.worker import CMLWorker
 
 W = CMLWorker
@@ -80,8 +85,7 @@ def _imported(e: W.Imported) -> Payload:
 
 
 def _paused(e: W.Paused) -> Payload:
-    # Mirrors Paused.apply_to: an external pause records a stop that already happened.
-    after = None if e.reason is PauseReason.EXTERNAL else WorkerStatus.STOPPING
+    after = status_after_pause(e.reason)  # the aggregate's own rule
     return {
         "reason": e.reason.value,
         "paused_at": rfc3339(e.at),
@@ -91,7 +95,7 @@ def _paused(e: W.Paused) -> Payload:
 
 
 def _resumed(e: W.Resumed) -> Payload:
-    after = None if e.reason is PauseReason.EXTERNAL else WorkerStatus.STARTING
+    after = status_after_resume(e.reason)
     return {"reason": e.reason.value, "resumed_at": rfc3339(e.at), **_status(after)}
 
 

@@ -67,3 +67,17 @@ LIVE_STATUSES = frozenset(
 
 FINAL_STATUSES = frozenset({WorkerStatus.TERMINATED, WorkerStatus.RELEASED})
 """Statuses a worker never leaves: nothing is observed, requested or carried out for it."""
+
+LICENSE_IN_PROGRESS = frozenset({LicenseStatus.REGISTERING, LicenseStatus.DEREGISTERING})
+"""A license operation of ours is under way: what CML reports is not recorded over it."""
+
+
+def status_after_pause(reason: PauseReason) -> WorkerStatus | None:
+    """The status a pause leaves (``None``: unchanged). An external pause records a
+    stop that already happened; ours asks for one."""
+    return None if reason is PauseReason.EXTERNAL else WorkerStatus.STOPPING
+
+
+def status_after_resume(reason: PauseReason) -> WorkerStatus | None:
+    """The status a resume leaves (``None``: unchanged), as :func:`status_after_pause`."""
+    return None if reason is PauseReason.EXTERNAL else WorkerStatus.STARTING

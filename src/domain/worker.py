@@ -25,6 +25,8 @@ from domain.status import (
     PauseReason,
     ServiceStatus,
     WorkerStatus,
+    status_after_pause,
+    status_after_resume,
 )
 from domain.tags import differences as tag_differences
 from domain.tags import managed, refuse_past_limit, refuse_protected, refuse_too_many
@@ -445,8 +447,9 @@ class CMLWorker(Aggregate):
                 worker.manual_pause_count += 1
             else:
                 worker.external_pause_count += 1
-            if self.reason is not PauseReason.EXTERNAL:
-                worker._set_status(S.STOPPING, self.timestamp)
+            after = status_after_pause(self.reason)
+            if after is not None:
+                worker._set_status(after, self.timestamp)
 
     def pause(
         self,
@@ -530,8 +533,9 @@ class CMLWorker(Aggregate):
                     resumed_by=self.actor,
                 )
                 worker.pause_history = (*history[:-1], closed)
-            if self.reason is not PauseReason.EXTERNAL:
-                worker._set_status(S.STARTING, self.timestamp)
+            after = status_after_resume(self.reason)
+            if after is not None:
+                worker._set_status(after, self.timestamp)
 
     def resume(self, reason: PauseReason, *, at: datetime, actor: str, correlation_id: str) -> None:
         """Resume a stopped worker. ``external`` records a start done outside cml-fleet."""

@@ -176,3 +176,36 @@ def test_an_event_outside_the_catalogue_is_refused() -> None:
 
     with pytest.raises(UnknownEvent):
         to_notification(Stray())
+
+
+def test_each_notification_says_the_status_the_aggregate_is_left_in() -> None:
+    """The catalogue and the aggregate take the status after an event from one rule
+    (``domain.status``), so a client's view never drifts from the worker's: replaying a
+    life (every pause and resume reason included), each notification's ``status`` is the
+    status the event left, or ``None`` when it left it unchanged."""
+    w = CMLWorker.create(
+        name="lab-2", region="eu-west-1", instance_type="c5.2xlarge",
+        ami_id="ami-0123456789abcdef0", **WHO,
+    )  # fmt: skip
+    w.assign_instance("i-0123456789abcdef1", **WHO)
+    w.observe_status(WorkerStatus.RUNNING, **WHO)
+    w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, **WHO)
+    w.observe_status(WorkerStatus.STOPPED, **WHO)
+    w.resume(PauseReason.MANUAL, at=T0, **WHO)
+    w.observe_status(WorkerStatus.RUNNING, **WHO)
+    w.observe_status(WorkerStatus.STOPPED, **WHO)
+    w.pause(PauseReason.EXTERNAL, at=T0, **WHO)
+    w.observe_status(WorkerStatus.RUNNING, **WHO)
+    w.resume(PauseReason.EXTERNAL, at=T0, **WHO)
+    events = [*LIFE, *w.collect_events()]
+    replayed: dict[object, CMLWorker | None] = {}
+    for event in events:
+        before = replayed.get(event.originator_id)
+        after = event.mutate(before)
+        replayed[event.originator_id] = after
+        said = to_notification(event).payload.get("status", "absent")
+        if said == "absent":
+            continue
+        unchanged = before is not None and before.status is after.status
+        expected = None if unchanged and said is None else after.status.value
+        assert said == expected, (type(event).__name__, said, after.status)

@@ -52,14 +52,12 @@ from application.ports import WorkerStore
 from application.ports_errors import CmlError
 from domain.errors import DomainError
 from domain.policies import material_changes
-from domain.status import LicenseStatus, ServiceStatus, WorkerStatus
+from domain.status import LICENSE_IN_PROGRESS, LicenseStatus, ServiceStatus, WorkerStatus
 from domain.tags import managed as managed_tags
 from domain.values import MetricThresholds, Telemetry
 
 log = logging.getLogger(__name__)
-_LICENSE_IN_PROGRESS = frozenset(
-    {LicenseStatus.REGISTERING.value, LicenseStatus.DEREGISTERING.value}
-)
+_LICENSE_IN_PROGRESS = frozenset(s.value for s in LICENSE_IN_PROGRESS)  # as the DTO says it
 
 
 @dataclass(frozen=True)

@@ -118,27 +118,16 @@ class Core:
     configs: Configs  # what each component takes of the settings
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call the synchronous store/read model off the event loop (bounded threads)."""
         return await self.threads.run_sync(fn, *args)
 
 
 @dataclass(frozen=True)
-class System:
+class System(Core):
     """Everything the entry points need, built once by :func:`bootstrap`, each part
-    typed. ``database``, ``log_listener``: PostgreSQL only; ``reactor``: when the
-    operations engine is enabled."""
+    typed: the core and what is built from it. ``database``, ``log_listener``: PostgreSQL
+    only; ``reactor``: when the operations engine is enabled."""
 
-    settings: Settings
-    clock: Clock
-    store: FleetEventStore
-    threads: Threads
-    read_model: SQLiteReadModel
-    hub: Hub
-    cloud: CloudPort
-    cml: CmlPort
-    database: Database | None
-    metrics_history: MetricsHistory
-    license_tokens: LicenseTokenBox
-    configs: Configs
     scheduler: FleetScheduler
     auth: AuthStore
     idempotency: IdempotencyStore
@@ -150,10 +139,6 @@ class System:
     region_health: RegionHealth  # how each region answers the metrics job
     conflicts: ConflictRetries  # retried, for /metrics
     _stoppers: list[Callable[[], object]] = field(default_factory=list)
-
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        """Call the synchronous store/read model off the event loop (bounded threads)."""
-        return await self.threads.run_sync(fn, *args)
 
     def shared_parts(self) -> tuple[Startable, ...]:
         """Parts every process runs: the read side and the adapters."""

@@ -44,7 +44,7 @@ schemas: install  ## re-export the public JSON Schemas after a compatible change
 	$(VENV)/bin/cml-fleet schemas export
 
 docs: install  ## regenerate the README's settings table
-	$(PY) -m infrastructure.settings_doc README.md
+	$(PY) -m infrastructure.wiring.settings_doc README.md
 
 # Not part of `test`: it needs a vulnerability service. Exit 1 lists known vulnerabilities; when no
 # service answers it prints "dependency audit NOT RUN: ..." and exits 0 (see notes/OPERATIONS.md).

@@ -22,9 +22,9 @@ from pydantic import SecretStr
 
 from application.jobs.region import look_at_region
 from bench.report import Benchmark, Figure
-from infrastructure.aws.cloud import AwsCloud
-from infrastructure.aws.cloudwatch import MetricWindow, queries
-from infrastructure.aws.config import AwsConfig
+from infrastructure.outside.aws.cloud import AwsCloud
+from infrastructure.outside.aws.cloudwatch import MetricWindow, queries
+from infrastructure.outside.aws.config import AwsConfig
 
 WORKERS = 1000
 CYCLES = 2

@@ -23,10 +23,10 @@ from tests.fakes.cml_server import FakeCml
 from application.jobs.probe import probe_cml
 from application.ports_errors import CmlError
 from bench.report import Benchmark, Figure
-from infrastructure.clock import FakeClock
-from infrastructure.cml_http import CmlTransport, HttpCml
-from infrastructure.cml_http.transport import HostSession
-from infrastructure.simulated import SimKnobs, SimWorld
+from infrastructure.outside.cml_http import CmlTransport, HttpCml
+from infrastructure.outside.cml_http.transport import HostSession
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.shared.clock import FakeClock
 
 CYCLES = 20
 LOGIN = "POST /authenticate"

@@ -16,8 +16,8 @@ from bench.bench_store import new_worker, raw_save_rate, sqlite_store
 from bench.loadgen import request_bytes, run_load
 from bench.report import Benchmark, Figure, median, percentile
 from bench.server import running_server
-from infrastructure.bootstrap import bootstrap
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 
 CLIENTS = 32
 WORKERS_PER_CLIENT = 4

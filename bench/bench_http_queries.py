@@ -29,7 +29,7 @@ from bench.server import running_server
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from infrastructure.read_model import build_read_model
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
 
 WORKERS = 10_000
 LONG_LIVED = 1_000  # of which this many have two days of history (about 150 events)

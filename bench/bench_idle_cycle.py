@@ -32,8 +32,8 @@ from bench.job_fleet import REGIONS, JobFleet
 from bench.report import Benchmark, Figure
 from domain.policies import assess_idle, worker_status_for_ec2_state
 from domain.worker import CMLWorker
-from infrastructure.operations import build_idle_job
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.wiring.builders import build_idle_job
+from infrastructure.wiring.demo import launch_with_past
 
 SETUP = {"actor": "bench", "correlation_id": "bench-setup"}
 WORKERS = 10_000

@@ -14,7 +14,7 @@ steady cycle records some changes, as a real fleet would.
   (``concurrency=1``) on the first 100 workers of the same fleet, scaled to 1,000.
 
 The process runs with ``cml-fleet serve``'s interpreter settings
-(``infrastructure.runtime.tune_process``: the garbage collector's thresholds), as the
+(``infrastructure.wiring.runtime.tune_process``: the garbage collector's thresholds), as the
 job does in the server.
 """
 
@@ -37,8 +37,8 @@ from application.jobs.probe import probe_cml
 from application.jobs.region import look_at_region
 from bench.job_fleet import JobFleet, calls_between
 from bench.report import Benchmark, Figure
-from infrastructure.runtime import tune_process
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.runtime import tune_process
 
 SIZES = (1_000, 10_000)
 INTERVAL = timedelta(seconds=30)  # the default metrics interval

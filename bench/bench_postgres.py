@@ -36,9 +36,9 @@ from bench.bench_store import new_worker
 from bench.loadgen import LoadResult, request_bytes, run_load
 from bench.report import Benchmark, Figure, median, percentile
 from bench.server import CLI, Server, _wait_for_port, _wait_ready, env_for
-from infrastructure.bootstrap import bootstrap
-from infrastructure.postgres import init_schema
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.store.postgres import init_schema
+from infrastructure.wiring.bootstrap import bootstrap
 
 ADMIN_DSN = os.environ.get(
     "CML_FLEET_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -11,7 +11,7 @@ from bench.report import Benchmark, Figure
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
-from infrastructure.event_store import FleetEventStore
+from infrastructure.store.event_store import FleetEventStore
 
 WHO = {"actor": "bench", "correlation_id": "bench"}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -17,12 +17,12 @@ from typing import Any
 from application.jobs.metrics import CycleReport, MetricsJob
 from domain.policies import worker_status_for_ec2_state
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.scheduler import build_metrics_job
-from infrastructure.settings import Settings
-from infrastructure.simulated import SimulatedCloud, SimWorld
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.outside.simulated import SimulatedCloud, SimWorld
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.builders import build_metrics_job
+from infrastructure.wiring.demo import launch_with_past
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 REGIONS = ("eu-west-1", "us-east-1", "us-west-2", "eu-central-1")

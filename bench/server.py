@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-CLI = [sys.executable, "-c", "from infrastructure.cli import main; raise SystemExit(main())"]
+CLI = [sys.executable, "-c", "from infrastructure.wiring.cli import main; raise SystemExit(main())"]
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 
 from application.mapper import map_worker_to_dto
 from bench.bench_store import new_worker
-from infrastructure.clock import FakeClock
+from infrastructure.fanout.hub import Hub, Subscription, frame_of
 from infrastructure.read_model.projected import ProjectedEvent
-from infrastructure.sse.hub import Hub, Subscription, frame_of
+from infrastructure.shared.clock import FakeClock
 
 ROUND = 100
 WHO = {"actor": "bench", "correlation_id": "fanout-0-0"}

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infrastructure.clock import FakeClock
-from infrastructure.event_store import FleetEventStore
+from infrastructure.shared.clock import FakeClock
+from infrastructure.store.event_store import FleetEventStore
 
 # PostgreSQL fixtures (skip with a reason, or fail under CML_FLEET_REQUIRE_POSTGRES=1).
 pytest_plugins = ("tests.postgres_support",)

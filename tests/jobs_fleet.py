@@ -13,12 +13,12 @@ from application.commands.lifecycle import import_command, import_worker
 from application.dto import CMLWorkerDto
 from application.jobs.metrics import CycleReport, MetricsJob
 from application.queries import GetWorker
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.scheduler import build_metrics_job
-from infrastructure.settings import Settings
-from infrastructure.simulated import SimulatedCloud, SimWorld, new_world
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.outside.simulated import SimulatedCloud, SimWorld, new_world
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.builders import build_metrics_job
+from infrastructure.wiring.demo import launch_with_past
 
 
 class RecordingHub:

@@ -22,12 +22,12 @@ from application.dto import CMLWorkerDto
 from application.operations.engine import OperationEngine
 from application.queries import GetWorker
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.operations import build_engine
-from infrastructure.settings import Settings
-from infrastructure.simulated import SimulatedCloud, SimWorld
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.outside.simulated import SimulatedCloud, SimWorld
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.builders import build_engine
+from infrastructure.wiring.demo import launch_with_past
 
 AMI = "ami-0123456789abcdef0"
 FAST: dict[str, Any] = {

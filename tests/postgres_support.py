@@ -22,8 +22,8 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from infrastructure.postgres import init_schema
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.store.postgres import init_schema
 
 ADMIN_DSN = os.environ.get(
     "CML_FLEET_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres"

@@ -13,7 +13,7 @@ from application.commands.unit_of_work import Recording
 from application.ports import WorkerStore
 from domain.status import WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.event_store import FleetEventStore
+from infrastructure.store.event_store import FleetEventStore
 
 
 class SpyStore:

@@ -20,13 +20,13 @@ from unittest import mock
 import pytest
 from pydantic import SecretStr
 
-from infrastructure.simulated.world import RegionFault
+from infrastructure.outside.simulated.world import RegionFault
 from tests.contract.conftest import FleetHarness
 
 if TYPE_CHECKING:
-    from infrastructure.aws.clients import AwsClients
-    from infrastructure.aws.cloud import AwsCloud
-    from infrastructure.aws.config import AwsConfig
+    from infrastructure.outside.aws.clients import AwsClients
+    from infrastructure.outside.aws.cloud import AwsCloud
+    from infrastructure.outside.aws.config import AwsConfig
 
 REGION = "eu-west-1"
 AMI_ID = "ami-0123456789abcdef0"
@@ -43,7 +43,7 @@ LACKS = frozenset(
 
 def aws_config(**overrides: Any) -> AwsConfig:
     """The adapter's configuration for tests: test keys, quick retries."""
-    from infrastructure.aws.config import AwsConfig
+    from infrastructure.outside.aws.config import AwsConfig
 
     settings: dict[str, Any] = {
         "regions": (REGION,),
@@ -65,8 +65,8 @@ def _shared_session() -> Any:
 def adapter_for_tests(**overrides: Any) -> AwsCloud:
     """An adapter on the test keys. It shares one boto3 session with the other tests
     (each new session loads the EC2 service model again: ~0.25 s)."""
-    from infrastructure.aws.clients import AwsClients
-    from infrastructure.aws.cloud import AwsCloud
+    from infrastructure.outside.aws.clients import AwsClients
+    from infrastructure.outside.aws.cloud import AwsCloud
 
     config = aws_config(**overrides)
     return AwsCloud(config, AwsClients(config, session=_shared_session()))

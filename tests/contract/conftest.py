@@ -17,10 +17,10 @@ import pytest
 
 from application.cloud import CloudPort
 from application.cml import CmlPort
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
-from infrastructure.simulated.images import IMAGES
-from infrastructure.simulated.world import RegionFault
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.outside.simulated.images import IMAGES
+from infrastructure.outside.simulated.world import RegionFault
+from infrastructure.shared.clock import FakeClock
 
 
 @dataclass

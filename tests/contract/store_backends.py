@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from infrastructure.postgres import Database, init_schema
-from infrastructure.settings import Settings
+from infrastructure.shared.postgres import Database
+from infrastructure.shared.settings import Settings
+from infrastructure.store.postgres import init_schema
 from tests.postgres_support import fresh_database, pg_settings, require_postgres
 
 BACKENDS = ("memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres))

@@ -19,7 +19,7 @@ from application.ports_errors import (
     CloudTransient,
     CloudUnauthorized,
 )
-from infrastructure.simulated.world import RegionFault
+from infrastructure.outside.simulated.world import RegionFault
 from tests.contract.conftest import FleetHarness
 
 CONTRACT_PORTS = frozenset({"cloud"})

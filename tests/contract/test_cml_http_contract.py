@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimWorld
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimWorld
+from infrastructure.shared.clock import FakeClock
 from tests.contract import test_cml_port as contract
 from tests.contract.conftest import FleetHarness
 from tests.fakes.cml_rig import http_cml

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimWorld
-from infrastructure.simulated import cml_bodies as bodies
-from infrastructure.simulated.cml import stats_body
-from infrastructure.simulated.instance import SimInstance
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.outside.simulated import cml_bodies as bodies
+from infrastructure.outside.simulated.cml import stats_body
+from infrastructure.outside.simulated.instance import SimInstance
+from infrastructure.shared.clock import FakeClock
 
 jsonschema = pytest.importorskip("jsonschema", reason="jsonschema validates against the spec")
 referencing = pytest.importorskip("referencing")

@@ -25,9 +25,9 @@ from application.commands.settings import ChangeTags, change_tags
 from application.mapper import map_worker_to_dto
 from application.queries import GetWorker, ListWorkers
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System, bootstrap
 from infrastructure.read_model import ProjectedEvent, idle_defaults
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.contract.store_backends import BACKENDS, DURABLE_BACKENDS, backend_settings
 
 WAIT = 10.0  # a bound, not a delay

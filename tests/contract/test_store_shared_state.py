@@ -15,17 +15,17 @@ from typing import Any
 import pytest
 
 from application.jobs.ports import UtilizationSample
-from infrastructure.clock import FakeClock
-from infrastructure.http.auth import AuthStore, Identity, Role
+from infrastructure.http.access.auth import AuthStore, Identity, Role
 from infrastructure.http.idempotency import (
     LEASE_SECONDS,
     ClaimState,
     IdempotencyStore,
     StoredAnswer,
 )
-from infrastructure.metrics_history import open_metrics_history
-from infrastructure.operations.tracking import open_tracker
-from infrastructure.settings import Settings
+from infrastructure.running.operations.tracking import open_tracker
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.store.metrics_history import open_metrics_history
 from tests.contract.store_backends import DURABLE_BACKENDS, backend_settings, database_for
 
 ANSWER = StoredAnswer(202, "application/json", b'{"worker_id":"w"}')

@@ -17,9 +17,9 @@ from application.mapper import map_worker_to_dto
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import event_store_env
-from infrastructure.event_store import SNAPSHOT_INTERVAL, FleetEventStore
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.store.event_store import SNAPSHOT_INTERVAL, FleetEventStore
+from infrastructure.wiring.bootstrap import event_store_env
 from tests.contract.store_backends import BACKENDS, DURABLE_BACKENDS, backend_settings
 
 WHO = {"actor": "alice", "correlation_id": "corr"}

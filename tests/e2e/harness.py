@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 
 from application.commands.lifecycle import import_command, import_worker
-from infrastructure.bootstrap import event_store_env
-from infrastructure.clock import SystemClock
-from infrastructure.event_store import FleetEventStore
-from infrastructure.http.auth import AuthStore, Role
-from infrastructure.settings import Settings
-from infrastructure.simulated import new_world
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.http.access.auth import AuthStore, Role
+from infrastructure.outside.simulated import new_world
+from infrastructure.shared.clock import SystemClock
+from infrastructure.shared.settings import Settings
+from infrastructure.store.event_store import FleetEventStore
+from infrastructure.wiring.bootstrap import event_store_env
+from infrastructure.wiring.demo import launch_with_past
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -91,7 +91,7 @@ class FleetServer:
         }
         serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "infrastructure.cli", *serve],
+            [sys.executable, "-m", "infrastructure.wiring.cli", *serve],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from application.jobs.ports import UtilizationSample
-from infrastructure.metrics_history import open_metrics_history
+from infrastructure.store.metrics_history import open_metrics_history
 from tests.e2e.harness import FleetServer, create_tokens, launch_chromium
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"

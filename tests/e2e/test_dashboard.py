@@ -13,8 +13,8 @@ import pytest
 
 from application.commands.lifecycle import PauseWorker, pause_worker
 from application.jobs.ports import UtilizationSample
-from infrastructure.clock import SystemClock
-from infrastructure.metrics_history import open_metrics_history
+from infrastructure.shared.clock import SystemClock
+from infrastructure.store.metrics_history import open_metrics_history
 from tests.e2e.conftest import PageErrors
 from tests.e2e.harness import FleetServer, Tokens, event_store, seed_workers
 

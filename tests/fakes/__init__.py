@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimWorld
+from infrastructure.outside.simulated import SimWorld
+from infrastructure.shared.clock import FakeClock
 
 
 def ready_worker(world: SimWorld, clock: FakeClock, *, busy: bool = True, hours: int = 0) -> str:

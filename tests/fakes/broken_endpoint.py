@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from infrastructure.simulated.world import RegionFault
+from infrastructure.outside.simulated.world import RegionFault
 
 
 def _error(code: str) -> bytes:

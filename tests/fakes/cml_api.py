@@ -2,7 +2,7 @@
 
 The state behind the answers (labs and their nodes, licensing, telemetry) is the
 ``SimCml`` of the instance at the requested host, and the bodies are the simulated
-CML's (``infrastructure.simulated.cml_bodies``); authentication and faults are the
+CML's (``infrastructure.outside.simulated.cml_bodies``); authentication and faults are the
 server's (:mod:`tests.fakes.cml_server`). Every answer is checked against the spec
 before it is sent.
 """
@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from infrastructure.simulated import cml_bodies as bodies
-from infrastructure.simulated.cml import stats_body
-from infrastructure.simulated.cml_host import SimLab
-from infrastructure.simulated.instance import SimInstance
+from infrastructure.outside.simulated import cml_bodies as bodies
+from infrastructure.outside.simulated.cml import stats_body
+from infrastructure.outside.simulated.cml_host import SimLab
+from infrastructure.outside.simulated.instance import SimInstance
 from tests.fakes.cml_spec import NO_BODY
 
 Answer = tuple[int, Any]

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from infrastructure.clock import FakeClock
-from infrastructure.cml_http import CmlHttpConfig, CmlTransport, HttpCml
-from infrastructure.simulated import SimWorld
+from infrastructure.outside.cml_http import CmlHttpConfig, CmlTransport, HttpCml
+from infrastructure.outside.simulated import SimWorld
+from infrastructure.shared.clock import FakeClock
 from tests.fakes.cml_server import PASSWORD, USERNAME, FakeCml
 
 TEST_CONFIG = CmlHttpConfig(

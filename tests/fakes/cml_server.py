@@ -31,8 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from infrastructure.simulated import SimWorld
-from infrastructure.simulated.instance import SimInstance
+from infrastructure.outside.simulated import SimWorld
+from infrastructure.outside.simulated.instance import SimInstance
 from tests.fakes import cml_api
 from tests.fakes.cml_api import Answer, Call, error
 from tests.fakes.cml_spec import NO_BODY, CmlSpec, Operation, load_spec

@@ -11,10 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from infrastructure.clock import SystemClock
-from infrastructure.simulated import SimKnobs, SimWorld
-from infrastructure.simulated.cloud import SimulatedCloud
-from infrastructure.simulated.journal import FILE_NAME, Journal
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.outside.simulated.cloud import SimulatedCloud
+from infrastructure.outside.simulated.journal import FILE_NAME, Journal
+from infrastructure.shared.clock import SystemClock
 
 AMI = "ami-0123456789abcdef0"
 SETTLED = timedelta(minutes=30)  # launched this long ago: running by now

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from application.notifications import to_notification
-from infrastructure.bootstrap import event_store_env
-from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model import build_read_model
-from infrastructure.read_model.read_model import FILE_NAME as READ_MODEL_FILE
-from infrastructure.read_model.view import VIEW_TABLES
-from infrastructure.settings import Settings
+from infrastructure.read_model.model import FILE_NAME as READ_MODEL_FILE
+from infrastructure.read_model.sqlite.view import VIEW_TABLES
+from infrastructure.shared.settings import Settings
+from infrastructure.store.event_store import FleetEventStore
+from infrastructure.wiring.bootstrap import event_store_env
 
 PAGE = 500
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-CLI = [sys.executable, "-m", "infrastructure.cli"]
+CLI = [sys.executable, "-m", "infrastructure.wiring.cli"]
 STARTUP = 60.0  # seconds: bounds, not delays
 
 

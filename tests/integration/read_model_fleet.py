@@ -9,9 +9,9 @@ from pathlib import Path
 from application.commands.common import CommandResult
 from application.commands.lifecycle import ImportWorker, import_worker
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System, bootstrap
 from infrastructure.read_model import SQLiteReadModel
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 
 WAIT = 10.0  # seconds; a bound, not a delay: waits end as soon as the condition holds
 

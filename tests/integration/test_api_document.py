@@ -16,9 +16,9 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import Api, settings_for
 from tests.integration.test_input_rules import NEW, refused
 

@@ -15,11 +15,11 @@ from uuid import uuid4
 import pytest
 
 from application.ports_errors import CloudConflict
-from infrastructure.aws.instances import TOKEN_TAG
+from infrastructure.outside.aws.instances import TOKEN_TAG
 from tests.contract.aws_moto import AMI_ID, adapter_for_tests
 
 moto = pytest.importorskip("moto", reason="the AWS adapter tests need moto (dev dependency)")
-from infrastructure.aws.cloud import AwsCloud  # noqa: E402  (needs boto3, like moto)
+from infrastructure.outside.aws.cloud import AwsCloud  # noqa: E402  (needs boto3, like moto)
 
 EU, US = "eu-west-1", "us-east-1"
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -31,7 +31,7 @@ from tests.contract.aws_moto import adapter_for_tests, aws_config
 pytest.importorskip("boto3", reason="the AWS adapter needs boto3")
 from botocore.stub import Stubber
 
-from infrastructure.aws.cloud import AwsCloud
+from infrastructure.outside.aws.cloud import AwsCloud
 
 EU = "eu-west-1"
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -151,7 +151,7 @@ async def test_no_credentials_anywhere_is_unauthorized(
 
 
 async def test_the_secret_key_is_never_logged_nor_shown(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="infrastructure.aws")
+    caplog.set_level(logging.DEBUG, logger="infrastructure.outside.aws")
     cloud = adapter(secret_access_key=SecretStr(SECRET))
     with Stubber(cloud.clients.ec2(EU)) as aws:
         aws.add_client_error("stop_instances", "AuthFailure", "AWS was not able to validate")

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.fakes.moto import moto_server
 
 pytest.importorskip("moto.server", reason="needs moto[server] (dev dependency)")
 import boto3
 
-from infrastructure.aws.cloud import AwsCloud
+from infrastructure.outside.aws.cloud import AwsCloud
 
 REGION = "eu-west-1"
 KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

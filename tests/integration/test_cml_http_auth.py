@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from application.jobs.probe import probe_cml
 from application.ports_errors import CmlError
-from infrastructure.clock import FakeClock
-from infrastructure.cml_http import HttpCml
-from infrastructure.simulated import SimKnobs, SimWorld
+from infrastructure.outside.cml_http import HttpCml
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.shared.clock import FakeClock
 from tests.fakes import ready_worker
 from tests.fakes.cml_rig import Rig
 from tests.fakes.cml_server import PASSWORD, FakeCml

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.cml_http import CmlConfigError, HttpCml, build_cml
-from infrastructure.settings import Settings
+from infrastructure.outside.cml_http import CmlConfigError, HttpCml, build_cml
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:

@@ -12,9 +12,9 @@ from application.cml import license_status_of
 from application.jobs.probe import probe_cml
 from application.ports_errors import CmlError
 from domain.status import LicenseStatus
-from infrastructure.clock import FakeClock
-from infrastructure.cml_http import ENDPOINTS, HttpCml
-from infrastructure.simulated import SimKnobs, SimWorld
+from infrastructure.outside.cml_http import ENDPOINTS, HttpCml
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.shared.clock import FakeClock
 from tests.fakes import ready_worker
 from tests.fakes.cml_rig import Rig
 from tests.fakes.cml_server import FakeCml

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from application.ports_errors import CmlUnreachable
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimWorld
+from infrastructure.outside.simulated import SimKnobs, SimWorld
+from infrastructure.shared.clock import FakeClock
 from tests.fakes import ready_worker
 from tests.fakes.cml_rig import Rig
 from tests.fakes.cml_server import FakeCml
@@ -67,7 +67,7 @@ async def test_a_ca_bundle_makes_the_worker_trusted(
 async def test_switching_verification_off_works_and_is_logged_as_a_warning(
     rig: Rig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.WARNING, logger="infrastructure.cml_http")
+    caplog.set_level(logging.WARNING, logger="infrastructure.outside.cml_http")
     cml = rig.client(verify_tls=False)
     try:
         assert (await cml.system_information(rig.host)).ready

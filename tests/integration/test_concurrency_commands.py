@@ -13,9 +13,9 @@ import httpx
 
 from application.mapper import map_worker_to_dto
 from application.queries import GetWorker
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.http.auth import Role
-from infrastructure.read_model.read_model import idle_defaults
+from infrastructure.http.access.auth import Role
+from infrastructure.read_model.model import idle_defaults
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.fakes.instances import import_body, launch_in
 from tests.integration.test_http_api import settings_for
 from tests.integration.test_sse_stream import serving

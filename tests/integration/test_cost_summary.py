@@ -15,11 +15,11 @@ from starlette.testclient import TestClient
 
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.settings import Settings
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 WHO = {"actor": "history", "correlation_id": "c-past"}

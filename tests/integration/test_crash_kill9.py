@@ -29,12 +29,12 @@ from typing import Any
 import httpx
 
 from application.operations.requests import INSTANCE_TAG
-from infrastructure.clock import FakeClock
-from infrastructure.operations.tracking import FILE_NAME as REACTOR_FILE
-from infrastructure.operations.tracking import SQLitePositionTracker
-from infrastructure.simulated.journal import FILE_NAME as JOURNAL_FILE
-from infrastructure.simulated.journal import Journal
-from infrastructure.simulated.world import SimWorld
+from infrastructure.outside.simulated.journal import FILE_NAME as JOURNAL_FILE
+from infrastructure.outside.simulated.journal import Journal
+from infrastructure.outside.simulated.world import SimWorld
+from infrastructure.running.operations.tracking import FILE_NAME as REACTOR_FILE
+from infrastructure.running.operations.tracking import SQLitePositionTracker
+from infrastructure.shared.clock import FakeClock
 
 CLI = Path(sys.executable).parent / "cml-fleet"
 DEMO_WORKERS = 60  # 40 running (to stop), 20 stopped (to start)

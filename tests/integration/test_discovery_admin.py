@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.settings import Settings
-from infrastructure.simulated.demo import launch_with_past
-from infrastructure.simulated.images import CML_IMAGE, IMAGES, OTHER_IMAGE
+from infrastructure.outside.simulated.images import CML_IMAGE, IMAGES, OTHER_IMAGE
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
+from infrastructure.wiring.demo import launch_with_past
 from tests.operations_fleet import OpsFleet, now_clock
 
 CML = {"Product": "cml", "Team": "net"}

@@ -9,7 +9,7 @@ from application.mapper import map_worker_to_dto
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker import CMLWorker
-from infrastructure.event_store import SNAPSHOT_INTERVAL, FleetEventStore
+from infrastructure.store.event_store import SNAPSHOT_INTERVAL, FleetEventStore
 
 WHO = {"actor": "alice", "correlation_id": "corr"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.observability import FleetMetrics
-from infrastructure.operations import build_idle_job
-from infrastructure.settings import Settings
+from infrastructure.http.metrics_endpoint import FleetMetrics
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
+from infrastructure.wiring.builders import build_idle_job
 from tests.jobs_fleet import JobsFleet
 
 MINUTE = timedelta(minutes=1)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import NEW_WORKER, settings_for
 from tests.integration.test_sse_stream import Server, serving
 

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
 from infrastructure.http.openapi import openapi_document
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.integration.test_http_api import NEW_WORKER, settings_for
 
 EXAMPLES = 12  # per operation and generation mode: the whole run stays well under 60 s

@@ -16,11 +16,11 @@ from application.commands.observations import ObserveInstance, observe_instance
 from application.contracts.responses import WorkerPageResponse
 from application.contracts.worker_view import WorkerView
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.logs import JsonFormatter
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.logs import JsonFormatter
 from tests.fakes.instances import import_body, launch_in
 
 NEW_WORKER = {

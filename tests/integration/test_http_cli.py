@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from application.contracts.catalog import render_schemas
-from infrastructure.cli import main
-from infrastructure.clock import SystemClock
-from infrastructure.http.auth import AuthStore
-from infrastructure.http.sqlite_db import SmallDb
+from infrastructure.http.access.auth import AuthStore
+from infrastructure.http.access.sqlite import SmallDb
+from infrastructure.shared.clock import SystemClock
+from infrastructure.wiring.cli import main
 
 STARTUP_TIMEOUT = 20.0
 
@@ -106,7 +106,7 @@ class Server:
             [
                 sys.executable,
                 "-m",
-                "infrastructure.cli",
+                "infrastructure.wiring.cli",
                 "serve",
                 "--port",
                 "0",

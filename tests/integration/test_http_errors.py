@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import NEW_WORKER, Api, settings_for
 
 UNKNOWN = "/api/workers/00000000-0000-4000-8000-000000000000"

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
+from infrastructure.http.access.sqlite import SmallDb
 from infrastructure.http.app import create_app
 from infrastructure.http.idempotency import (
     LEASE_SECONDS,
@@ -19,7 +18,8 @@ from infrastructure.http.idempotency import (
     IdempotencyStore,
     StoredAnswer,
 )
-from infrastructure.http.sqlite_db import SmallDb
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import NEW_WORKER, Api, settings_for
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
 from infrastructure.http.routes import OPERATIONS
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import settings_for
 
 

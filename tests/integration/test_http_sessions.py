@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
 from infrastructure.http.security import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.integration.test_http_api import NEW_WORKER, settings_for
 
 

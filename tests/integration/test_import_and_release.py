@@ -14,8 +14,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
 from infrastructure.http.app import create_app
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.fakes.instances import import_body, launch_in
 from tests.integration.test_http_api import Api, settings_for
 from tests.integration.test_sse_stream import new_system, serving

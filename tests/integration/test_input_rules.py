@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
 from infrastructure.http.app import create_app
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_http_api import Api, settings_for
 
 NEW = {

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.settings import Settings
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.jobs_fleet import JobsFleet
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

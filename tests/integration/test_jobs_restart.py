@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.settings import Settings
-from infrastructure.simulated.demo import seed_demo_fleet
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.demo import seed_demo_fleet
 from tests.jobs_fleet import JobsFleet
 
 

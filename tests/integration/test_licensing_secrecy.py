@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from application.operations.licensing import TOKEN_GONE
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.logs import JsonFormatter
-from infrastructure.settings import Settings
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
+from infrastructure.wiring.logs import JsonFormatter
 from tests.integration.test_sse_stream import (
     Dashboard,
     Server,

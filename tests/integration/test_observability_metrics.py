@@ -25,10 +25,10 @@ from application.commands.settings import ChangeTags, change_tags
 from application.errors import ConcurrencyConflict
 from domain.status import ServiceStatus
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap, event_store_env
-from infrastructure.event_store import FleetEventStore
 from infrastructure.http.app import create_app
-from infrastructure.logs import JsonFormatter
+from infrastructure.store.event_store import FleetEventStore
+from infrastructure.wiring.bootstrap import System, bootstrap, event_store_env
+from infrastructure.wiring.logs import JsonFormatter
 from tests.fakes.instances import import_body, launch_in
 from tests.integration.test_http_api import Api, settings_for
 from tests.integration.test_sse_stream import serving

@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_sse_stream import (
     Dashboard,
     Server,

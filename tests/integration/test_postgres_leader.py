@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.postgres_support import pg_settings
 
 pytestmark = pytest.mark.postgres

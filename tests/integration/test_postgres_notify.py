@@ -12,8 +12,8 @@ import pytest
 
 from application.commands.lifecycle import ImportWorker, import_worker
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System, bootstrap
 from infrastructure.read_model import ProjectedEvent, follower
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.postgres_support import pg_settings
 
 pytestmark = pytest.mark.postgres

@@ -19,9 +19,9 @@ import pytest
 from application.commands.common import change_worker
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.bootstrap import System, bootstrap
 from infrastructure.read_model import ProjectedEvent
 from infrastructure.read_model.costs import decode
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.postgres_support import pg_settings
 
 pytestmark = pytest.mark.postgres

@@ -13,10 +13,10 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.cli import main
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
+from infrastructure.wiring.bootstrap import bootstrap
+from infrastructure.wiring.cli import main
 from tests.fakes.instances import import_body, launch_in
 from tests.postgres_support import pg_settings
 

@@ -25,8 +25,8 @@ from application.mapper import map_worker_to_dto
 from application.queries import GetWorker, ListWorkers
 from domain.errors import InvalidValue
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System
 from infrastructure.read_model import idle_defaults
+from infrastructure.wiring.bootstrap import System
 from tests.integration.read_model_fleet import read_model, record_worker, running_system, visible
 
 

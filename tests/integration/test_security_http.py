@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.http import auth
+from infrastructure.http.access import auth
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.logs import JsonFormatter
-from infrastructure.web.routes import STATIC
+from infrastructure.http.web.routes import STATIC
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.logs import JsonFormatter
 from tests.integration.test_http_api import settings_for
 
 DASHBOARD_POLICY = {

@@ -12,11 +12,11 @@ import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
 from infrastructure.http.routes import OPERATIONS
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.integration.test_http_api import NEW_WORKER, settings_for
 
 # Endpoints outside the operations table, with the least role each needs (None: public).

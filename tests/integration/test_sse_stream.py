@@ -20,10 +20,10 @@ from httpx_sse import aconnect_sse
 from sse_starlette.sse import AppStatus
 
 from application.contracts.notifications import DATA_CONTRACTS, CloudEventEnvelope
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.fakes.instances import import_body, launch_in
 
 TIMEOUT = 10.0

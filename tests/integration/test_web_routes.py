@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from infrastructure.bootstrap import System, bootstrap
+from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
-from infrastructure.http.auth import Role
-from infrastructure.web.routes import STATIC
+from infrastructure.http.web.routes import STATIC
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.integration.test_http_api import settings_for
 
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ACTIONS, allowedActions, can } from '../../src/infrastructure/web/static/js/actions.mjs';
+import { ACTIONS, allowedActions, can } from '../../src/infrastructure/http/web/static/js/actions.mjs';
 import { at, worker } from './fixtures.mjs';
 
 const paused = worker({ status: 'stopped', last_paused_at: at(-5) });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { fieldGroups } from '../../src/infrastructure/web/static/js/fields.mjs';
+import { fieldGroups } from '../../src/infrastructure/http/web/static/js/fields.mjs';
 import { contractFields, worker } from './fixtures.mjs';
 
 describe('the worker drawer', () => {

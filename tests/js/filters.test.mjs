@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import {
   autoPauseHours, isPaused, matches, NO_FILTER, regions, summarize, visibleWorkers,
-} from '../../src/infrastructure/web/static/js/filters.mjs';
+} from '../../src/infrastructure/http/web/static/js/filters.mjs';
 import { at, T0, worker } from './fixtures.mjs';
 
 const now = Date.parse(T0);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const STATIC = `${ROOT}src/infrastructure/web/static/js/`;
+export const STATIC = `${ROOT}src/infrastructure/http/web/static/js/`;
 
 /** The field names of the public worker view, from the committed JSON Schema. */
 export function contractFields() {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { Fleet } from '../../src/infrastructure/web/static/js/fleet.mjs';
+import { Fleet } from '../../src/infrastructure/http/web/static/js/fleet.mjs';
 import { note, worker } from './fixtures.mjs';
 
 const hello = (workers, position) => ({ data: { position, workers } });

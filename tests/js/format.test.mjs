@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import {
   countdown, dateTime, describeEvent, duration, hours, licenseTone, meterTone, money, percent,
   relativeTime, statusTone, words,
-} from '../../src/infrastructure/web/static/js/format.mjs';
+} from '../../src/infrastructure/http/web/static/js/format.mjs';
 import { at, T0 } from './fixtures.mjs';
 
 const now = Date.parse(T0);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { HealthBanner, problemsText } from '../../src/infrastructure/web/static/js/health.mjs';
+import { HealthBanner, problemsText } from '../../src/infrastructure/http/web/static/js/health.mjs';
 
 describe('the health banner', () => {
   it('says nothing when the server lists no problem', () => {

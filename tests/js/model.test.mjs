@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { applyNotification, applySnapshot, NOTIFICATION_TYPES, RECENT_ACTIVITY_LIMIT } from '../../src/infrastructure/web/static/js/model.mjs';
+import { applyNotification, applySnapshot, NOTIFICATION_TYPES, RECENT_ACTIVITY_LIMIT } from '../../src/infrastructure/http/web/static/js/model.mjs';
 import { at, contractFields, note, T0, worker } from './fixtures.mjs';
 
 const DEFAULTS = { timeout_minutes: 60, snooze_minutes: 30, enabled: true };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { newCorrelationId, PendingCommands } from '../../src/infrastructure/web/static/js/outcomes.mjs';
+import { newCorrelationId, PendingCommands } from '../../src/infrastructure/http/web/static/js/outcomes.mjs';
 
 describe('toasts for my own commands', () => {
   it('a frame carrying my command correlation id is its outcome', () => {

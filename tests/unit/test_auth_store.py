@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from infrastructure.clock import FakeClock
-from infrastructure.http.auth import AuthStore, Identity, Role, digest
-from infrastructure.http.sqlite_db import SmallDb
+from infrastructure.http.access.auth import AuthStore, Identity, Role, digest
+from infrastructure.http.access.sqlite import SmallDb
+from infrastructure.shared.clock import FakeClock
 
 HOUR = 3600
 

@@ -13,7 +13,7 @@ import pytest
 from application.cml import parse_lab, parse_system_information, parse_system_stats
 from application.jobs.probe import failure_detail
 from application.ports_errors import CmlError, CmlUnreachable
-from infrastructure.clock import FakeClock
+from infrastructure.shared.clock import FakeClock
 from tests.jobs_fleet import JobsFleet, started_fleet
 
 CYCLE = timedelta(minutes=1)

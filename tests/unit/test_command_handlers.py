@@ -23,7 +23,7 @@ from application.commands.settings import ChangeTags, change_tags
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from domain.errors import IllegalTransition
 from domain.status import WorkerStatus
-from infrastructure.event_store import FleetEventStore
+from infrastructure.store.event_store import FleetEventStore
 
 
 def imported(store: FleetEventStore) -> object:

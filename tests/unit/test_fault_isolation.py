@@ -24,9 +24,9 @@ from application.ports_errors import (
     CloudUnauthorized,
     CloudUnexpected,
 )
-from infrastructure.clock import FakeClock
-from infrastructure.health import problems
-from infrastructure.simulated import SimulatedCloud, SimWorld
+from infrastructure.outside.simulated import SimulatedCloud, SimWorld
+from infrastructure.running.health import problems
+from infrastructure.shared.clock import FakeClock
 from tests.jobs_fleet import JobsFleet, started_fleet
 
 HEALTHY, BROKEN = "us-east-1", "eu-west-1"

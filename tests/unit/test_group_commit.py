@@ -13,7 +13,7 @@ import pytest
 
 from application.commands.group_commit import GroupCommit
 from application.errors import WorkerNotFound
-from infrastructure.event_store import FleetEventStore
+from infrastructure.store.event_store import FleetEventStore
 from tests.store_spy import SpyStore, a_worker, tagging
 
 T = TypeVar("T")

@@ -18,7 +18,7 @@ from application.mapper import map_worker_to_dto
 from application.notifications import to_notification
 from domain.status import ServiceStatus, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.sse.envelope import event_frame, snapshot_frame
+from infrastructure.fanout.envelope import event_frame, snapshot_frame
 
 SCHEMAS = Path(__file__).parents[2] / "schemas" / "v1"
 WHO = {"actor": "alice", "correlation_id": "c-42"}

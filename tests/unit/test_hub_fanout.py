@@ -13,9 +13,9 @@ import pytest
 from application.mapper import map_worker_to_dto
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
+from infrastructure.fanout.envelope import Frame
+from infrastructure.fanout.hub import Hub, frame_of
 from infrastructure.read_model import ProjectedEvent
-from infrastructure.sse.envelope import Frame
-from infrastructure.sse.hub import Hub, frame_of
 
 WHO = {"actor": "alice", "correlation_id": "c-1"}
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
-from infrastructure.sse.envelope import Frame
-from infrastructure.sse.hub import FlushWheel, Hub
+from infrastructure.fanout.envelope import Frame
+from infrastructure.fanout.hub import FlushWheel, Hub
 
 INTERVAL = 0.1
 

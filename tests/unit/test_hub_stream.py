@@ -14,11 +14,11 @@ from application.commands.settings import ChangeTags, change_tags
 from application.mapper import map_worker_to_dto
 from application.notifications import to_notification
 from domain.status import WorkerStatus
-from infrastructure.event_store import FleetEventStore
-from infrastructure.settings import Settings
-from infrastructure.sse.envelope import event_frame
-from infrastructure.sse.hub import Hub
-from infrastructure.sse.stream import StreamRequest, event_stream
+from infrastructure.fanout.envelope import event_frame
+from infrastructure.fanout.hub import Hub
+from infrastructure.fanout.stream import StreamRequest, event_stream
+from infrastructure.shared.settings import Settings
+from infrastructure.store.event_store import FleetEventStore
 
 
 class FakeReadModel:

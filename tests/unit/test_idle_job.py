@@ -21,9 +21,8 @@ from application.commands.settings import ConfigureIdleDetection, configure_idle
 from application.jobs.idle import IdleReport
 from domain.status import WorkerStatus
 from domain.values import ActivityRecord
-from infrastructure.operations import build_idle_job
-from infrastructure.scheduler import build_metrics_job
-from infrastructure.simulated.cml_host import SimLab
+from infrastructure.outside.simulated.cml_host import SimLab
+from infrastructure.wiring.builders import build_idle_job, build_metrics_job
 from tests.operations_fleet import OpsFleet
 
 MINUTE = timedelta(minutes=1)

@@ -59,3 +59,33 @@ def test_no_module_in_src_imports_its_way_back_to_itself() -> None:
         if name not in state:
             visit(name)
     assert not circles, "\n".join(" -> ".join(c) for c in circles)
+
+
+# Infrastructure's folders, each a capability or the wiring, from the ground up: a
+# folder imports only folders on floors below its own.
+FLOORS = (
+    ("shared",),  # settings, clocks, the PostgreSQL pool
+    ("store", "outside"),  # the event log; AWS, CML and the simulated fleet
+    ("read_model", "running"),  # the worker view; jobs, reactor, leadership
+    ("fanout",),  # the SSE hub and its PostgreSQL relay
+    ("http",),  # every endpoint, the stream, the dashboard, access
+    ("wiring",),  # the composition root and the command line
+)
+
+
+def test_infrastructure_is_a_few_capability_folders_importing_one_way() -> None:
+    floor_of = {folder: n for n, floor in enumerate(FLOORS) for folder in floor}
+    top = sorted(p.name for p in (SRC / "infrastructure").iterdir() if p.name != "__pycache__")
+    assert top == sorted(floor_of), "a new top-level entry in src/infrastructure"
+    known = modules()
+    upward = []
+    for name, path in known.items():
+        if not name.startswith("infrastructure."):
+            continue
+        here = name.split(".")[1]
+        for other in imports(name, path, known):
+            if other.startswith("infrastructure.") and other.split(".")[1] != here:
+                there = other.split(".")[1]
+                if floor_of[there] >= floor_of[here]:
+                    upward.append(f"{name} -> {other}")
+    assert not upward, "\n".join(upward)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from infrastructure.bootstrap import bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.settings import Settings
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import bootstrap
 from tests.jobs_fleet import JobsFleet
 
 MINUTE = timedelta(minutes=1)

@@ -12,10 +12,10 @@ import pytest
 
 from application.commands.settings import ChangeTags, change_tags
 from application.jobs.metrics import MetricsJob
-from infrastructure.bootstrap import System, bootstrap
-from infrastructure.clock import FakeClock
-from infrastructure.configs import metrics_job_config
-from infrastructure.settings import Settings
+from infrastructure.shared.clock import FakeClock
+from infrastructure.shared.configs import metrics_job_config
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 from tests.jobs_fleet import JobsFleet
 from tests.store_spy import SpyStore
 

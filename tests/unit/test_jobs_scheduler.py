@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from infrastructure.clock import FakeClock
-from infrastructure.scheduler import FleetScheduler, JobAlreadyRunning, UnknownJob
+from infrastructure.running.scheduler import FleetScheduler, JobAlreadyRunning, UnknownJob
+from infrastructure.shared.clock import FakeClock
 
 
 class Job:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 
-from infrastructure.clock import FakeClock
-from infrastructure.leadership import LeaderGate, LeaderRecord, ProcessIdentity, SoleProcess
+from infrastructure.running.leadership import LeaderGate, LeaderRecord, ProcessIdentity, SoleProcess
+from infrastructure.shared.clock import FakeClock
 
 WAIT = 5.0  # a bound, not a delay
 

@@ -12,7 +12,7 @@ import pytest
 from application.commands.license import RequestLicenseRegistration, request_license_registration
 from application.commands.lifecycle import StopWorker, stop_worker
 from domain.status import LicenseStatus, WorkerStatus
-from infrastructure.scheduler import build_metrics_job
+from infrastructure.wiring.builders import build_metrics_job
 from tests.operations_fleet import OpsFleet
 
 MINUTE = timedelta(minutes=1)

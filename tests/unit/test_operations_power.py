@@ -26,7 +26,7 @@ from application.operations.requests import INSTANCE_TAG, Operation, client_toke
 from application.operations.retry import RetryPolicy
 from application.ports_errors import CloudConflict, CloudThrottled, CloudTimeout
 from domain.status import WorkerStatus
-from infrastructure.simulated import SimulatedCloud
+from infrastructure.outside.simulated import SimulatedCloud
 from tests.operations_fleet import OpsFleet
 
 S = WorkerStatus

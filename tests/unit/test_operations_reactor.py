@@ -20,9 +20,9 @@ from application.operations.context import Outcome, Result
 from application.operations.requests import Operation, OperationKind
 from application.operations.retry import RetryPolicy
 from domain.status import WorkerStatus
-from infrastructure.event_store import FleetEventStore
-from infrastructure.operations.reactor import OperationsReactor
-from infrastructure.operations.tracking import SQLitePositionTracker
+from infrastructure.running.operations.reactor import OperationsReactor
+from infrastructure.running.operations.tracking import SQLitePositionTracker
+from infrastructure.store.event_store import FleetEventStore
 
 TIMEOUT = 5.0
 

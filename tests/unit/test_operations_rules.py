@@ -21,8 +21,8 @@ from application.ports_errors import (
 )
 from domain.status import LicenseStatus, PauseReason, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.clock import FakeClock
-from infrastructure.operations.secrets import LicenseTokenBox
+from infrastructure.running.operations.secrets import LicenseTokenBox
+from infrastructure.shared.clock import FakeClock
 
 WHO = {"actor": "alice", "correlation_id": "c-1"}
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

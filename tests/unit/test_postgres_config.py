@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from infrastructure.cli import main
-from infrastructure.postgres.config import (
+from infrastructure.shared.postgres.config import (
     PostgresNotConfigured,
     connection_kwargs,
     eventsourcing_env,
     pool_max_size,
 )
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.cli import main
 
 
 def pg(dsn: str | None, **more: object) -> Settings:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
 
-from infrastructure.read_model.connections import Connections
-from infrastructure.read_model.view import WorkerView
+from infrastructure.read_model.sqlite.connections import Connections
+from infrastructure.read_model.sqlite.view import WorkerView
 
 
 def test_the_tracked_position_only_moves_forward() -> None:

@@ -14,9 +14,9 @@ from application.commands.common import CommandResult
 from application.commands.lifecycle import ImportWorker, import_worker
 from application.queries import GetWorker
 from domain.status import WorkerStatus
-from infrastructure.bootstrap import System, bootstrap
 from infrastructure.read_model.waiters import PositionWaiters
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.bootstrap import System, bootstrap
 
 
 @pytest.fixture

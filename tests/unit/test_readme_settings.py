@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from infrastructure.settings import Settings
-from infrastructure.settings_doc import rendered
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.settings_doc import rendered
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -14,7 +14,7 @@ def test_the_readme_settings_table_is_current() -> None:
     text = README.read_text()
     assert text == rendered(text), (
         "README.md's settings table is out of date: run "
-        "`.venv/bin/python -m infrastructure.settings_doc README.md`"
+        "`.venv/bin/python -m infrastructure.wiring.settings_doc README.md`"
     )
 
 

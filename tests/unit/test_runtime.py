@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from infrastructure.runtime import tune_process
-from infrastructure.settings import Settings
+from infrastructure.shared.settings import Settings
+from infrastructure.wiring.runtime import tune_process
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from domain.status import WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.saved_workers import SavedWorkers
+from infrastructure.store.saved_workers import SavedWorkers
 
 WHO = {"actor": "alice", "correlation_id": "c-1"}
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from application.ports_errors import CloudError, CmlError
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.shared.clock import FakeClock
 
 REGION = "us-east-1"
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 
 from application.ports_errors import CloudTimeout, CloudTransient, CmlError, CmlUnreachable
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.shared.clock import FakeClock
 
 REGION = "eu-west-1"
 

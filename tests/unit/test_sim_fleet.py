@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from application.ports_errors import CmlUnreachable
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
-from infrastructure.simulated.demo import launch_with_past
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.demo import launch_with_past
 
 REGION = "eu-west-1"
 

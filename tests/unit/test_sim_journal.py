@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from application.ports_errors import CmlError
-from infrastructure.clock import FakeClock
-from infrastructure.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
-from infrastructure.simulated.demo import launch_with_past
-from infrastructure.simulated.journal import Journal
+from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
+from infrastructure.outside.simulated.journal import Journal
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.demo import launch_with_past
 
 REGION = "eu-west-1"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from application.operations.requests import operation_for
 from application.ports_errors import CloudUnauthorized
 from domain.errors import InvalidValue
 from domain.tags import TagLimitReached
-from infrastructure.scheduler import build_metrics_job
+from infrastructure.wiring.builders import build_metrics_job
 from tests.operations_fleet import OpsFleet
 from tests.unit.test_operations_power import FlakyCloud, requested, with_cloud
 

@@ -17,7 +17,7 @@ from application.commands.unit_of_work import record_alone, record_together
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from application.ports import WorkerStore
 from domain.worker import CMLWorker
-from infrastructure.event_store import FleetEventStore
+from infrastructure.store.event_store import FleetEventStore
 from tests.store_spy import SpyStore, a_worker, tagging
 
 

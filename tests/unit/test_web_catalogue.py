@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from application.notifications import NOTIFICATION_TYPES
-from infrastructure.web.routes import STATIC
+from infrastructure.http.web.routes import STATIC
 
 
 def dashboard_types() -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from application.jobs.discovery import Discovery, DiscoveryConfig
 from application.notifications import to_notification
-from infrastructure.clock import FakeClock
+from infrastructure.shared.clock import FakeClock
 from tests.jobs_fleet import JobsFleet, started_fleet
 from tests.unit.test_fault_isolation import CYCLE
 

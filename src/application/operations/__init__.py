@@ -1,7 +1,7 @@
 """The operations engine: carries out requested cloud and CML operations.
 
 Requests are events (``Created``, ``StartRequested``, ``Paused``, ...). The reactor
-(``infrastructure.operations``) follows the log and hands each request to
+(``infrastructure.running.operations``) follows the log and hands each request to
 :class:`~application.operations.engine.OperationEngine`, which checks the real state,
 acts through the cloud and CML ports (retrying transient errors with backoff and
 jitter) and records the outcome through the command handlers. Every flow is

@@ -18,8 +18,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import BaseRoute
 
-from infrastructure.bootstrap import System
 from infrastructure.http.edge import EdgeMiddleware
+from infrastructure.http.event_stream import sse_routes
+from infrastructure.http.job_endpoints import job_routes
+from infrastructure.http.metrics_endpoint import (
+    FleetMetrics,
+    command_names,
+    metrics_routes,
+)
 from infrastructure.http.openapi import openapi_routes
 from infrastructure.http.problems import EXCEPTION_HANDLERS
 from infrastructure.http.ratelimit import FailedLoginLimiter
@@ -30,16 +36,10 @@ from infrastructure.http.security import (
     on_auth_error,
     session_routes,
 )
+from infrastructure.http.served import Served
+from infrastructure.http.stream_slots import StreamSlots
 from infrastructure.http.tokens_api import token_routes, watch_credentials
-from infrastructure.observability import (
-    FleetMetrics,
-    command_names,
-    metrics_routes,
-)
-from infrastructure.scheduler_api import job_routes
-from infrastructure.sse.endpoint import sse_routes
-from infrastructure.sse.slots import StreamSlots
-from infrastructure.web.routes import web_routes
+from infrastructure.http.web.routes import web_routes
 
 
 def all_routes() -> list[BaseRoute]:
@@ -57,7 +57,7 @@ def all_routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(system: System) -> Starlette:
+def create_app(system: Served) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await system.start()

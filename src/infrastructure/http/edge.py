@@ -24,10 +24,14 @@ from starlette.requests import HTTPConnection
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infrastructure.http.correlation import CORRELATION_HEADER, RULE, correlation_id_from
+from infrastructure.http.correlation import (
+    CORRELATION_HEADER,
+    RULE,
+    correlation_id_from,
+    correlation_id_var,
+)
 from infrastructure.http.headers import MAX_HEADER_BYTES, add_security_headers, headers_size
 from infrastructure.http.problems import BodyTooLarge, problem
-from infrastructure.logs import correlation_id_var
 
 access_log = logging.getLogger("cml_fleet.http")
 

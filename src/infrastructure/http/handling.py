@@ -21,7 +21,6 @@ from application.commands.common import CommandResult
 from application.contracts.responses import CommandAccepted
 from application.errors import PositionNotInLog, ReadModelBehind, WorkerNotFound
 from application.ports import WorkerStore
-from infrastructure.bootstrap import System
 from infrastructure.http.idempotency import ClaimState, StoredAnswer, request_fingerprint
 from infrastructure.http.problems import (
     KNOWN_ERRORS,
@@ -31,6 +30,7 @@ from infrastructure.http.problems import (
     problem,
     problem_for,
 )
+from infrastructure.http.served import Served
 
 M = TypeVar("M", bound=BaseModel)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -38,8 +38,8 @@ IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY = re.compile(IDEMPOTENCY_PATTERN)
 
 
-def system_of(request: Request) -> System:
-    system: System = request.app.state.system
+def system_of(request: Request) -> Served:
+    system: Served = request.app.state.system
     return system
 
 

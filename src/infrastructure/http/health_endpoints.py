@@ -1,5 +1,5 @@
 """``/healthz`` (the process answers) and ``/readyz`` (started, read model caught up;
-``degraded`` with the problems when something keeps failing: ``infrastructure.health``)."""
+``degraded`` with the problems when something keeps failing: ``infrastructure.running.health``)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application.contracts.responses import HealthProblem, HealthStatus
-from infrastructure.health import problems
 from infrastructure.http.handling import json_response, system_of
 from infrastructure.http.problems import RETRY_SOON, problem
+from infrastructure.running.health import problems
 
 
 async def healthz(request: Request) -> Response:

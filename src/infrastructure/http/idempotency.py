@@ -15,8 +15,8 @@ from enum import Enum
 from typing import Any
 
 from application.ports import Clock
-from infrastructure.http.sqlite_db import SmallDatabase, SmallDb
-from infrastructure.settings import Settings
+from infrastructure.http.access.sqlite import SmallDatabase, SmallDb
+from infrastructure.shared.settings import Settings
 
 LEASE_SECONDS = 60.0
 _SCHEMA = (

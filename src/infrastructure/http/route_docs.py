@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from infrastructure.http.event_stream import MAX_TYPE_PREFIX, MAX_WORKER_FILTERS
 from infrastructure.http.handling import FALSE, TRUE
+from infrastructure.http.job_endpoints import MAX_SAMPLES, JobList, JobView, WorkerMetrics
+from infrastructure.http.leader_endpoints import LeadershipView
 from infrastructure.http.routes import Param
 from infrastructure.http.tokens_api import TokenList
-from infrastructure.leadership.api import LeadershipView
-from infrastructure.scheduler_api import MAX_SAMPLES, JobList, JobView, WorkerMetrics
-from infrastructure.sse.endpoint import MAX_TYPE_PREFIX, MAX_WORKER_FILTERS
-from infrastructure.web.routes import MeView
+from infrastructure.http.web.routes import MeView
 
 HTML, TEXT = "text/html", "text/plain"
 LOCATION = "Location"

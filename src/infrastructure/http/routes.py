@@ -22,10 +22,10 @@ from application.contracts.operations import DiscoveryResult
 from application.contracts.worker_view import WorkerView
 from application.queries import CURSOR_PATTERN
 from infrastructure.http import command_endpoints as cmd
+from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.handling import FALSE, TRUE
-from infrastructure.operations import http as ops_http
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"

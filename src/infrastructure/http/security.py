@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from infrastructure.http.auth import AuthStore, Identity, Role, digest, same_secret
+from infrastructure.http.access.auth import AuthStore, Identity, Role, digest, same_secret
 from infrastructure.http.problems import ProblemResponse, problem
 from infrastructure.http.ratelimit import FailedLoginLimiter, login_keys
 
@@ -257,7 +257,7 @@ async def login(request: Request) -> Response:
     return response
 
 
-LOGIN_PAGE = (Path(__file__).parents[1] / "web" / "static" / "login.html").read_text()
+LOGIN_PAGE = (Path(__file__).parent / "web" / "static" / "login.html").read_text()
 
 
 def login_page(request: Request) -> Response:

@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from infrastructure.http.auth import AuthStore, TokenInfo
+from infrastructure.http.access.auth import AuthStore, TokenInfo
 from infrastructure.http.handling import json_response, system_of
 from infrastructure.http.problems import problem
-from infrastructure.sse.slots import StreamSlots
+from infrastructure.http.stream_slots import StreamSlots
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ Pieces, each in its own module:
 - ``read_model``: ``SQLiteReadModel``, the queries and ``build_read_model``.
 
 With PostgreSQL persistence the same read model runs on shared tables
-(``infrastructure.postgres.view``), projected by every process (decision record 0003).
+(``infrastructure.read_model.postgres.view``), projected by every process (decision record 0003).
 
 Why our own follower and batches rather than ``ProjectionRunner``: the SQLite application
 recorder has no subscriptions (``NotImplementedError``), so the runner cannot follow a
@@ -23,12 +23,12 @@ speed of the mapper, not of the disk. When the log is quiet it waits on the even
 in-process append signal, with a short timeout for writes by other processes.
 """
 
-from infrastructure.read_model.projected import ProjectedEvent
-from infrastructure.read_model.read_model import (
+from infrastructure.read_model.model import (
     Listener,
     SQLiteReadModel,
     build_read_model,
     idle_defaults,
 )
+from infrastructure.read_model.projected import ProjectedEvent
 
 __all__ = ["Listener", "ProjectedEvent", "SQLiteReadModel", "build_read_model", "idle_defaults"]

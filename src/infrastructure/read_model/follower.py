@@ -13,9 +13,9 @@ import logging
 import threading
 from collections.abc import Callable
 
-from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.read_model.projection import WorkerProjection
+from infrastructure.store.event_store import FleetEventStore
 
 log = logging.getLogger(__name__)
 

@@ -20,11 +20,11 @@ from eventsourcing.projection import Projection
 from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto
 from domain.worker import CMLWorker
-from infrastructure.event_store import FleetEventStore
 from infrastructure.read_model.costs import CostFold
 from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.projected import ProjectedEvent
-from infrastructure.read_model.view import WorkerRow, WorkerViewBase
+from infrastructure.read_model.sqlite.view import WorkerRow, WorkerViewBase
+from infrastructure.store.event_store import FleetEventStore
 
 CACHE_SIZE = 20_000
 CREATION_EVENTS = (CMLWorker.Created, CMLWorker.Imported)

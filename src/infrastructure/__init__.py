@@ -1,1 +1,0 @@
-"""Adapters and wiring: event store, read model, HTTP/SSE, scheduler, clouds, CLI."""

@@ -1,0 +1,293 @@
+"""The hub: in-process fan-out of encoded frames to SSE subscribers.
+
+Fed by the read model's listener, which the projection thread calls *after* it has
+committed a batch, so a client that receives a frame and then queries sees data at
+least as new. Each frame is encoded once, whatever the number of subscribers; every
+subscriber has a bounded queue, and one whose queue would overflow is cut off (its
+stream ends and it resumes by ``Last-Event-ID``) instead of slowing anyone down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from application.dto import CMLWorkerDto
+from application.notifications import to_notification
+from application.ports import Clock
+from infrastructure.fanout.envelope import SNAPSHOT, Frame, event_frame, snapshot_frame
+
+log = logging.getLogger(__name__)
+
+
+def frame_of(projected: Any) -> Frame:
+    """The frame of a ``ProjectedEvent`` (position + event), via the catalogue."""
+    return event_frame(to_notification(projected.event), projected.position)
+
+
+class Subscription:
+    """One subscriber: its filters and its bounded queue of frames.
+
+    Its stream writes when woken (:meth:`wake`, by the hub's :class:`FlushWheel`),
+    taking everything queued since its last write.
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        worker_ids: frozenset[str] | None,
+        type_prefix: str | None,
+        slot: int = 0,
+    ) -> None:
+        self.capacity = capacity
+        self.slot = slot
+        self.last_write = float("-inf")
+        self.worker_ids = worker_ids
+        self.type_prefix = type_prefix
+        self.wants_all = worker_ids is None and type_prefix is None
+        self.closed = False
+        self.overflowed = False
+        self._pending: deque[Frame] = deque()
+        self._ready = asyncio.Event()
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def wants_type(self, frame_type: str) -> bool:
+        return self.type_prefix is None or frame_type.startswith(self.type_prefix)
+
+    def wants(self, frame_type: str, worker_id: str | None) -> bool:
+        if not self.wants_type(frame_type):
+            return False
+        return self.worker_ids is None or worker_id in self.worker_ids
+
+    def offer(self, frames: Sequence[Frame]) -> bool:
+        """Queue ``frames``; if they do not fit, cut the subscriber off and say so."""
+        if self.closed:
+            return False
+        if len(self._pending) + len(frames) > self.capacity:
+            self.overflowed = True
+            self.close()
+            return False
+        self._pending.extend(frames)
+        return True
+
+    def wake(self) -> None:
+        """Let the stream write what is queued."""
+        self._ready.set()
+
+    def close(self) -> None:
+        """End the stream: frames still queued are dropped (resume replays them)."""
+        self.closed = True
+        self._pending.clear()
+        self._ready.set()
+
+    async def take(self) -> list[Frame] | None:
+        """Everything queued once woken, at least one frame; ``None`` once the stream
+        must end."""
+        while not self.closed:
+            await self._ready.wait()
+            self._ready.clear()
+            if self._pending and not self.closed:
+                frames = list(self._pending)
+                self._pending.clear()
+                self.last_write = asyncio.get_running_loop().time()
+                return frames
+        return None
+
+
+class FlushWheel:
+    """When each subscriber writes: at once when it is quiet, else in its own slot.
+
+    A write costs the same (syscall, ASGI send path) for one frame or fifty, so a busy
+    stream is written at most once per ``interval``, with everything queued since.
+    Subscribers are spread over ``SLOTS`` slots of the interval, so a thousand busy
+    streams write a tenth at a time, every tenth of the interval, instead of all at
+    once: the event loop stays responsive and no frame waits longer than the interval.
+    A stream that has not written for an interval (a quiet one) is woken at once; when
+    it turns busy, its next write comes at its slot, then one per interval.
+    """
+
+    SLOTS = 10
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._buckets: list[set[Subscription]] = [set() for _ in range(self.SLOTS)]
+        self._turn = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._assigned = 0
+
+    def next_slot(self) -> int:
+        self._assigned += 1
+        return self._assigned % self.SLOTS
+
+    def due(self, subscription: Subscription) -> None:
+        """``subscription`` has frames queued: wake it now or in its slot. On the loop."""
+        loop = asyncio.get_running_loop()
+        if self.interval <= 0 or loop.time() - subscription.last_write >= self.interval:
+            subscription.wake()
+            return
+        self._buckets[subscription.slot].add(subscription)
+        if self._timer is None:
+            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+
+    def _tick(self) -> None:
+        bucket = self._buckets[self._turn]
+        self._turn = (self._turn + 1) % self.SLOTS
+        for subscription in bucket:
+            subscription.wake()
+        bucket.clear()
+        if any(self._buckets):
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+        else:
+            self._timer = None
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for bucket in self._buckets:
+            bucket.clear()
+
+
+class Hub:
+    """Fan-out of notifications and snapshots to the subscribers of this process."""
+
+    def __init__(
+        self,
+        read_model: Any,
+        clock: Clock,
+        queue_size: int,
+        to_frame: Callable[[Any], Frame] = frame_of,
+        flush_interval: float = 0.0,
+    ) -> None:
+        self._read_model = read_model
+        self._clock = clock
+        self._queue_size = queue_size
+        self._wheel = FlushWheel(flush_interval)
+        self._to_frame = to_frame
+        self._subscribers: set[Subscription] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_listening: Callable[[], object] | None = None
+        self.cut_off = 0
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    def start(self) -> None:
+        """Capture the running loop and listen to the read model. Call on the loop."""
+        self._loop = asyncio.get_running_loop()
+        if self._read_model is not None and self._stop_listening is None:
+            self._stop_listening = self._read_model.add_listener(self.on_batch)
+
+    def stop(self) -> None:
+        """Stop listening and end every stream now (graceful shutdown)."""
+        if self._stop_listening is not None:
+            self._stop_listening()
+            self._stop_listening = None
+        self._loop = None
+        self._wheel.stop()
+        for subscription in self._subscribers:
+            subscription.close()
+        self._subscribers.clear()
+
+    def subscribe(
+        self,
+        worker_ids: Iterable[str] | None = None,
+        type_prefix: str | None = None,
+        capacity: int | None = None,
+    ) -> Subscription:
+        ids = None if worker_ids is None else frozenset(worker_ids)
+        subscription = Subscription(
+            capacity or self._queue_size, ids, type_prefix, self._wheel.next_slot()
+        )
+        if self._loop is None:  # stopped (or never started): nothing will ever come
+            subscription.close()
+        else:
+            self._subscribers.add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self._subscribers.discard(subscription)
+        subscription.close()
+
+    # -- feeding -----------------------------------------------------------------
+
+    def on_batch(self, batch: Sequence[Any]) -> None:
+        """Listener, called from the projection thread after a committed batch.
+
+        Frames are encoded here, off the event loop, then handed to the loop. With no
+        subscriber nothing is encoded: whoever subscribes later reads the state (or
+        the log) after this batch was committed, so it still sees these events.
+        """
+        loop = self._loop
+        if loop is None or not self._subscribers:
+            return
+        frames = [self._to_frame(projected) for projected in batch]
+        try:
+            loop.call_soon_threadsafe(self.publish, frames)
+        except RuntimeError:  # the loop closed while shutting down
+            log.debug("hub: loop closed, %d frames not delivered", len(frames))
+
+    def publish(self, frames: Sequence[Frame]) -> None:
+        """Queue each frame for every subscriber that wants it. On the loop.
+
+        Most subscribers (the dashboard) want everything: they share ``frames`` as is.
+        """
+        for subscription in tuple(self._subscribers):
+            if subscription.wants_all:
+                self._deliver(subscription, frames)
+                continue
+            chosen = [f for f in frames if subscription.wants(f.type, f.worker_id)]
+            if chosen:
+                self._deliver(subscription, chosen)
+
+    def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> None:
+        """Send a full ``worker.snapshot`` of each DTO (metrics job). Call on the loop.
+
+        The frames are encoded in a worker thread (a whole fleet would block the loop
+        for a while) and queued once encoded. A subscriber to the whole fleet gets them
+        as one joined frame (one queue slot, one write); one limited to some workers
+        gets just theirs.
+        """
+        loop = self._loop
+        if loop is None or not dtos or not any(s.wants_type(SNAPSHOT) for s in self._subscribers):
+            return
+        now = self._clock.now()
+        encoding = loop.run_in_executor(None, _snapshot_batch, tuple(dtos), position, now)
+        encoding.add_done_callback(self._send_snapshots)
+
+    def _send_snapshots(self, encoding: asyncio.Future[tuple[list[Frame], Frame]]) -> None:
+        if encoding.cancelled():
+            return
+        frames, joined = encoding.result()
+        for subscription in [s for s in self._subscribers if s.wants_type(SNAPSHOT)]:
+            if subscription.worker_ids is None:
+                self._deliver(subscription, [joined])
+                continue
+            mine = [f for f in frames if f.worker_id in subscription.worker_ids]
+            if mine:
+                self._deliver(subscription, mine)
+
+    def _deliver(self, subscription: Subscription, frames: Sequence[Frame]) -> None:
+        was_waiting = subscription.has_pending  # then it is already due
+        if not subscription.offer(frames):
+            self._subscribers.discard(subscription)
+            self.cut_off += 1  # the stream says so once, as it drops the connection
+        elif not was_waiting:
+            self._wheel.due(subscription)
+
+
+def _snapshot_batch(
+    dtos: Sequence[CMLWorkerDto], position: int, now: datetime
+) -> tuple[list[Frame], Frame]:
+    """Each DTO's snapshot frame, and all of them joined (for whole-fleet subscribers)."""
+    frames = [snapshot_frame(dto, position, now) for dto in dtos]
+    return frames, Frame(SNAPSHOT, None, None, b"".join(f.data for f in frames))

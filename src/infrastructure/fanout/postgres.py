@@ -1,0 +1,103 @@
+"""The hub of one process among several: full snapshots reach every process's clients.
+
+Minimal notifications need nothing extra: every process follows the shared log. Full
+``worker.snapshot`` frames, though, come from the metrics job, which runs only in the
+leader. So when the leader broadcasts snapshots it also sends a small ``NOTIFY`` (the
+position and, when they fit, the worker ids); every other process, on hearing it,
+waits until its read model has that position, reads those workers' DTOs from the
+shared tables and broadcasts them to its own subscribers. A payload must stay under
+PostgreSQL's 8,000 bytes: beyond ``MAX_IDS`` workers it says "all of them".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import uuid4
+
+import anyio.to_thread
+
+from application.dto import CMLWorkerDto
+from application.ports import Clock
+from infrastructure.fanout.envelope import SNAPSHOT
+from infrastructure.fanout.hub import Hub
+from infrastructure.shared.postgres.database import Database
+from infrastructure.shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_IDS = 150  # 150 UUIDs ≈ 6 KB of JSON
+READ_WAIT_SECONDS = 5.0
+
+
+def snapshots_channel(schema: str) -> str:
+    return f"{schema}.snapshots"
+
+
+class ClusterHub(Hub):
+    """A :class:`Hub` that relays snapshot broadcasts to and from the other processes."""
+
+    def __init__(
+        self,
+        read_model: Any,
+        clock: Clock,
+        queue_size: int,
+        *,
+        origin: str,
+        announce: Callable[[str], object],
+    ) -> None:
+        super().__init__(read_model, clock, queue_size)
+        self.origin = origin
+        self._announce = announce
+        self.relayed = 0
+
+    def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> None:
+        """Send to this process's subscribers, and tell the other processes. On the loop."""
+        super().broadcast_snapshots(dtos, position)
+        loop = self._loop
+        if loop is None or not dtos:
+            return
+        ids = [d.id for d in dtos] if len(dtos) <= MAX_IDS else None
+        payload = json.dumps({"origin": self.origin, "position": position, "workers": ids})
+        loop.run_in_executor(None, self._announce, payload)  # a database call: off the loop
+
+    def on_announcement(self, payload: str) -> None:
+        """Listener callback (its thread): another process broadcast snapshots."""
+        loop = self._loop
+        if not payload or loop is None:
+            return
+        message = json.loads(payload)
+        if message.get("origin") == self.origin:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(self._relay(message), loop)
+        except RuntimeError:  # the loop has closed: shutting down
+            log.debug("hub: loop closed, snapshots not relayed")
+
+    async def _relay(self, message: dict[str, Any]) -> None:
+        if not any(s.wants_type(SNAPSHOT) for s in self._subscribers):
+            return  # nobody here wants snapshots: do not even read them
+        position = int(message["position"])
+        if not await self._read_model.wait_until(position, READ_WAIT_SECONDS):
+            log.warning("hub: read model did not reach %d; relaying older snapshots", position)
+        ids = message.get("workers")
+        dtos, reached = await anyio.to_thread.run_sync(self._read_model.snapshot, ids)
+        self.relayed += 1
+        super().broadcast_snapshots(dtos, reached)
+
+
+def build_cluster_hub(
+    settings: Settings, read_model: Any, clock: Clock, database: Database
+) -> ClusterHub:
+    """The hub for one of several processes on ``database``."""
+    channel = snapshots_channel(database.schema)
+    return ClusterHub(
+        read_model,
+        clock,
+        settings.sse_queue_size,
+        origin=uuid4().hex,
+        announce=lambda payload: database.notify(channel, payload),
+    )

@@ -1,0 +1,156 @@
+"""One subscriber's stream: initial state or replay, then live frames, without gap or
+duplicate.
+
+The subscription is registered *before* the initial state (or the log) is read, so
+nothing falls in between; frames it queued meanwhile are dropped if their position
+is not beyond what was already sent (dedupe by position).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from application.notifications import to_notification
+from infrastructure.fanout.envelope import (
+    HELLO,
+    RESYNC,
+    SNAPSHOT,
+    control_frame,
+    event_frame,
+    retry_hint,
+    snapshot_frames,
+)
+from infrastructure.fanout.hub import Subscription
+
+REPLAY_PAGE = 500
+
+
+@dataclass(frozen=True)
+class StreamRequest:
+    """What a subscriber asked for: filters and where to resume from."""
+
+    worker_ids: tuple[str, ...] | None = None
+    type_prefix: str | None = None
+    last_event_id: str | None = None
+
+    def wants_type(self, frame_type: str) -> bool:
+        return self.type_prefix is None or frame_type.startswith(self.type_prefix)
+
+    def wants(self, frame_type: str, worker_id: str | None) -> bool:
+        return self.wants_type(frame_type) and (
+            self.worker_ids is None or worker_id in self.worker_ids
+        )
+
+
+async def event_stream(
+    system: Any, request: StreamRequest, shutdown: anyio.Event | None = None
+) -> AsyncIterator[bytes]:
+    """The bytes of the whole stream; unsubscribes when the client goes away.
+
+    When ``shutdown`` is set (the server is stopping) the stream ends cleanly, so the
+    client sees a complete response and reconnects with its ``Last-Event-ID``.
+    """
+    hub = system.hub
+    subscription = hub.subscribe(request.worker_ids, request.type_prefix)
+    watcher = None if shutdown is None else asyncio.create_task(_end_on(shutdown, subscription))
+    try:
+        yield retry_hint(system.settings.sse_retry_ms)
+        floor = -1
+        async for chunk, position in _catch_up(system, request):
+            floor = position
+            if chunk:
+                yield chunk
+        async for chunk in _live(subscription, floor):
+            yield chunk
+    finally:
+        hub.unsubscribe(subscription)
+        if watcher is not None:
+            watcher.cancel()
+
+
+async def _end_on(shutdown: anyio.Event, subscription: Subscription) -> None:
+    await shutdown.wait()
+    subscription.close()
+
+
+async def _catch_up(system: Any, request: StreamRequest) -> AsyncIterator[tuple[bytes, int]]:
+    """Initial state, replay or resync; each chunk with the position it brings us to."""
+    if request.last_event_id is None:
+        yield await system.run_sync(_initial_state, system, request, HELLO, {})
+        return
+    end = await system.run_sync(system.store.max_position)
+    start = _parse_id(request.last_event_id)
+    if start is None or start > end:
+        yield await system.run_sync(_resync, system, request, "unknown_id")
+        return
+    if end - start > system.settings.sse_max_replay:
+        yield await system.run_sync(_resync, system, request, "gap_too_large")
+        return
+    after, done = start, False
+    while not done:
+        chunk, after, done = await system.run_sync(_replay_page, system, request, after)
+        if chunk:
+            yield chunk, after
+    yield b"", after
+
+
+class SubscriberCut(Exception):
+    """The subscriber fell too far behind and was cut off: its client must reconnect
+    and resume (``Last-Event-ID``); the connection is dropped, not drained."""
+
+
+async def _live(subscription: Subscription, floor: int) -> AsyncIterator[bytes]:
+    """Queued frames beyond ``floor``, all that are queued in one write each time."""
+    while (frames := await subscription.take()) is not None:
+        fresh = [f.data for f in frames if f.position is None or f.position > floor]
+        floor = max([floor, *(f.position for f in frames if f.position is not None)])
+        if fresh:
+            yield b"".join(fresh)
+    if subscription.overflowed:
+        raise SubscriberCut()
+
+
+# -- run in the thread pool (they call the synchronous store and read model) ----
+
+
+def _initial_state(
+    system: Any, request: StreamRequest, kind: str, extra: dict[str, Any]
+) -> tuple[bytes, int]:
+    ids = None if request.worker_ids is None else list(request.worker_ids)
+    dtos, position = system.read_model.snapshot(ids)
+    if not request.wants_type(SNAPSHOT):
+        dtos = ()
+    now = system.clock.now()
+    data = {**extra, "position": position, "workers": len(dtos)}
+    if kind == HELLO:
+        data |= {"worker_filter": ids, "type_filter": request.type_prefix}
+    return control_frame(kind, data, now) + snapshot_frames(dtos, position, now), position
+
+
+def _resync(system: Any, request: StreamRequest, reason: str) -> tuple[bytes, int]:
+    extra = {"reason": reason, "last_event_id": request.last_event_id}
+    return _initial_state(system, request, RESYNC, extra)
+
+
+def _replay_page(system: Any, request: StreamRequest, after: int) -> tuple[bytes, int, bool]:
+    """Stored events after ``after`` (one page) encoded like live frames; done when short."""
+    notifications: Sequence[Any] = system.store.read_log(after, REPLAY_PAGE)
+    chunks = []
+    for notification in notifications:
+        note = to_notification(system.store.to_domain_event(notification))
+        if request.wants(note.type, note.worker_id):
+            chunks.append(event_frame(note, notification.id).data)
+    last = notifications[-1].id if notifications else after
+    return b"".join(chunks), last, len(notifications) < REPLAY_PAGE
+
+
+def _parse_id(text: str) -> int | None:
+    text = text.strip()
+    if not text.isdigit() or len(text) > 18:
+        return None
+    return int(text)

@@ -1,0 +1,128 @@
+"""The CML port on the simulated world.
+
+Each call resolves the host to its instance and answers like CML would at this moment:
+no answer while the instance is not running or CML is still booting, ``ready: false``
+for a while after that, then the full API. Bodies are built to the spec's schemas and
+read back with the same parsers the HTTP adapter uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application.cml import (
+    CmlHealth,
+    CmlLab,
+    CmlLicensing,
+    CmlStats,
+    CmlSystemInfo,
+    CmlTelemetryEvent,
+    parse_lab,
+    parse_licensing,
+    parse_system_health,
+    parse_system_information,
+    parse_system_stats,
+    parse_telemetry_event,
+)
+from application.ports_errors import CmlError, CmlUnreachable
+from infrastructure.outside.simulated import cml_bodies as bodies
+from infrastructure.outside.simulated.cml_host import token_accepted
+from infrastructure.outside.simulated.instance import SimInstance
+from infrastructure.outside.simulated.world import Fault, SimWorld
+
+TOKEN_PATTERN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/%=-")
+
+
+class SimulatedCml:
+    """``CmlPort`` over a :class:`SimWorld`."""
+
+    def __init__(self, world: SimWorld) -> None:
+        self.world = world
+
+    async def _enter(self, call: str, host: str, *, login: bool = True) -> SimInstance:
+        """Count the call, apply latency and faults, and find a CML that answers."""
+        fault = await self.world.enter(f"cml:{call}", host)
+        if fault in (Fault.TIMEOUT_BEFORE, Fault.TIMEOUT_AFTER):
+            raise CmlUnreachable(host, "timed out (simulated)")
+        if fault is Fault.ERROR:
+            raise CmlError(host, "HTTP 503 Service Unavailable (simulated)", status=503)
+        with self.world.lock:
+            instance = self.world.resolve(host)
+            if instance is None:
+                raise CmlUnreachable(host, "name or address not known")
+            now = self.world.now()
+            if instance.state != "running":
+                raise CmlUnreachable(host, "connection timed out")
+            if not instance.cml.answers(now):
+                raise CmlUnreachable(host, "connection refused")
+            if login:
+                instance.cml.service_login(now)
+            return instance
+
+    async def system_information(self, host: str) -> CmlSystemInfo:
+        instance = await self._enter("GET /system_information", host, login=False)
+        with self.world.lock:
+            body = bodies.system_information(instance.cml, self.world.now())
+        return parse_system_information(body)
+
+    async def system_health(self, host: str) -> CmlHealth:
+        instance = await self._enter("GET /system_health", host)
+        with self.world.lock:
+            body = bodies.system_health(instance.cml, self.world.now())
+        return parse_system_health(body)
+
+    async def system_stats(self, host: str) -> CmlStats:
+        instance = await self._enter("GET /system_stats", host)
+        with self.world.lock:
+            body = stats_body(instance)
+        return parse_system_stats(body)
+
+    async def licensing(self, host: str) -> CmlLicensing:
+        instance = await self._enter("GET /licensing", host)
+        with self.world.lock:
+            body = bodies.licensing(instance.cml, self.world.now())
+        return parse_licensing(body)
+
+    async def labs(self, host: str) -> tuple[CmlLab, ...]:
+        instance = await self._enter("GET /labs", host)
+        with self.world.lock:
+            cml = instance.cml
+            return tuple(
+                parse_lab(bodies.lab(cml, lab), lab.node_count if lab.state == "STARTED" else 0)
+                for lab in cml.labs
+            )
+
+    async def telemetry_events(self, host: str) -> tuple[CmlTelemetryEvent, ...]:
+        instance = await self._enter("GET /telemetry/events", host)
+        with self.world.lock:
+            events = list(instance.cml.events)
+        return tuple(parse_telemetry_event(e) for e in events)
+
+    async def register_license(self, host: str, token: str) -> None:
+        instance = await self._enter("POST /licensing/registration", host)
+        if not token or len(token) > 256 or not set(token) <= TOKEN_PATTERN_CHARS:
+            raise CmlError(host, "HTTP 400: invalid token format", status=400)
+        with self.world.lock:
+            cml = instance.cml
+            cml.settle_license(self.world.now())
+            if cml.registration in ("IN_PROGRESS", "COMPLETED"):
+                raise CmlError(host, f"HTTP 409: registration {cml.registration}", status=409)
+            self.world.license(instance, "register", token_accepted(token))
+
+    async def deregister_license(self, host: str) -> None:
+        instance = await self._enter("DELETE /licensing/deregistration", host)
+        with self.world.lock:
+            cml = instance.cml
+            cml.settle_license(self.world.now())
+            if cml.registration == "UNREGISTERED":
+                raise CmlError(host, "HTTP 400: already deregistered", status=400)
+            if cml.registration == "IN_PROGRESS":
+                raise CmlError(host, "HTTP 409: registration in progress", status=409)
+            self.world.license(instance, "deregister")
+
+
+def stats_body(instance: SimInstance) -> dict[str, Any]:
+    vcpus, memory_gib = instance.vcpus_and_memory
+    return bodies.system_stats(
+        instance.cml, vcpus, memory_gib, instance.cpu, instance.mem, instance.disk
+    )

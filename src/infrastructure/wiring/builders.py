@@ -1,0 +1,101 @@
+"""Builders of the parts that act: the operations engine and reactor, the metrics, idle
+and discovery jobs, and the PostgreSQL LISTEN thread. Each reads what it needs of a
+built system through ``FleetParts``; ``bootstrap`` calls them, and so do tests and
+benchmarks that build one part on its own."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import TYPE_CHECKING, Any, cast
+
+from application.jobs.discovery import Discovery
+from application.jobs.idle import IdleJob
+from application.jobs.metrics import MetricsJob
+from application.operations.context import OperationContext
+from application.operations.engine import OperationEngine
+from infrastructure.fanout.hub import Hub
+from infrastructure.fanout.postgres import ClusterHub, snapshots_channel
+from infrastructure.running.operations.reactor import OperationsReactor
+from infrastructure.running.operations.tracking import open_tracker
+from infrastructure.shared.postgres.config import connection_kwargs, dsn_of
+from infrastructure.shared.postgres.database import Database
+from infrastructure.shared.postgres.notify import Listener
+from infrastructure.shared.settings import Settings
+
+if TYPE_CHECKING:
+    from infrastructure.store.event_store import FleetEventStore
+    from infrastructure.wiring.parts import FleetParts
+
+
+def build_engine(system: FleetParts) -> OperationEngine:
+    context = OperationContext(
+        store=system.store,
+        cloud=system.cloud,
+        cml=system.cml,
+        run_sync=system.run_sync,
+        clock=system.clock,
+        secrets=system.license_tokens,
+        config=system.configs.operations,
+        sleep=asyncio.sleep,
+        random=random.random,
+    )
+    return OperationEngine(context)
+
+
+def build_reactor(system: FleetParts) -> OperationsReactor:
+    return OperationsReactor(
+        store=system.store,
+        engine=build_engine(system),
+        tracker=open_tracker(system.settings, system.database),
+        run_sync=system.run_sync,
+        concurrency=system.settings.operations_concurrency,
+    )
+
+
+def build_idle_job(system: FleetParts) -> IdleJob:
+    return IdleJob(
+        store=system.store,
+        read_model=system.read_model,
+        cml=system.cml,
+        run_sync=system.run_sync,
+        config=system.configs.idle,
+    )
+
+
+def build_discovery(system: FleetParts) -> Discovery:
+    return Discovery(
+        store=system.store,
+        read_model=system.read_model,
+        cloud=system.cloud,
+        run_sync=system.run_sync,
+        config=system.configs.discovery,
+    )
+
+
+def build_metrics_job(system: FleetParts) -> MetricsJob:
+    """The metrics job over the system's ports, read model, hub and history."""
+    return MetricsJob(
+        store=system.store,
+        read_model=system.read_model,
+        cloud=system.cloud,
+        cml=system.cml,
+        run_sync=system.run_sync,
+        hub=system.hub,
+        history=system.metrics_history,
+        config=system.configs.metrics,
+    )
+
+
+def build_listener(
+    settings: Settings, store: FleetEventStore, hub: Hub, database: Database | None
+) -> Listener | None:
+    """The LISTEN thread of a process on PostgreSQL: wakes the log's followers when any
+    process appends, and relays snapshot broadcasts to the hub."""
+    if database is None:
+        return None
+    channel = cast(Any, store.recorder).channel_name  # the PostgreSQL recorder's
+    handlers: dict[str, Any] = {channel: lambda _: store.wake()}
+    if isinstance(hub, ClusterHub):
+        handlers[snapshots_channel(database.schema)] = hub.on_announcement
+    return Listener(dsn_of(settings), connection_kwargs(settings), handlers)

@@ -28,8 +28,8 @@ from bench.report import Benchmark, Figure, median, percentile
 from bench.server import running_server
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
-from infrastructure.read_model import build_read_model
 from infrastructure.shared.settings import Settings
+from infrastructure.wiring.builders import build_read_model
 
 WORKERS = 10_000
 LONG_LIVED = 1_000  # of which this many have two days of history (about 150 events)

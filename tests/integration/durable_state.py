@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from application.notifications import to_notification
-from infrastructure.read_model import build_read_model
-from infrastructure.read_model.model import FILE_NAME as READ_MODEL_FILE
 from infrastructure.read_model.sqlite.view import VIEW_TABLES
 from infrastructure.shared.settings import Settings
 from infrastructure.store.event_store import FleetEventStore
 from infrastructure.wiring.bootstrap import event_store_env
+from infrastructure.wiring.builders import READ_MODEL_FILE, build_read_model
 
 PAGE = 500
 

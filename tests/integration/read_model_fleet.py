@@ -9,7 +9,7 @@ from pathlib import Path
 from application.commands.common import CommandResult
 from application.commands.lifecycle import ImportWorker, import_worker
 from domain.status import WorkerStatus
-from infrastructure.read_model import SQLiteReadModel
+from infrastructure.read_model import ReadModel
 from infrastructure.shared.settings import Settings
 from infrastructure.wiring.bootstrap import System, bootstrap
 
@@ -31,8 +31,8 @@ def running_system(data_dir: Path) -> Iterator[System]:
         system.read_model.close()
 
 
-def read_model(system: System) -> SQLiteReadModel:
-    model: SQLiteReadModel = system.read_model
+def read_model(system: System) -> ReadModel:
+    model: ReadModel = system.read_model
     return model
 
 

@@ -93,6 +93,7 @@ def test_a_known_worker_whose_instance_is_gone_is_recorded_as_terminated(admin: 
     kept = admin.instance("kept", CML)
     gone = admin.instance("gone", CML)
     admin.discover()
+    assert set(admin.workers()) == {kept, gone}  # known: the read model has both
     admin.fleet.cloud.console_terminate(gone)
     admin.fleet.clock.advance(timedelta(hours=2))  # EC2 forgets terminated instances
 

@@ -21,9 +21,10 @@ from application.queries import GetWorker, ListWorkers
 from domain.status import WorkerStatus
 from domain.values import Telemetry
 from domain.worker import CMLWorker
-from infrastructure.read_model import ProjectedEvent, build_read_model
+from infrastructure.read_model import ProjectedEvent
 from infrastructure.store.event_store import FleetEventStore
 from infrastructure.wiring.bootstrap import bootstrap, event_store_env
+from infrastructure.wiring.builders import build_read_model
 from tests.integration.read_model_fleet import (
     WAIT,
     fleet_settings,

@@ -14,11 +14,11 @@ from application.ports import Clock
 from infrastructure.fanout.hub import Hub
 
 if TYPE_CHECKING:
-    from infrastructure.read_model.model import SQLiteReadModel
+    from infrastructure.read_model.model import ReadModel
     from infrastructure.shared.settings import Settings
 
 
-def build_hub(settings: Settings, read_model: SQLiteReadModel, clock: Clock) -> Hub:
+def build_hub(settings: Settings, read_model: ReadModel, clock: Clock) -> Hub:
     """The in-process hub, fed by the read model's listener."""
     return Hub(
         read_model,

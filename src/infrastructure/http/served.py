@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from infrastructure.fanout.hub import Hub
     from infrastructure.http.access.auth import AuthStore
     from infrastructure.http.idempotency import IdempotencyStore
-    from infrastructure.read_model.model import SQLiteReadModel
+    from infrastructure.read_model.model import ReadModel
     from infrastructure.running.leadership import LeaderGate
     from infrastructure.running.operations import LicenseTokenBox, OperationsReactor
     from infrastructure.running.scheduler import FleetScheduler
@@ -39,7 +39,7 @@ class Served(Protocol):
     @property
     def store(self) -> FleetEventStore: ...
     @property
-    def read_model(self) -> SQLiteReadModel: ...
+    def read_model(self) -> ReadModel: ...
     @property
     def hub(self) -> Hub: ...
     @property

@@ -8,7 +8,9 @@ Pieces, each in its own module:
   rows with THE mapper (``map_worker_to_dto``), with an LRU cache of aggregates;
 - ``follower``: the daemon thread that reads the log and drives the projection;
 - ``listing``: filters, sort and keyset cursor pagination as SQL;
-- ``read_model``: ``SQLiteReadModel``, the queries and ``build_read_model``.
+- ``view``: what the model needs of a view (``WorkerViewBase``), the backends being
+  ``sqlite.view`` and ``postgres.view`` (chosen by ``wiring.builders.build_read_model``);
+- ``model``: ``ReadModel``, the queries.
 
 With PostgreSQL persistence the same read model runs on shared tables
 (``infrastructure.read_model.postgres.view``), projected by every process (decision record 0003).
@@ -23,12 +25,7 @@ speed of the mapper, not of the disk. When the log is quiet it waits on the even
 in-process append signal, with a short timeout for writes by other processes.
 """
 
-from infrastructure.read_model.model import (
-    Listener,
-    SQLiteReadModel,
-    build_read_model,
-    idle_defaults,
-)
+from infrastructure.read_model.model import Listener, ReadModel, fingerprint, idle_defaults
 from infrastructure.read_model.projected import ProjectedEvent
 
-__all__ = ["Listener", "ProjectedEvent", "SQLiteReadModel", "build_read_model", "idle_defaults"]
+__all__ = ["Listener", "ProjectedEvent", "ReadModel", "fingerprint", "idle_defaults"]

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from application.costs import CostLedger
 
@@ -40,6 +40,14 @@ def decode(text: str) -> CostLedger:
         if data[key] is not None:
             data[key] = datetime.fromisoformat(data[key])
     return CostLedger(**data)
+
+
+class CostFolding(Protocol):
+    """How a view folds a batch's events into cost ledger rows (see ``cost_fold``)."""
+
+    def rows(self, projected: Sequence[ProjectedEvent]) -> Any: ...
+
+    def clear(self) -> None: ...
 
 
 class CostFold:

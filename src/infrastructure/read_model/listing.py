@@ -1,4 +1,6 @@
-"""``ListWorkers`` as SQL: filters, sort, and keyset (seek) pagination.
+"""``ListWorkers`` as SQL: filters, sort, and keyset (seek) pagination, written once for
+both databases; a :class:`Dialect` says how each spells it (``SQLITE`` here,
+``postgres.listing.POSTGRES``).
 
 Pages are cut on the pair (sort value, worker id), which is unique, so walking the
 pages visits every worker present throughout exactly once, even when workers are
@@ -10,6 +12,7 @@ The cursor (``application.queries.Cursor``) carries the sort, direction and last
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,19 +34,48 @@ class ListingSql:
     count_params: tuple[Any, ...]
 
 
-def listing_sql(query: ListWorkers) -> ListingSql:
+@dataclass(frozen=True)
+class Dialect:
+    """How one database spells a listing: its parameter mark, the column each sort
+    field is stored in, and the status and text conditions (given the mark)."""
+
+    mark: str
+    columns: Mapping[str, str]
+    statuses: Callable[[list[str]], tuple[str, object]]
+    text: str
+    # SQLite: "+" before a column keeps the planner off its index; the page walks the
+    # sort index instead (see listing_sql).
+    unindexed: str = ""
+
+
+def _sqlite_statuses(statuses: list[str]) -> tuple[str, object]:
+    return "w.status IN (SELECT value FROM json_each(?))", json.dumps(statuses)
+
+
+SQLITE = Dialect(
+    mark="?",
+    columns={field: field for field in SORTABLE_FIELDS},
+    statuses=_sqlite_statuses,
+    text="instr(w.search, ?) > 0",
+    unindexed="+",
+)
+
+
+def listing_sql(query: ListWorkers, dialect: Dialect = SQLITE) -> ListingSql:
+    """The page and count statements for ``query`` (validated: raises ``InvalidValue``)."""
     _validate(query)
-    where, params = _filters(query, unindexed="")
-    page_where, _ = _filters(query, unindexed="+")
-    seek, seek_params = _seek(query)
-    order = f"w.{query.sort} DESC, w.id DESC" if query.descending else f"w.{query.sort}, w.id"
-    # query.sort is one of SORTABLE_FIELDS (validated), never client text. The page walks
-    # the sort index and checks the filters on the narrow rows as they go by, stopping at
-    # limit + 1: ~0.2 ms when matches are common, one pass (~4 ms per 10,000 workers)
-    # when they are rare. Filtering by index first would sort every match instead.
+    column = dialect.columns[query.sort]  # one of ours (validated), never client text
+    where, params = _filters(query, dialect, unindexed="")
+    page_where, _ = _filters(query, dialect, unindexed=dialect.unindexed)
+    seek, seek_params = _seek(query, column, dialect.mark)
+    direction = " DESC" if query.descending else ""
+    # The page walks the sort index and checks the filters on the narrow rows as they go
+    # by, stopping at limit + 1: ~0.2 ms when matches are common, one pass (~4 ms per
+    # 10,000 workers) when they are rare. Filtering by index first would sort every match.
     page = (
-        f"SELECT w.{query.sort}, w.id, d.dto FROM workers w JOIN worker_dtos d ON d.id = w.id"
-        f"{_where([*page_where, *seek])} ORDER BY {order} LIMIT ?"
+        f"SELECT w.{column}, w.id, d.dto FROM workers w JOIN worker_dtos d ON d.id = w.id"
+        f"{_where([*page_where, *seek])} ORDER BY w.{column}{direction}, w.id{direction}"
+        f" LIMIT {dialect.mark}"
     )
     return ListingSql(
         page=page,
@@ -80,25 +112,25 @@ def _validate(query: ListWorkers) -> None:
         raise InvalidValue("statuses", f"unknown status {', '.join(unknown)}")
 
 
-def _filters(query: ListWorkers, unindexed: str) -> tuple[list[str], list[Any]]:
-    """SQL conditions; ``unindexed="+"`` keeps SQLite from using the status/region indexes."""
+def _filters(query: ListWorkers, dialect: Dialect, unindexed: str) -> tuple[list[str], list[Any]]:
     where: list[str] = []
     params: list[Any] = []
     if query.statuses:
-        where.append(f"{unindexed}w.status IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(sorted(set(query.statuses))))
+        condition, value = dialect.statuses(sorted(set(query.statuses)))
+        where.append(unindexed + condition)
+        params.append(value)
     if query.region is not None:
-        where.append(f"{unindexed}w.region = ?")
+        where.append(f"{unindexed}w.region = {dialect.mark}")
         params.append(query.region)
     if query.text:
-        where.append("instr(w.search, ?) > 0")
+        where.append(dialect.text)
         params.append(query.text.lower())
     return where, params
 
 
-def _seek(query: ListWorkers) -> tuple[list[str], list[Any]]:
+def _seek(query: ListWorkers, column: str, mark: str) -> tuple[list[str], list[Any]]:
     if query.cursor is None:
         return [], []
     value, worker_id = _decode_cursor(query, query.cursor)
     comparison = "<" if query.descending else ">"
-    return [f"(w.{query.sort}, w.id) {comparison} (?, ?)"], [value, worker_id]
+    return [f"(w.{column}, w.id) {comparison} ({mark}, {mark})"], [value, worker_id]

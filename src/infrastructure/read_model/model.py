@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
-from typing import Any
 
 from application.costs import FleetCost, Prices, fleet_cost
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
@@ -29,8 +28,8 @@ from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.listing import encode_cursor
 from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.read_model.projection import CACHE_SIZE, WorkerProjection
-from infrastructure.read_model.sqlite.connections import Connections
-from infrastructure.read_model.sqlite.view import SCHEMA_VERSION, WorkerView, WorkerViewBase
+from infrastructure.read_model.sqlite.view import SCHEMA_VERSION
+from infrastructure.read_model.view import WorkerViewBase
 from infrastructure.read_model.waiters import PositionWaiters
 from infrastructure.shared.settings import Settings
 from infrastructure.store.event_store import FleetEventStore
@@ -38,10 +37,9 @@ from infrastructure.store.event_store import FleetEventStore
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Sequence[ProjectedEvent]], object]
-FILE_NAME = "readmodel.sqlite"
 
 
-class SQLiteReadModel:
+class ReadModel:
     """Worker DTO rows in SQLite, following the event log in a background thread."""
 
     def __init__(
@@ -229,44 +227,3 @@ def idle_defaults(settings: Settings) -> IdleDefaults:
         snooze_minutes=settings.idle_snooze_minutes,
         enabled=settings.idle_detection_enabled,
     )
-
-
-def build_read_model(
-    settings: Settings,
-    store: FleetEventStore,
-    *,
-    batch_size: int = BATCH_SIZE,
-    cache_size: int = CACHE_SIZE,
-    database: Any = None,
-) -> SQLiteReadModel:
-    """The read model for ``settings``: in memory, ``readmodel.sqlite`` in the data dir,
-    or PostgreSQL tables shared by every process (on ``database``, a
-    ``infrastructure.shared.postgres.Database``; one is opened when not given)."""
-    idle = idle_defaults(settings)
-    view: WorkerViewBase
-    if settings.persistence == "postgres":
-        from infrastructure.read_model.postgres.costs import (
-            InTransactionCostFold,  # psycopg: only here
-        )
-        from infrastructure.read_model.postgres.view import open_view
-
-        view = open_view(settings, database, store.name, fingerprint(idle))
-    else:
-        path = None
-        if settings.persistence != "memory":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            path = settings.data_dir / FILE_NAME
-        view = WorkerView(Connections(path), store.name, fingerprint(idle))
-    model = SQLiteReadModel(
-        view,
-        store,
-        idle,
-        batch_size=batch_size,
-        cache_size=cache_size,
-        hot_rows=settings.read_model_hot_rows,
-    )
-    if settings.persistence == "postgres":
-        # Several processes write the shared cost ledgers: each batch's are folded inside
-        # its write transaction, from the stored ones (decision record 0003).
-        model.projection.costs = InTransactionCostFold()  # type: ignore[assignment]
-    return model

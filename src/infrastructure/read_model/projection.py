@@ -20,10 +20,9 @@ from eventsourcing.projection import Projection
 from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto
 from domain.worker import CMLWorker
-from infrastructure.read_model.costs import CostFold
 from infrastructure.read_model.hot_rows import HotRows
 from infrastructure.read_model.projected import ProjectedEvent
-from infrastructure.read_model.sqlite.view import WorkerRow, WorkerViewBase
+from infrastructure.read_model.view import WorkerRow, WorkerViewBase
 from infrastructure.store.event_store import FleetEventStore
 
 CACHE_SIZE = 20_000
@@ -71,7 +70,7 @@ class WorkerProjection(Projection[WorkerViewBase]):
         self.idle = idle
         self.cache = AggregateCache(cache_size)
         self.hot = hot if hot is not None else HotRows(0)
-        self.costs = CostFold(view.ledgers)
+        self.costs = view.cost_fold()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         """The library's entry point: one event in its own transaction."""

@@ -33,8 +33,7 @@ from infrastructure.http.idempotency import IdempotencyStore
 from infrastructure.outside.aws import build_cloud as build_aws_cloud
 from infrastructure.outside.cml_http import build_cml as build_http_cml
 from infrastructure.outside.simulated import fleet_ports
-from infrastructure.read_model import build_read_model
-from infrastructure.read_model.model import SQLiteReadModel
+from infrastructure.read_model.model import ReadModel
 from infrastructure.running.leadership import LeaderGate, build_leadership
 from infrastructure.running.operations import LicenseTokenBox, OperationsReactor
 from infrastructure.running.scheduler import FleetScheduler, JobFunction, build_scheduler
@@ -53,6 +52,7 @@ from infrastructure.wiring.builders import (
     build_listener,
     build_metrics_job,
     build_reactor,
+    build_read_model,
 )
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ class Core:
     clock: Clock
     store: FleetEventStore
     threads: Threads
-    read_model: SQLiteReadModel
+    read_model: ReadModel
     hub: Hub
     cloud: CloudPort
     cml: CmlPort

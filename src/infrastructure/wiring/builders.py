@@ -16,12 +16,20 @@ from application.operations.context import OperationContext
 from application.operations.engine import OperationEngine
 from infrastructure.fanout.hub import Hub
 from infrastructure.fanout.postgres import ClusterHub, snapshots_channel
+from infrastructure.read_model import ReadModel, fingerprint, idle_defaults
+from infrastructure.read_model.follower import BATCH_SIZE
+from infrastructure.read_model.projection import CACHE_SIZE
+from infrastructure.read_model.sqlite.connections import Connections
+from infrastructure.read_model.sqlite.view import WorkerView
+from infrastructure.read_model.view import WorkerViewBase
 from infrastructure.running.operations.reactor import OperationsReactor
 from infrastructure.running.operations.tracking import open_tracker
 from infrastructure.shared.postgres.config import connection_kwargs, dsn_of
 from infrastructure.shared.postgres.database import Database
 from infrastructure.shared.postgres.notify import Listener
 from infrastructure.shared.settings import Settings
+
+READ_MODEL_FILE = "readmodel.sqlite"
 
 if TYPE_CHECKING:
     from infrastructure.store.event_store import FleetEventStore
@@ -99,3 +107,36 @@ def build_listener(
     if isinstance(hub, ClusterHub):
         handlers[snapshots_channel(database.schema)] = hub.on_announcement
     return Listener(dsn_of(settings), connection_kwargs(settings), handlers)
+
+
+def build_read_model(
+    settings: Settings,
+    store: FleetEventStore,
+    *,
+    batch_size: int = BATCH_SIZE,
+    cache_size: int = CACHE_SIZE,
+    database: Database | None = None,
+) -> ReadModel:
+    """The read model for ``settings``, on the backend they choose: SQLite in memory or
+    ``readmodel.sqlite`` in the data dir, or PostgreSQL tables shared by every process
+    (on ``database``; a pool of its own when not given)."""
+    idle = idle_defaults(settings)
+    view: WorkerViewBase
+    if settings.persistence == "postgres":
+        from infrastructure.read_model.postgres.view import open_view  # psycopg: only here
+
+        view = open_view(settings, database, store.name, fingerprint(idle))
+    else:
+        path = None
+        if settings.persistence != "memory":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            path = settings.data_dir / READ_MODEL_FILE
+        view = WorkerView(Connections(path), store.name, fingerprint(idle))
+    return ReadModel(
+        view,
+        store,
+        idle,
+        batch_size=batch_size,
+        cache_size=cache_size,
+        hot_rows=settings.read_model_hot_rows,
+    )

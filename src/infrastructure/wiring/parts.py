@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from application.operations.context import SecretSource
     from application.ports import Clock
     from infrastructure.fanout.hub import Hub
-    from infrastructure.read_model.model import SQLiteReadModel
+    from infrastructure.read_model.model import ReadModel
     from infrastructure.shared.configs import Configs
     from infrastructure.shared.postgres.database import Database
     from infrastructure.shared.settings import Settings
@@ -31,7 +31,7 @@ class FleetParts(Protocol):
     @property
     def store(self) -> FleetEventStore: ...
     @property
-    def read_model(self) -> SQLiteReadModel: ...
+    def read_model(self) -> ReadModel: ...
     @property
     def hub(self) -> Hub: ...
     @property

@@ -25,10 +25,16 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from application.queries import ListWorkers
 from infrastructure.read_model.codec import search_text
+from infrastructure.read_model.costs import CostFolding
 from infrastructure.read_model.listing import ListingSql
-from infrastructure.read_model.postgres.costs import SELECT_LEDGERS, UPSERT_COST, fold_costs
+from infrastructure.read_model.postgres.costs import (
+    SELECT_LEDGERS,
+    UPSERT_COST,
+    InTransactionCostFold,
+    fold_costs,
+)
 from infrastructure.read_model.postgres.listing import name_key, pg_listing_sql
-from infrastructure.read_model.sqlite.view import WorkerRow, WorkerViewBase
+from infrastructure.read_model.view import WorkerRow, WorkerViewBase
 from infrastructure.shared.postgres.database import Database, lock_key
 from infrastructure.shared.settings import Settings
 
@@ -120,6 +126,11 @@ class PgWorkerView(WorkerViewBase):
         self.write_with_costs(rows, tracking, ())
 
     records_costs = True
+
+    def cost_fold(self) -> CostFolding:
+        """Folded inside the write transaction, from the stored ledgers (several
+        processes write them: decision record 0003)."""
+        return InTransactionCostFold()
 
     def write_with_costs(self, rows: Sequence[WorkerRow], tracking: Tracking, costs: Any) -> None:
         """Upsert the rows and cost ledgers (``DeferredCosts``: folded here) and move the

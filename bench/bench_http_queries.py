@@ -22,7 +22,7 @@ from pydantic import TypeAdapter
 from application.dto import CMLWorkerDto
 from application.mapper import map_worker_to_dto
 from application.queries import GetWorker, ListWorkers
-from bench.bench_store import WHO, new_worker, sqlite_store
+from bench.bench_store import CAUSE, new_worker, sqlite_store
 from bench.loadgen import request_bytes, run_load
 from bench.report import Benchmark, Figure, median, percentile
 from bench.server import running_server
@@ -51,11 +51,11 @@ def seed(data_dir: Path) -> list[str]:
                 Telemetry(cml_cpu_percent=cpu, labs_count=k % 3),
                 at=T0 + timedelta(minutes=k),
                 thresholds=MetricThresholds(),
-                **WHO,
+                cause=CAUSE,
             )
         if i % 3 == 0:
-            w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, **WHO)
-            w.observe_status(WorkerStatus.STOPPED, **WHO)
+            w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, cause=CAUSE)
+            w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
         ids.append(str(w.id))
         batch.append(w)
         if len(batch) == 500:

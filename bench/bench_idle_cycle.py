@@ -30,12 +30,14 @@ from application.jobs.idle import IdleJob, IdleReport
 from application.jobs.observe import activity_in, host_of
 from bench.job_fleet import REGIONS, JobFleet
 from bench.report import Benchmark, Figure
+from domain.cause import Cause
 from domain.policies import assess_idle, worker_status_for_ec2_state
 from domain.worker import CMLWorker
 from infrastructure.wiring.builders import build_idle_job
 from infrastructure.wiring.demo import launch_with_past
 
 SETUP = {"actor": "bench", "correlation_id": "bench-setup"}
+SETUP_CAUSE = Cause(**SETUP)
 WORKERS = 10_000
 SHORT_TIMEOUT_EVERY = 10
 BATCH = 500
@@ -60,7 +62,7 @@ def seed(fleet: JobFleet, count: int) -> None:
                 instance_type=info.instance_type,
                 observed=worker_status_for_ec2_state(info.state),
                 idle_timeout_minutes=30 if k % SHORT_TIMEOUT_EVERY == 0 else None,
-                **SETUP,
+                cause=SETUP_CAUSE,
             )
         )
         if len(batch) == BATCH:

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.report import Benchmark, Figure
+from domain.cause import Cause
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
 from infrastructure.store.event_store import FleetEventStore
 
-WHO = {"actor": "bench", "correlation_id": "bench"}
+CAUSE = Cause("bench", "bench")
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -31,7 +32,7 @@ def new_worker(i: int) -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.2xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
 
 
@@ -40,7 +41,7 @@ def raw_save_rate(store: FleetEventStore, workers: list[CMLWorker], seconds: flo
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         worker = store.repository.get(workers[done % len(workers)].id)
-        worker.change_tags({"bench": str(done)}, (), **WHO)
+        worker.change_tags({"bench": str(done)}, (), cause=CAUSE)
         store.save(worker)
         done += 1
     return done / (time.perf_counter() - start)
@@ -52,14 +53,17 @@ def grow(store: FleetEventStore, worker: CMLWorker, events: int) -> None:
     while worker.version < events:
         at += timedelta(minutes=1)
         if worker.version % 7 == 0:
-            worker.pause(PauseReason.MANUAL, at=at, **WHO)
-            worker.observe_status(WorkerStatus.STOPPED, **WHO)
-            worker.resume(PauseReason.MANUAL, at=at, **WHO)
-            worker.observe_status(WorkerStatus.RUNNING, **WHO)
+            worker.pause(PauseReason.MANUAL, at=at, cause=CAUSE)
+            worker.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+            worker.resume(PauseReason.MANUAL, at=at, cause=CAUSE)
+            worker.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
         else:
             cpu = float((worker.version * 37) % 100)
             worker.record_metrics(
-                Telemetry(cml_cpu_percent=cpu), at=at, thresholds=MetricThresholds(), **WHO
+                Telemetry(cml_cpu_percent=cpu),
+                at=at,
+                thresholds=MetricThresholds(),
+                cause=CAUSE,
             )
         if len(worker.pending_events) >= 200:
             store.save(worker)

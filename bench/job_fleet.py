@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from application.jobs.metrics import CycleReport, MetricsJob
+from domain.cause import Cause
 from domain.policies import worker_status_for_ec2_state
 from domain.worker import CMLWorker
 from infrastructure.outside.simulated import SimulatedCloud, SimWorld
@@ -72,8 +73,7 @@ class JobFleet:
                 region=region,
                 instance_type=info.instance_type,
                 observed=worker_status_for_ec2_state(info.state),
-                actor="bench",
-                correlation_id="bench-setup",
+                cause=Cause("bench", "bench-setup"),
             )
             batch.append(worker)
             ids.append(str(worker.id))

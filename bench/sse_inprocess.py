@@ -13,12 +13,13 @@ from collections.abc import Callable, Sequence
 
 from application.mapper import map_worker_to_dto
 from bench.bench_store import new_worker
+from domain.cause import Cause
 from infrastructure.fanout.hub import Hub, Subscription, frame_of
 from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.shared.clock import FakeClock
 
 ROUND = 100
-WHO = {"actor": "bench", "correlation_id": "fanout-0-0"}
+CAUSE = Cause("bench", "fanout-0-0")
 Deliver = Callable[[Hub, Sequence[Subscription], ProjectedEvent], None]
 
 
@@ -26,7 +27,7 @@ def tag_events(count: int) -> list[ProjectedEvent]:
     """``count`` stored-like TagsChanged events of one worker, with its DTO."""
     worker = new_worker(1)
     for n in range(count):
-        worker.change_tags({"fanout": str(n)}, (), **WHO)
+        worker.change_tags({"fanout": str(n)}, (), cause=CAUSE)
     dto = map_worker_to_dto(worker)
     events = worker.collect_events()[1:]  # after the import
     return [ProjectedEvent(1000 + n, e, dto) for n, e in enumerate(events)]  # type: ignore[arg-type]

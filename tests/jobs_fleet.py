@@ -13,6 +13,7 @@ from application.commands.lifecycle import import_command, import_worker
 from application.dto import CMLWorkerDto
 from application.jobs.metrics import CycleReport, MetricsJob
 from application.queries import GetWorker
+from domain.cause import Cause
 from infrastructure.outside.simulated import SimulatedCloud, SimWorld, new_world
 from infrastructure.shared.clock import FakeClock
 from infrastructure.shared.settings import Settings
@@ -66,7 +67,7 @@ class JobsFleet:
         )
         info = instance.info()
         result = import_worker(
-            import_command(info, actor="test", correlation_id="setup", ami_id=None, tags={}),
+            import_command(info, cause=Cause("test", "setup"), ami_id=None, tags={}),
             self.system.store,
         )
         self.instances[str(result.worker_id)] = info.instance_id

@@ -21,6 +21,7 @@ from application.commands.lifecycle import (
 from application.dto import CMLWorkerDto
 from application.operations.engine import OperationEngine
 from application.queries import GetWorker
+from domain.cause import Cause
 from domain.worker import CMLWorker
 from infrastructure.outside.simulated import SimulatedCloud, SimWorld
 from infrastructure.shared.clock import FakeClock
@@ -121,7 +122,7 @@ class OpsFleet:
             busy=busy,
         )
         who = {"actor": "alice", "correlation_id": f"import-{name}"}
-        command = import_command(instance.info(), **who, **({"tags": {}} | fields))
+        command = import_command(instance.info(), cause=Cause(**who), **({"tags": {}} | fields))
         return import_worker(command, self.store).worker_id
 
     # --------------------------------------------------------------- reading

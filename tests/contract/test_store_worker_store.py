@@ -14,6 +14,7 @@ import pytest
 from application.commands.common import change_worker
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from application.mapper import map_worker_to_dto
+from domain.cause import Cause
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -22,7 +23,7 @@ from infrastructure.store.event_store import SNAPSHOT_INTERVAL, FleetEventStore
 from infrastructure.wiring.bootstrap import event_store_env
 from tests.contract.store_backends import BACKENDS, DURABLE_BACKENDS, backend_settings
 
-WHO = {"actor": "alice", "correlation_id": "corr"}
+CAUSE = Cause("alice", "corr")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 Opener = Callable[[], FleetEventStore]
 CACHE = Settings().worker_cache_size
@@ -66,7 +67,7 @@ def imported(name: str = "w") -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
 
 
@@ -76,12 +77,12 @@ def a_busy_worker() -> CMLWorker:
         Telemetry(cml_cpu_percent=10.0, labs_count=2, cml_ready=True),
         at=T0,
         thresholds=MetricThresholds(),
-        **WHO,
+        cause=CAUSE,
     )
-    w.change_tags({"team": "net"}, (), **WHO)
-    w.pause(PauseReason.MANUAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=1), **WHO)
+    w.change_tags({"team": "net"}, (), cause=CAUSE)
+    w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=1), cause=CAUSE)
     return w
 
 
@@ -106,8 +107,8 @@ def test_the_second_of_two_racing_saves_is_a_conflict(open_store: Opener) -> Non
     store.save(imported())
     worker_id = next(iter(store.read_log(0, 1))).originator_id
     first, second = store.get(worker_id), store.get(worker_id)
-    first.change_tags({"by": "first"}, (), **WHO)
-    second.change_tags({"by": "second"}, (), **WHO)
+    first.change_tags({"by": "first"}, (), cause=CAUSE)
+    second.change_tags({"by": "second"}, (), cause=CAUSE)
 
     store.save(first)
     with pytest.raises(ConcurrencyConflict):
@@ -123,7 +124,13 @@ def test_racing_commands_all_apply_with_retries(open_store: Opener) -> None:
 
     def tag(n: int) -> None:
         barrier.wait()
-        change_worker(store, worker.id, lambda w: w.change_tags({f"k{n}": "v"}, (), **WHO), "c", 50)
+        change_worker(
+            store,
+            worker.id,
+            lambda w: w.change_tags({f"k{n}": "v"}, (), cause=CAUSE),
+            "c",
+            50,
+        )
 
     threads = [threading.Thread(target=tag, args=(n,)) for n in range(6)]
     for thread in threads:
@@ -149,8 +156,8 @@ def test_workers_saved_together_each_get_the_position_of_their_own_last_event(
     by_worker = {n.originator_id: n.id for n in store.read_log(0, 100)}  # each one's last
     assert [by_worker[busy.id], by_worker[quiet.id]] == positions[:2]
     first, second = store.get(quiet.id), store.get(quiet.id)
-    first.change_tags({"by": "first"}, (), **WHO)
-    second.change_tags({"by": "second"}, (), **WHO)
+    first.change_tags({"by": "first"}, (), cause=CAUSE)
+    second.change_tags({"by": "second"}, (), cause=CAUSE)
     with pytest.raises(ConcurrencyConflict):  # all or nothing, as ``save``
         store.save_each(imported("new"), first, second)
     assert store.max_position() == end
@@ -200,7 +207,7 @@ def test_a_snapshotted_worker_loads_like_a_replayed_one(open_store: Opener) -> N
     store.save(worker)
     for i in range(SNAPSHOT_INTERVAL + 5):
         worker = store.get(worker.id)
-        worker.change_tags({"n": str(i)}, (), **WHO)
+        worker.change_tags({"n": str(i)}, (), cause=CAUSE)
         store.save(worker)
 
     replayed = None
@@ -245,7 +252,7 @@ def test_a_load_after_a_save_is_a_private_copy_of_the_saved_state(open_store: Op
     worker = imported("a")
     store.save(worker)
     first = store.get(worker.id)
-    first.change_tags({"team": "blue"}, (), **WHO)  # changed, never saved
+    first.change_tags({"team": "blue"}, (), cause=CAUSE)  # changed, never saved
     second = store.get(worker.id)
     assert second is not first
     assert second.tags == {} and second.version == worker.version
@@ -257,7 +264,7 @@ def test_a_write_by_another_process_is_seen_by_the_next_load(reopen_store: Opene
     mine.save(worker)
     mine.get(worker.id)
     other = theirs.get(worker.id)
-    other.change_tags({"team": "red"}, (), **WHO)
+    other.change_tags({"team": "red"}, (), cause=CAUSE)
     theirs.save(other)
     seen = mine.get(worker.id)
     assert seen.tags == {"team": "red"}
@@ -270,9 +277,9 @@ def test_a_stale_cached_copy_cannot_overwrite_a_newer_write(reopen_store: Opener
     mine.save(worker)
     stale = mine.get(worker.id)
     newer = theirs.get(worker.id)
-    newer.change_tags({"team": "red"}, (), **WHO)
+    newer.change_tags({"team": "red"}, (), cause=CAUSE)
     theirs.save(newer)
-    stale.change_tags({"team": "blue"}, (), **WHO)
+    stale.change_tags({"team": "blue"}, (), cause=CAUSE)
     with pytest.raises(ConcurrencyConflict):
         mine.save(stale)
     assert mine.get(worker.id).tags == {"team": "red"}

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from application.commands.lifecycle import import_command, import_worker
+from domain.cause import Cause
 from infrastructure.http.access.auth import AuthStore, Role
 from infrastructure.outside.simulated import new_world
 from infrastructure.shared.clock import SystemClock
@@ -179,6 +180,6 @@ def seed_workers(settings: Settings, names: Sequence[str]) -> list[str]:
             instance = launch_with_past(
                 world, name, region, instance_type, {"Team": team}, age=timedelta(hours=1)
             )
-            command = import_command(instance.info(), actor="seed", correlation_id="seed")
+            command = import_command(instance.info(), cause=Cause("seed", "seed"))
             ids.append(str(import_worker(command, store).worker_id))
     return ids

@@ -6,12 +6,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from application.mapper import map_worker_to_dto
+from domain.cause import Cause
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker import CMLWorker
 from infrastructure.store.event_store import SNAPSHOT_INTERVAL, FleetEventStore
 
-WHO = {"actor": "alice", "correlation_id": "corr"}
+CAUSE = Cause("alice", "corr")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -23,33 +24,33 @@ def sqlite_store(path: Path) -> FleetEventStore:
 
 def a_worker_with_every_kind_of_event() -> CMLWorker:
     w = CMLWorker.create(
-        name="w", region="eu-west-1", instance_type="m5.xlarge", ami_id="ami-1", **WHO
+        name="w", region="eu-west-1", instance_type="m5.xlarge", ami_id="ami-1", cause=CAUSE
     )
-    w.assign_instance("i-1", **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.change_service_status(ServiceStatus.READY, detail="ok", **WHO)
-    w.change_endpoint(public_ip="1.2.3.4", private_ip="10.0.0.1", public_dns="x", **WHO)
+    w.assign_instance("i-1", cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.change_service_status(ServiceStatus.READY, detail="ok", cause=CAUSE)
+    w.change_endpoint(public_ip="1.2.3.4", private_ip="10.0.0.1", public_dns="x", cause=CAUSE)
     w.record_metrics(
         Telemetry(cml_cpu_percent=10.0, labs_count=2, cml_ready=True),
         at=T0,
         thresholds=MetricThresholds(),
-        **WHO,
+        cause=CAUSE,
     )
-    w.record_activity((ActivityRecord(T0, "lab_started", "lab A"),), cursor="7", **WHO)
-    w.configure_idle_detection(True, 90, **WHO)
-    w.configure_idle_detection(False, 90, **WHO)
-    w.change_tags({"team": "net"}, (), **WHO)
-    w.start_license_registration("sha256:abc", **WHO)
-    w.fail_license_registration("bad token", **WHO)
-    w.pause(PauseReason.MANUAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=1), **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.request_stop(**WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.request_start(**WHO)
-    w.request_terminate(**WHO)
-    w.observe_status(WorkerStatus.TERMINATED, **WHO)
+    w.record_activity((ActivityRecord(T0, "lab_started", "lab A"),), cursor="7", cause=CAUSE)
+    w.configure_idle_detection(True, 90, cause=CAUSE)
+    w.configure_idle_detection(False, 90, cause=CAUSE)
+    w.change_tags({"team": "net"}, (), cause=CAUSE)
+    w.start_license_registration("sha256:abc", cause=CAUSE)
+    w.fail_license_registration("bad token", cause=CAUSE)
+    w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.resume(PauseReason.MANUAL, at=T0 + timedelta(hours=1), cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.request_stop(cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.request_start(cause=CAUSE)
+    w.request_terminate(cause=CAUSE)
+    w.observe_status(WorkerStatus.TERMINATED, cause=CAUSE)
     return w
 
 
@@ -73,21 +74,21 @@ def test_a_snapshotted_worker_loads_exactly_like_a_replayed_one(tmp_path: Path) 
         region="r",
         instance_type="t",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
     store.save(w)
     for i in range(SNAPSHOT_INTERVAL * 2 + 3):
         w = store.get(w.id)
         if i % 10 == 0:
-            w.pause(PauseReason.MANUAL, at=T0, **WHO)
-            w.observe_status(WorkerStatus.STOPPED, **WHO)
-            w.resume(PauseReason.MANUAL, at=T0, **WHO)
-            w.observe_status(WorkerStatus.RUNNING, **WHO)
+            w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
+            w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+            w.resume(PauseReason.MANUAL, at=T0, cause=CAUSE)
+            w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
         w.record_metrics(
             Telemetry(cml_cpu_percent=float(i * 17 % 100)),
             at=T0 + timedelta(minutes=i),
             thresholds=MetricThresholds(),
-            **WHO,
+            cause=CAUSE,
         )
         store.save(w)
 

@@ -23,6 +23,7 @@ from application.commands.common import MAX_ATTEMPTS, change_worker
 from application.commands.observations import ObserveInstance, observe_instance
 from application.commands.settings import ChangeTags, change_tags
 from application.errors import ConcurrencyConflict
+from domain.cause import Cause
 from domain.status import ServiceStatus
 from domain.worker import CMLWorker
 from infrastructure.http.app import create_app
@@ -99,9 +100,9 @@ def test_a_conflict_that_a_command_retried_is_counted_though_the_command_succeed
         if not raced:
             raced.append(True)
             someone = store.get(worker_id)  # the same version, changed and saved first
-            someone.change_tags({"theirs": "1"}, (), actor="bob", correlation_id="c-bob")
+            someone.change_tags({"theirs": "1"}, (), cause=Cause("bob", "c-bob"))
             store.save(someone)
-        worker.change_tags({"mine": "1"}, (), actor="ann", correlation_id="c-ann")
+        worker.change_tags({"mine": "1"}, (), cause=Cause("ann", "c-ann"))
 
     result = change_worker(store, worker_id, tag_while_someone_else_does, "c-ann")
     samples = scrape(api)

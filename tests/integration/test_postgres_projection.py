@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from application.commands.common import change_worker
+from domain.cause import Cause
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.read_model import ProjectedEvent
@@ -26,7 +27,7 @@ from tests.postgres_support import pg_settings
 
 pytestmark = pytest.mark.postgres
 WAIT = 30.0  # a bound, not a delay
-WHO = {"actor": "ops", "correlation_id": "c"}
+CAUSE = Cause("ops", "c")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AUDIT = """
     CREATE TABLE cml_fleet.tracking_audit (old BIGINT, new BIGINT NOT NULL);
@@ -73,7 +74,7 @@ def imported(n: int) -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
 
 
@@ -82,10 +83,10 @@ def idle_cycles(system: System, worker: UUID, cycles: int) -> None:
     for c in range(cycles):
         at = T0 + timedelta(hours=c)
         for change in (
-            lambda w, at=at: w.pause(PauseReason.IDLE_TIMEOUT, at=at, **WHO),
-            lambda w: w.observe_status(WorkerStatus.STOPPED, **WHO),
-            lambda w, at=at: w.resume(PauseReason.MANUAL, at=at, **WHO),
-            lambda w: w.observe_status(WorkerStatus.RUNNING, **WHO),
+            lambda w, at=at: w.pause(PauseReason.IDLE_TIMEOUT, at=at, cause=CAUSE),
+            lambda w: w.observe_status(WorkerStatus.STOPPED, cause=CAUSE),
+            lambda w, at=at: w.resume(PauseReason.MANUAL, at=at, cause=CAUSE),
+            lambda w: w.observe_status(WorkerStatus.RUNNING, cause=CAUSE),
         ):
             change_worker(system.store, worker, change, "c")
 

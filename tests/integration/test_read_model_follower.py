@@ -18,6 +18,7 @@ from application.commands.observations import (
 )
 from application.commands.settings import ChangeTags, change_tags
 from application.queries import GetWorker, ListWorkers
+from domain.cause import Cause
 from domain.status import WorkerStatus
 from domain.values import Telemetry
 from domain.worker import CMLWorker
@@ -54,8 +55,7 @@ def new_worker(name: str) -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         ami_id="ami-1",
-        actor="alice",
-        correlation_id=f"c-{name}",
+        cause=Cause("alice", f"c-{name}"),
     )
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from application.contracts.worker_view import ActivityView, PauseView, WorkerView, view_of
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.mapper import map_worker_to_dto
+from domain.cause import Cause
 from domain.worker import CMLWorker
 
 
@@ -35,8 +36,7 @@ def test_a_mapped_worker_is_a_valid_view_and_round_trips() -> None:
         instance_type="c5.xlarge",
         ami_id="ami-0123456789abcdef0",
         tags={"team": "a"},
-        actor="alice",
-        correlation_id="c1",
+        cause=Cause("alice", "c1"),
     )
     dto = map_worker_to_dto(worker)
 

@@ -16,12 +16,13 @@ from application.contracts.notifications import (
 )
 from application.mapper import map_worker_to_dto
 from application.notifications import to_notification
+from domain.cause import Cause
 from domain.status import ServiceStatus, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import event_frame, snapshot_frame
 
 SCHEMAS = Path(__file__).parents[2] / "schemas" / "v1"
-WHO = {"actor": "alice", "correlation_id": "c-42"}
+CAUSE = Cause("alice", "c-42")
 
 
 @pytest.fixture
@@ -32,10 +33,10 @@ def worker() -> CMLWorker:
         region="eu-west-1",
         instance_type="c5.2xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
     worker.change_service_status(
-        ServiceStatus.UNREACHABLE, detail="connect timeout\nretrying", **WHO
+        ServiceStatus.UNREACHABLE, detail="connect timeout\nretrying", cause=CAUSE
     )
     return worker
 

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from application.mapper import map_worker_to_dto
+from domain.cause import Cause
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import Frame
 from infrastructure.fanout.hub import Hub, frame_of
 from infrastructure.read_model import ProjectedEvent
 
-WHO = {"actor": "alice", "correlation_id": "c-1"}
+CAUSE = Cause("alice", "c-1")
 
 
 class FakeReadModel:
@@ -44,10 +45,10 @@ def worker_life(name: str = "lab-1") -> list[ProjectedEvent]:
         region="eu-west-1",
         instance_type="c5.2xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
-    worker.pause(PauseReason.MANUAL, at=worker.created_on, **WHO)
-    worker.observe_status(WorkerStatus.STOPPED, **WHO)
+    worker.pause(PauseReason.MANUAL, at=worker.created_on, cause=CAUSE)
+    worker.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
     dto = map_worker_to_dto(worker)
     return [ProjectedEvent(i + 1, e, dto) for i, e in enumerate(worker.collect_events())]
 

@@ -9,11 +9,12 @@ import pytest
 
 from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto, rfc3339
+from domain.cause import Cause
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
 
-WHO = {"actor": "alice", "correlation_id": "corr-1"}
+CAUSE = Cause("alice", "corr-1")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SECRET = "SMART-LICENSE-TOKEN-do-not-leak"
 
@@ -26,14 +27,14 @@ def worker(**telemetry: object) -> CMLWorker:
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         tags={"b": "2", "a": "1"},
-        **WHO,
+        cause=CAUSE,
     )
     if telemetry:
         w.record_metrics(
             Telemetry(**telemetry),  # type: ignore[arg-type]
             at=T0,
             thresholds=MetricThresholds(),
-            **WHO,
+            cause=CAUSE,
         )
     return w
 
@@ -93,7 +94,7 @@ def test_the_idle_countdown_uses_the_global_default_unless_overridden() -> None:
     assert dto.idle_since == rfc3339(w.created_on)
     assert dto.auto_pause_due_at == rfc3339(w.created_on + timedelta(minutes=45))
 
-    w.configure_idle_detection(True, 120, **WHO)
+    w.configure_idle_detection(True, 120, cause=CAUSE)
     dto = map_worker_to_dto(w, IdleDefaults(timeout_minutes=45))
     assert dto.idle_timeout_minutes == 120 and dto.idle_timeout_overridden
 
@@ -101,13 +102,13 @@ def test_the_idle_countdown_uses_the_global_default_unless_overridden() -> None:
 def test_no_countdown_when_detection_is_off_or_the_worker_is_not_running() -> None:
     w = worker()
     assert map_worker_to_dto(w, IdleDefaults(enabled=False)).auto_pause_due_at is None
-    w.pause(PauseReason.MANUAL, at=T0, **WHO)
+    w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
     assert map_worker_to_dto(w).auto_pause_due_at is None
 
 
 def test_pause_history_and_tags_are_shown_in_a_stable_order() -> None:
     w = worker()
-    w.pause(PauseReason.MANUAL, at=T0, **WHO)
+    w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
     dto = map_worker_to_dto(w)
     assert list(dto.tags) == ["a", "b"]
     assert dto.pause_history[0].reason == "manual" and dto.pause_history[0].paused_at.endswith("Z")
@@ -117,7 +118,7 @@ def test_the_dto_never_holds_a_secret() -> None:
     w = worker()
     from application.commands.license import fingerprint
 
-    w.start_license_registration(fingerprint(SECRET), **WHO)
+    w.start_license_registration(fingerprint(SECRET), cause=CAUSE)
     dto = map_worker_to_dto(w)
     assert SECRET not in repr(dataclasses.asdict(dto))
     assert dto.license_token_fingerprint is not None

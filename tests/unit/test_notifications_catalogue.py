@@ -18,12 +18,14 @@ from application.notifications import (
     UnknownEvent,
     to_notification,
 )
+from domain.cause import Cause
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker import CMLWorker
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 WHO = {"actor": "alice", "correlation_id": "c-story"}
+CAUSE = Cause(**WHO)
 
 
 def event_classes() -> set[type]:
@@ -45,50 +47,53 @@ def a_worker_life() -> list[CMLWorker.Event]:
         instance_type="c5.2xlarge",
         ami_id="ami-0123456789abcdef0",
         tags={"team": "net"},
-        **WHO,
+        cause=CAUSE,
     )
-    w.assign_instance("i-0123456789abcdef0", **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.change_service_status(ServiceStatus.READY, detail=None, **WHO)
-    w.change_endpoint(public_ip="3.3.3.3", private_ip="10.0.0.3", public_dns=None, **WHO)
+    w.assign_instance("i-0123456789abcdef0", cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.change_service_status(ServiceStatus.READY, detail=None, cause=CAUSE)
+    w.change_endpoint(public_ip="3.3.3.3", private_ip="10.0.0.3", public_dns=None, cause=CAUSE)
     w.record_metrics(
-        Telemetry(cml_cpu_percent=42.0, labs_count=2), at=T0, thresholds=MetricThresholds(), **WHO
+        Telemetry(cml_cpu_percent=42.0, labs_count=2),
+        at=T0,
+        thresholds=MetricThresholds(),
+        cause=CAUSE,
     )
-    w.record_activity((ActivityRecord(T0, "lab_started", "lab A"),), cursor="7", **WHO)
-    w.configure_idle_detection(False, None, **WHO)
-    w.configure_idle_detection(False, 30, **WHO)
-    w.pause(PauseReason.MANUAL, at=T0 + timedelta(minutes=1), **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.resume(PauseReason.MANUAL, at=T0 + timedelta(minutes=2), **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.request_stop(**WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.request_start(**WHO)
-    w.fail_operation("start", "InsufficientInstanceCapacity", WorkerStatus.STOPPED, **WHO)
-    w.request_start(**WHO)
-    w.start_license_registration("sha256:0123456789ab", **WHO)
-    w.fail_license_registration("token rejected", **WHO)
-    w.start_license_registration("sha256:0123456789ab", **WHO)
-    w.complete_license_registration(LicenseStatus.REGISTERED, **WHO)
-    w.observe_license(LicenseStatus.EXPIRED, detail="authorization expired", **WHO)
-    w.start_license_deregistration(**WHO)
-    w.fail_license_deregistration("CML busy", LicenseStatus.REGISTERED, **WHO)
-    w.start_license_deregistration(**WHO)
-    w.complete_license_deregistration(**WHO)
-    w.change_tags({"owner": "bob"}, ("team",), **WHO)
-    w.confirm_tags(w.version, **WHO)
-    w.observe_tags({"owner": "carol", "Name": "lab-1"}, **WHO)
-    w.request_terminate(**WHO)
-    w.observe_status(WorkerStatus.TERMINATED, reason="EC2 reports it terminated", **WHO)
+    w.record_activity((ActivityRecord(T0, "lab_started", "lab A"),), cursor="7", cause=CAUSE)
+    w.configure_idle_detection(False, None, cause=CAUSE)
+    w.configure_idle_detection(False, 30, cause=CAUSE)
+    w.pause(PauseReason.MANUAL, at=T0 + timedelta(minutes=1), cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.resume(PauseReason.MANUAL, at=T0 + timedelta(minutes=2), cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.request_stop(cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.request_start(cause=CAUSE)
+    w.fail_operation("start", "InsufficientInstanceCapacity", WorkerStatus.STOPPED, cause=CAUSE)
+    w.request_start(cause=CAUSE)
+    w.start_license_registration("sha256:0123456789ab", cause=CAUSE)
+    w.fail_license_registration("token rejected", cause=CAUSE)
+    w.start_license_registration("sha256:0123456789ab", cause=CAUSE)
+    w.complete_license_registration(LicenseStatus.REGISTERED, cause=CAUSE)
+    w.observe_license(LicenseStatus.EXPIRED, detail="authorization expired", cause=CAUSE)
+    w.start_license_deregistration(cause=CAUSE)
+    w.fail_license_deregistration("CML busy", LicenseStatus.REGISTERED, cause=CAUSE)
+    w.start_license_deregistration(cause=CAUSE)
+    w.complete_license_deregistration(cause=CAUSE)
+    w.change_tags({"owner": "bob"}, ("team",), cause=CAUSE)
+    w.confirm_tags(w.version, cause=CAUSE)
+    w.observe_tags({"owner": "carol", "Name": "lab-1"}, cause=CAUSE)
+    w.request_terminate(cause=CAUSE)
+    w.observe_status(WorkerStatus.TERMINATED, reason="EC2 reports it terminated", cause=CAUSE)
     imported = CMLWorker.import_instance(
         instance_id="i-0fedcba9876543210",
         name="old",
         region="us-east-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
-    imported.release("region closed", **WHO)
+    imported.release("region closed", cause=CAUSE)
     return [*w.collect_events(), *imported.collect_events()]
 
 
@@ -185,18 +190,18 @@ def test_each_notification_says_the_status_the_aggregate_is_left_in() -> None:
     status the event left, or ``None`` when it left it unchanged."""
     w = CMLWorker.create(
         name="lab-2", region="eu-west-1", instance_type="c5.2xlarge",
-        ami_id="ami-0123456789abcdef0", **WHO,
+        ami_id="ami-0123456789abcdef0", cause=CAUSE,
     )  # fmt: skip
-    w.assign_instance("i-0123456789abcdef1", **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.resume(PauseReason.MANUAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.pause(PauseReason.EXTERNAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.resume(PauseReason.EXTERNAL, at=T0, **WHO)
+    w.assign_instance("i-0123456789abcdef1", cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.resume(PauseReason.MANUAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.pause(PauseReason.EXTERNAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.resume(PauseReason.EXTERNAL, at=T0, cause=CAUSE)
     events = [*LIFE, *w.collect_events()]
     replayed: dict[object, CMLWorker | None] = {}
     for event in events:

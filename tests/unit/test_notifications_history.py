@@ -17,6 +17,7 @@ from application.commands.lifecycle import (
 from application.commands.settings import ChangeTags, change_tags
 from application.errors import WorkerNotFound
 from application.history import GetWorkerHistory, get_worker_history
+from domain.cause import Cause
 from domain.status import WorkerStatus
 
 
@@ -40,7 +41,7 @@ def worker_id(memory_store, clock):
     memory_store.save(memory_store.get(wid))  # nothing pending: no event
     change_tags(ChangeTags(wid, "carol", "c-3", add={"team": "net"}), memory_store)
     worker = memory_store.get(wid)
-    worker.observe_status(WorkerStatus.STOPPED, actor="ec2", correlation_id="c-4")
+    worker.observe_status(WorkerStatus.STOPPED, cause=Cause("ec2", "c-4"))
     memory_store.save(worker)
     resume_worker(ResumeWorker(wid, "carol", "c-5"), memory_store, clock)
     return wid

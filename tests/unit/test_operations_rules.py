@@ -19,12 +19,13 @@ from application.ports_errors import (
     CmlError,
     CmlUnreachable,
 )
+from domain.cause import Cause
 from domain.status import LicenseStatus, PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.running.operations.secrets import LicenseTokenBox
 from infrastructure.shared.clock import FakeClock
 
-WHO = {"actor": "alice", "correlation_id": "c-1"}
+CAUSE = Cause("alice", "c-1")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -35,7 +36,7 @@ def running_worker() -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
 
 
@@ -46,11 +47,11 @@ def kinds(worker: CMLWorker) -> list[OperationKind | None]:
 
 def test_each_request_asks_for_its_operation_and_observations_ask_for_none() -> None:
     w = running_worker()
-    w.pause(PauseReason.MANUAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.STOPPED, **WHO)
-    w.resume(PauseReason.MANUAL, at=T0, **WHO)
-    w.observe_status(WorkerStatus.RUNNING, **WHO)
-    w.request_terminate(**WHO)
+    w.pause(PauseReason.MANUAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
+    w.resume(PauseReason.MANUAL, at=T0, cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    w.request_terminate(cause=CAUSE)
 
     assert kinds(w) == [
         None,
@@ -64,8 +65,8 @@ def test_each_request_asks_for_its_operation_and_observations_ask_for_none() -> 
 
 def test_an_external_pause_or_resume_records_what_happened_and_asks_for_nothing() -> None:
     w = running_worker()
-    w.observe_status(WorkerStatus.STOPPED, at=T0, **WHO)  # stopped in the AWS console
-    w.observe_status(WorkerStatus.RUNNING, at=T0, **WHO)  # started there again
+    w.observe_status(WorkerStatus.STOPPED, at=T0, cause=CAUSE)  # stopped in the AWS console
+    w.observe_status(WorkerStatus.RUNNING, at=T0, cause=CAUSE)  # started there again
 
     events = w.collect_events()
     names = [type(e).__name__ for e in events]

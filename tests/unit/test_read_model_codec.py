@@ -8,6 +8,7 @@ import pytest
 
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.mapper import map_worker_to_dto
+from domain.cause import Cause
 from domain.worker import CMLWorker
 from infrastructure.read_model.codec import dto_from_json, from_json, search_text, to_json
 
@@ -18,8 +19,7 @@ def a_dto() -> CMLWorkerDto:
         region="eu-west-1",
         instance_type="m5.xlarge",
         ami_id="ami-1",
-        actor="alice",
-        correlation_id="c-1",
+        cause=Cause("alice", "c-1"),
         tags={"Team": "Blue", "env": "prod"},
     )
     dto = map_worker_to_dto(worker)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from domain.cause import Cause
 from domain.status import WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.store.saved_workers import SavedWorkers
 
-WHO = {"actor": "alice", "correlation_id": "c-1"}
+CAUSE = Cause("alice", "c-1")
 
 
 def saved(name: str) -> CMLWorker:
@@ -16,7 +17,7 @@ def saved(name: str) -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
     worker.collect_events()  # as a save leaves it
     return worker
@@ -26,7 +27,7 @@ def test_a_worker_changed_after_its_save_is_never_served() -> None:
     cache = SavedWorkers(10)
     worker = saved("d")
     cache.remember([worker])
-    worker.change_tags({"team": "blue"}, (), **WHO)  # pending: not a stored state
+    worker.change_tags({"team": "blue"}, (), cause=CAUSE)  # pending: not a stored state
     assert cache.copy_of(worker.id) is None
 
 

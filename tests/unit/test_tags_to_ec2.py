@@ -13,6 +13,7 @@ from application.commands.settings import ChangeTags, change_tags
 from application.operations.context import Result
 from application.operations.requests import operation_for
 from application.ports_errors import CloudUnauthorized
+from domain.cause import Cause
 from domain.errors import InvalidValue
 from domain.tags import TagLimitReached
 from infrastructure.wiring.builders import build_metrics_job
@@ -162,4 +163,4 @@ def test_a_tag_change_stored_before_tags_reached_ec2_leaves_nothing_pending() ->
 
     assert replayed.tags_pending_version is None
     assert operation_for(old_event, position=1) is None  # nothing to carry out
-    assert replayed.observe_tags({}, actor="job:metrics", correlation_id="c2")  # EC2 wins
+    assert replayed.observe_tags({}, cause=Cause("job:metrics", "c2"))  # EC2 wins

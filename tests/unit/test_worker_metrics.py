@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.cause import Cause
 from domain.status import WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
 
-WHO = {"actor": "job:metrics", "correlation_id": "cycle-1"}
+CAUSE = Cause("job:metrics", "cycle-1")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 THRESHOLDS = MetricThresholds(percent_points=5.0, max_staleness_seconds=20 * 60)
 
@@ -20,7 +21,7 @@ def worker() -> CMLWorker:
         region="eu-west-1",
         instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        **WHO,
+        cause=CAUSE,
     )
 
 
@@ -32,7 +33,7 @@ def test_a_steady_worker_polled_every_minute_records_at_most_a_few_events_an_hou
             Telemetry(cml_cpu_percent=cpu, labs_count=1),
             at=T0 + timedelta(minutes=minute),
             thresholds=THRESHOLDS,
-            **WHO,
+            cause=CAUSE,
         )
     recorded = [e for e in w.collect_events() if isinstance(e, CMLWorker.MetricsRecorded)]
     assert 1 <= len(recorded) <= 5
@@ -41,13 +42,16 @@ def test_a_steady_worker_polled_every_minute_records_at_most_a_few_events_an_hou
 def test_a_material_change_carries_only_the_changed_fields() -> None:
     w = worker()
     w.record_metrics(
-        Telemetry(cml_cpu_percent=10.0, labs_count=1), at=T0, thresholds=THRESHOLDS, **WHO
+        Telemetry(cml_cpu_percent=10.0, labs_count=1),
+        at=T0,
+        thresholds=THRESHOLDS,
+        cause=CAUSE,
     )
     w.record_metrics(
         Telemetry(cml_cpu_percent=80.0, labs_count=1),
         at=T0 + timedelta(minutes=1),
         thresholds=THRESHOLDS,
-        **WHO,
+        cause=CAUSE,
     )
     last = w.collect_events()[-1]
     assert isinstance(last, CMLWorker.MetricsRecorded)
@@ -57,5 +61,7 @@ def test_a_material_change_carries_only_the_changed_fields() -> None:
 
 def test_a_terminated_worker_records_no_metrics() -> None:
     w = worker()
-    w.observe_status(WorkerStatus.TERMINATED, **WHO)
-    assert not w.record_metrics(Telemetry(cml_cpu_percent=1.0), at=T0, thresholds=THRESHOLDS, **WHO)
+    w.observe_status(WorkerStatus.TERMINATED, cause=CAUSE)
+    assert not w.record_metrics(
+        Telemetry(cml_cpu_percent=1.0), at=T0, thresholds=THRESHOLDS, cause=CAUSE
+    )

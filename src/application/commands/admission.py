@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from uuid import UUID, uuid5
 
 from application.cloud import CloudPort, InstanceInfo
+from application.commands.common import Caused
 from application.commands.lifecycle import ImportWorker, import_command
 from application.dto import CMLWorkerDto
 from application.errors import (
@@ -40,7 +41,7 @@ def managed_worker_id(region: str, instance_id: str, generation: int = 0) -> UUI
 
 
 @dataclass(frozen=True)
-class ImportRequest:
+class ImportRequest(Caused):
     """What an operator asks to import; unset fields are taken from EC2."""
 
     instance_id: str
@@ -86,8 +87,7 @@ def admit(
         raise InstanceAlreadyManaged(info.instance_id, live[0].id)
     return import_command(
         info,
-        actor=request.actor,
-        correlation_id=request.correlation_id,
+        cause=request.cause,
         worker_id=managed_worker_id(info.region, info.instance_id, len(same)),
         name=request.name or info.name or info.instance_id,
         add_tags=dict(request.tags),

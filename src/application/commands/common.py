@@ -9,9 +9,21 @@ from uuid import UUID
 
 from application.errors import ConcurrencyConflict
 from application.ports import WorkerStore
+from domain.cause import Cause
 from domain.worker import CMLWorker
 
 MAX_ATTEMPTS = 5
+
+
+class Caused:
+    """A command's cause: who sent it (``actor``) and in which request."""
+
+    actor: str
+    correlation_id: str
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(self.actor, self.correlation_id)
 
 
 @dataclass(frozen=True)

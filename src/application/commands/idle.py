@@ -27,8 +27,7 @@ def pause_idle_worker(cmd: PauseIdleWorker, store: WorkerStore, clock: Clock) ->
             now=clock.now(),
             default_timeout=cmd.default_timeout,
             snooze=cmd.snooze,
-            actor=cmd.actor,
-            correlation_id=cmd.correlation_id,
+            cause=cmd.cause,
         ),
         cmd.correlation_id,
     )

@@ -32,9 +32,7 @@ def request_license_registration(
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.start_license_registration(
-            fingerprint(cmd.token), actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.start_license_registration(fingerprint(cmd.token), cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -49,8 +47,6 @@ def request_license_deregistration(
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.start_license_deregistration(
-            actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.start_license_deregistration(cause=cmd.cause),
         cmd.correlation_id,
     )

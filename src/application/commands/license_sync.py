@@ -22,8 +22,6 @@ def observe_license_status(cmd: ObserveLicenseStatus, store: WorkerStore) -> Com
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.observe_license(
-            cmd.status, detail=cmd.detail, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.observe_license(cmd.status, detail=cmd.detail, cause=cmd.cause),
         cmd.correlation_id,
     )

@@ -8,16 +8,17 @@ from typing import Any
 from uuid import UUID
 
 from application.cloud import InstanceInfo
-from application.commands.common import CommandResult, add_worker, change_worker
+from application.commands.common import Caused, CommandResult, add_worker, change_worker
 from application.errors import ConcurrencyConflict, InstanceAlreadyManaged
 from application.ports import Clock, WorkerStore
+from domain.cause import Cause
 from domain.policies import worker_status_for_ec2_state
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
 
 @dataclass(frozen=True)
-class CreateWorker:
+class CreateWorker(Caused):
     """Request a new worker; the instance is provisioned by the operations engine."""
 
     name: str
@@ -44,14 +45,13 @@ def create_worker(cmd: CreateWorker, store: WorkerStore) -> CommandResult:
         tags=dict(cmd.tags),
         idle_detection_enabled=cmd.idle_detection_enabled,
         idle_timeout_minutes=cmd.idle_timeout_minutes,
-        actor=cmd.actor,
-        correlation_id=cmd.correlation_id,
+        cause=cmd.cause,
     )
     return add_worker(store, worker, cmd.correlation_id)
 
 
 @dataclass(frozen=True)
-class ImportWorker:
+class ImportWorker(Caused):
     """Take an existing EC2 instance under management."""
 
     instance_id: str
@@ -71,9 +71,7 @@ class ImportWorker:
     """Tags to add or change besides EC2's: written to EC2 like any tag change."""
 
 
-def import_command(
-    info: InstanceInfo, *, actor: str, correlation_id: str, **overrides: Any
-) -> ImportWorker:
+def import_command(info: InstanceInfo, *, cause: Cause, **overrides: Any) -> ImportWorker:
     """Importing an instance as EC2 describes it: its Name tag (else its id), region,
     type, state, AMI and tags; ``overrides`` replace any of those or add the rest."""
     fields: dict[str, Any] = {
@@ -82,8 +80,8 @@ def import_command(
         "region": info.region,
         "instance_type": info.instance_type,
         "status": worker_status_for_ec2_state(info.state),
-        "actor": actor,
-        "correlation_id": correlation_id,
+        "actor": cause.actor,
+        "correlation_id": cause.correlation_id,
         "ami_id": info.ami_id,
         "tags": dict(info.tags),
     }
@@ -102,13 +100,10 @@ def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
         tags=dict(cmd.tags),
         idle_detection_enabled=cmd.idle_detection_enabled,
         idle_timeout_minutes=cmd.idle_timeout_minutes,
-        actor=cmd.actor,
-        correlation_id=cmd.correlation_id,
+        cause=cmd.cause,
     )
     if cmd.add_tags:
-        worker.change_tags(
-            dict(cmd.add_tags), (), actor=cmd.actor, correlation_id=cmd.correlation_id
-        )
+        worker.change_tags(dict(cmd.add_tags), (), cause=cmd.cause)
     try:
         return add_worker(store, worker, cmd.correlation_id)
     except ConcurrencyConflict:  # the same derived id: imported meanwhile
@@ -116,7 +111,7 @@ def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
 
 
 @dataclass(frozen=True)
-class WorkerCommand:
+class WorkerCommand(Caused):
     """A command on one existing worker, by someone, for a traceable reason."""
 
     worker_id: UUID
@@ -140,7 +135,7 @@ def start_worker(cmd: StartWorker, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.request_start(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.request_start(cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -149,7 +144,7 @@ def stop_worker(cmd: StopWorker, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.request_stop(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.request_stop(cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -158,7 +153,7 @@ def terminate_worker(cmd: TerminateWorker, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.request_terminate(actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.request_terminate(cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -179,8 +174,7 @@ def pause_worker(cmd: PauseWorker, store: WorkerStore, clock: Clock) -> CommandR
             cmd.reason,
             at=clock.now(),
             idle_minutes=cmd.idle_minutes,
-            actor=cmd.actor,
-            correlation_id=cmd.correlation_id,
+            cause=cmd.cause,
         ),
         cmd.correlation_id,
     )
@@ -197,9 +191,7 @@ def resume_worker(cmd: ResumeWorker, store: WorkerStore, clock: Clock) -> Comman
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.resume(
-            cmd.reason, at=clock.now(), actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.resume(cmd.reason, at=clock.now(), cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -215,6 +207,6 @@ def release_worker(cmd: ReleaseWorker, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.release(cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.release(cmd.reason, cause=cmd.cause),
         cmd.correlation_id,
     )

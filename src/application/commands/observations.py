@@ -30,8 +30,7 @@ def record_metrics(cmd: RecordMetrics, store: WorkerStore, clock: Clock) -> Comm
             cmd.telemetry,
             at=clock.now(),
             thresholds=cmd.thresholds,
-            actor=cmd.actor,
-            correlation_id=cmd.correlation_id,
+            cause=cmd.cause,
         ),
         cmd.correlation_id,
     )
@@ -52,8 +51,7 @@ def record_activity(cmd: RecordActivity, store: WorkerStore) -> CommandResult:
         lambda w: w.record_activity(
             tuple(cmd.records),
             cursor=cmd.cursor,
-            actor=cmd.actor,
-            correlation_id=cmd.correlation_id,
+            cause=cmd.cause,
         ),
         cmd.correlation_id,
     )
@@ -83,14 +81,17 @@ def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
 
 
 def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
-    who = {"actor": cmd.actor, "correlation_id": cmd.correlation_id}
+    cause = cmd.cause
     if cmd.tags is not None:
-        worker.observe_tags(dict(cmd.tags), **who)
+        worker.observe_tags(dict(cmd.tags), cause=cause)
     if cmd.status is not None:
-        worker.observe_status(cmd.status, at=cmd.at, reason=cmd.ended, **who)
+        worker.observe_status(cmd.status, at=cmd.at, reason=cmd.ended, cause=cause)
     if cmd.service_status is not None:
-        worker.change_service_status(cmd.service_status, detail=cmd.service_detail, **who)
+        worker.change_service_status(cmd.service_status, detail=cmd.service_detail, cause=cause)
     if cmd.public_ip is not None or cmd.private_ip is not None:
         worker.change_endpoint(
-            public_ip=cmd.public_ip, private_ip=cmd.private_ip, public_dns=cmd.public_dns, **who
+            public_ip=cmd.public_ip,
+            private_ip=cmd.private_ip,
+            public_dns=cmd.public_dns,
+            cause=cause,
         )

@@ -25,9 +25,7 @@ def assign_instance(cmd: AssignInstance, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.assign_instance(
-            cmd.instance_id, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.assign_instance(cmd.instance_id, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -49,8 +47,7 @@ def record_operation_failure(cmd: RecordOperationFailure, store: WorkerStore) ->
             cmd.operation,
             cmd.reason,
             cmd.status,
-            actor=cmd.actor,
-            correlation_id=cmd.correlation_id,
+            cause=cmd.cause,
         ),
         cmd.correlation_id,
     )
@@ -68,9 +65,7 @@ def record_termination(cmd: RecordTermination, store: WorkerStore) -> CommandRes
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.record_termination(
-            cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.record_termination(cmd.reason, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -86,7 +81,7 @@ def confirm_tags(cmd: ConfirmTags, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.confirm_tags(cmd.version, actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.confirm_tags(cmd.version, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -102,7 +97,7 @@ def fail_tag_change(cmd: FailTagChange, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.fail_tag_change(cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id),
+        lambda w: w.fail_tag_change(cmd.reason, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -120,9 +115,7 @@ def complete_license_registration(
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.complete_license_registration(
-            cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.complete_license_registration(cmd.status, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -138,9 +131,7 @@ def fail_license_registration(cmd: FailLicenseRegistration, store: WorkerStore) 
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.fail_license_registration(
-            cmd.reason, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.fail_license_registration(cmd.reason, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -155,9 +146,7 @@ def complete_license_deregistration(
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.complete_license_deregistration(
-            actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.complete_license_deregistration(cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -176,8 +165,6 @@ def fail_license_deregistration(
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.fail_license_deregistration(
-            cmd.reason, cmd.status, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.fail_license_deregistration(cmd.reason, cmd.status, cause=cmd.cause),
         cmd.correlation_id,
     )

@@ -22,9 +22,7 @@ def configure_idle_detection(cmd: ConfigureIdleDetection, store: WorkerStore) ->
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.configure_idle_detection(
-            cmd.enabled, cmd.timeout_minutes, actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.configure_idle_detection(cmd.enabled, cmd.timeout_minutes, cause=cmd.cause),
         cmd.correlation_id,
     )
 
@@ -41,8 +39,6 @@ def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:
     return change_worker(
         store,
         cmd.worker_id,
-        lambda w: w.change_tags(
-            dict(cmd.add), tuple(cmd.remove), actor=cmd.actor, correlation_id=cmd.correlation_id
-        ),
+        lambda w: w.change_tags(dict(cmd.add), tuple(cmd.remove), cause=cmd.cause),
         cmd.correlation_id,
     )

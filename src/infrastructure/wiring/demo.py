@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from application.commands.lifecycle import import_command, import_worker
+from domain.cause import Cause
 from infrastructure.outside.simulated.cloud import SimulatedCloud
 from infrastructure.outside.simulated.images import CML_IMAGE
 from infrastructure.outside.simulated.instance import SimInstance
@@ -79,6 +80,6 @@ def seed_demo_fleet(system: System) -> int:
             stopped_for=timedelta(minutes=40) if k % 3 == 2 else None,
             busy=k % 2 == 0,
         )
-        command = import_command(instance.info(), actor=ACTOR, correlation_id=correlation_id)
+        command = import_command(instance.info(), cause=Cause(ACTOR, correlation_id))
         import_worker(command, system.store)
     return count

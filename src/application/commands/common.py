@@ -27,6 +27,15 @@ class Caused:
 
 
 @dataclass(frozen=True)
+class WorkerCommand(Caused):
+    """A command on one existing worker, by someone, for a traceable reason."""
+
+    worker_id: UUID
+    actor: str
+    correlation_id: str
+
+
+@dataclass(frozen=True)
 class CommandResult:
     """What a command reports back: the log position to wait for (read-your-writes)."""
 
@@ -68,6 +77,13 @@ def change_worker(
             continue
         return CommandResult(worker_id, position, correlation_id, changed)
     raise ConcurrencyConflict(worker_id, attempts)
+
+
+def change(
+    store: WorkerStore, cmd: WorkerCommand, what: Callable[[CMLWorker], object]
+) -> CommandResult:
+    """The plain path of a command on a worker: load it, change it (``what``), save it."""
+    return change_worker(store, cmd.worker_id, what, cmd.correlation_id)
 
 
 def retrying(store: WorkerStore, worker_id: UUID) -> None:

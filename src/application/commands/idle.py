@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import Clock, WorkerStore
 
 
@@ -20,14 +19,10 @@ class PauseIdleWorker(WorkerCommand):
 
 def pause_idle_worker(cmd: PauseIdleWorker, store: WorkerStore, clock: Clock) -> CommandResult:
     """``changed`` tells whether it paused (recent activity or a resume may forbid it)."""
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
+        cmd,
         lambda w: w.pause_if_idle(
-            now=clock.now(),
-            default_timeout=cmd.default_timeout,
-            snooze=cmd.snooze,
-            cause=cmd.cause,
+            now=clock.now(), default_timeout=cmd.default_timeout, snooze=cmd.snooze, cause=cmd.cause
         ),
-        cmd.correlation_id,
     )

@@ -9,8 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 
 
@@ -29,11 +28,8 @@ class RequestLicenseRegistration(WorkerCommand):
 def request_license_registration(
     cmd: RequestLicenseRegistration, store: WorkerStore
 ) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.start_license_registration(fingerprint(cmd.token), cause=cmd.cause),
-        cmd.correlation_id,
+    return change(
+        store, cmd, lambda w: w.start_license_registration(fingerprint(cmd.token), cause=cmd.cause)
     )
 
 
@@ -44,9 +40,4 @@ class RequestLicenseDeregistration(WorkerCommand):
 def request_license_deregistration(
     cmd: RequestLicenseDeregistration, store: WorkerStore
 ) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.start_license_deregistration(cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.start_license_deregistration(cause=cmd.cause))

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 from domain.status import LicenseStatus
 
@@ -19,9 +18,6 @@ class ObserveLicenseStatus(WorkerCommand):
 
 
 def observe_license_status(cmd: ObserveLicenseStatus, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.observe_license(cmd.status, detail=cmd.detail, cause=cmd.cause),
-        cmd.correlation_id,
+    return change(
+        store, cmd, lambda w: w.observe_license(cmd.status, detail=cmd.detail, cause=cmd.cause)
     )

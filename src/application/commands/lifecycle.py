@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from application.cloud import InstanceInfo
-from application.commands.common import Caused, CommandResult, add_worker, change_worker
+from application.commands.common import Caused, CommandResult, WorkerCommand, add_worker, change
 from application.errors import ConcurrencyConflict, InstanceAlreadyManaged
 from application.ports import Clock, WorkerStore
 from domain.cause import Cause
@@ -110,15 +110,6 @@ def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
         raise InstanceAlreadyManaged(cmd.instance_id, str(worker.id)) from None
 
 
-@dataclass(frozen=True)
-class WorkerCommand(Caused):
-    """A command on one existing worker, by someone, for a traceable reason."""
-
-    worker_id: UUID
-    actor: str
-    correlation_id: str
-
-
 class StartWorker(WorkerCommand):
     """Start a stopped worker."""
 
@@ -132,30 +123,15 @@ class TerminateWorker(WorkerCommand):
 
 
 def start_worker(cmd: StartWorker, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.request_start(cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.request_start(cause=cmd.cause))
 
 
 def stop_worker(cmd: StopWorker, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.request_stop(cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.request_stop(cause=cmd.cause))
 
 
 def terminate_worker(cmd: TerminateWorker, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.request_terminate(cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.request_terminate(cause=cmd.cause))
 
 
 @dataclass(frozen=True)
@@ -167,16 +143,12 @@ class PauseWorker(WorkerCommand):
 
 
 def pause_worker(cmd: PauseWorker, store: WorkerStore, clock: Clock) -> CommandResult:
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
+        cmd,
         lambda w: w.pause(
-            cmd.reason,
-            at=clock.now(),
-            idle_minutes=cmd.idle_minutes,
-            cause=cmd.cause,
+            cmd.reason, at=clock.now(), idle_minutes=cmd.idle_minutes, cause=cmd.cause
         ),
-        cmd.correlation_id,
     )
 
 
@@ -188,25 +160,15 @@ class ResumeWorker(WorkerCommand):
 
 
 def resume_worker(cmd: ResumeWorker, store: WorkerStore, clock: Clock) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.resume(cmd.reason, at=clock.now(), cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.resume(cmd.reason, at=clock.now(), cause=cmd.cause))
 
 
 @dataclass(frozen=True)
 class ReleaseWorker(WorkerCommand):
     """Take a worker out of management (an admin's way out for a stuck worker)."""
 
-    reason: str = ""
+    reason: str
 
 
 def release_worker(cmd: ReleaseWorker, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.release(cmd.reason, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.release(cmd.reason, cause=cmd.cause))

@@ -6,8 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import Clock, WorkerStore
 from domain.status import ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
@@ -23,16 +22,12 @@ class RecordMetrics(WorkerCommand):
 
 
 def record_metrics(cmd: RecordMetrics, store: WorkerStore, clock: Clock) -> CommandResult:
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
+        cmd,
         lambda w: w.record_metrics(
-            cmd.telemetry,
-            at=clock.now(),
-            thresholds=cmd.thresholds,
-            cause=cmd.cause,
+            cmd.telemetry, at=clock.now(), thresholds=cmd.thresholds, cause=cmd.cause
         ),
-        cmd.correlation_id,
     )
 
 
@@ -45,15 +40,10 @@ class RecordActivity(WorkerCommand):
 
 
 def record_activity(cmd: RecordActivity, store: WorkerStore) -> CommandResult:
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
-        lambda w: w.record_activity(
-            tuple(cmd.records),
-            cursor=cmd.cursor,
-            cause=cmd.cause,
-        ),
-        cmd.correlation_id,
+        cmd,
+        lambda w: w.record_activity(tuple(cmd.records), cursor=cmd.cursor, cause=cmd.cause),
     )
 
 
@@ -77,7 +67,7 @@ class ObserveInstance(WorkerCommand):
 
 
 def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
-    return change_worker(store, cmd.worker_id, lambda w: _observe(w, cmd), cmd.correlation_id)
+    return change(store, cmd, lambda w: _observe(w, cmd))
 
 
 def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 from domain.status import LicenseStatus, WorkerStatus
 
@@ -18,38 +17,27 @@ from domain.status import LicenseStatus, WorkerStatus
 class AssignInstance(WorkerCommand):
     """The instance of a requested worker exists."""
 
-    instance_id: str = ""
+    instance_id: str
 
 
 def assign_instance(cmd: AssignInstance, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.assign_instance(cmd.instance_id, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.assign_instance(cmd.instance_id, cause=cmd.cause))
 
 
 @dataclass(frozen=True)
 class RecordOperationFailure(WorkerCommand):
     """A requested operation failed for good; the worker is left in ``status``."""
 
-    operation: str = ""
-    reason: str = ""
+    operation: str
+    reason: str
     status: WorkerStatus = WorkerStatus.UNKNOWN
 
 
 def record_operation_failure(cmd: RecordOperationFailure, store: WorkerStore) -> CommandResult:
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
-        lambda w: w.fail_operation(
-            cmd.operation,
-            cmd.reason,
-            cmd.status,
-            cause=cmd.cause,
-        ),
-        cmd.correlation_id,
+        cmd,
+        lambda w: w.fail_operation(cmd.operation, cmd.reason, cmd.status, cause=cmd.cause),
     )
 
 
@@ -62,44 +50,29 @@ class RecordTermination(WorkerCommand):
 
 
 def record_termination(cmd: RecordTermination, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.record_termination(cmd.reason, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.record_termination(cmd.reason, cause=cmd.cause))
 
 
 @dataclass(frozen=True)
 class ConfirmTags(WorkerCommand):
     """The tag changes up to ``version`` are in EC2."""
 
-    version: int = 0
+    version: int
 
 
 def confirm_tags(cmd: ConfirmTags, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.confirm_tags(cmd.version, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.confirm_tags(cmd.version, cause=cmd.cause))
 
 
 @dataclass(frozen=True)
 class FailTagChange(WorkerCommand):
     """The pending tag change could not be written to EC2."""
 
-    reason: str = ""
+    reason: str
 
 
 def fail_tag_change(cmd: FailTagChange, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.fail_tag_change(cmd.reason, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.fail_tag_change(cmd.reason, cause=cmd.cause))
 
 
 @dataclass(frozen=True)
@@ -112,11 +85,8 @@ class CompleteLicenseRegistration(WorkerCommand):
 def complete_license_registration(
     cmd: CompleteLicenseRegistration, store: WorkerStore
 ) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.complete_license_registration(cmd.status, cause=cmd.cause),
-        cmd.correlation_id,
+    return change(
+        store, cmd, lambda w: w.complete_license_registration(cmd.status, cause=cmd.cause)
     )
 
 
@@ -124,16 +94,11 @@ def complete_license_registration(
 class FailLicenseRegistration(WorkerCommand):
     """The registration failed (refused, timed out, unexpected answer)."""
 
-    reason: str = ""
+    reason: str
 
 
 def fail_license_registration(cmd: FailLicenseRegistration, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.fail_license_registration(cmd.reason, cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.fail_license_registration(cmd.reason, cause=cmd.cause))
 
 
 class CompleteLicenseDeregistration(WorkerCommand):
@@ -143,28 +108,20 @@ class CompleteLicenseDeregistration(WorkerCommand):
 def complete_license_deregistration(
     cmd: CompleteLicenseDeregistration, store: WorkerStore
 ) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.complete_license_deregistration(cause=cmd.cause),
-        cmd.correlation_id,
-    )
+    return change(store, cmd, lambda w: w.complete_license_deregistration(cause=cmd.cause))
 
 
 @dataclass(frozen=True)
 class FailLicenseDeregistration(WorkerCommand):
     """The deregistration failed; the license is left in ``status``."""
 
-    reason: str = ""
+    reason: str
     status: LicenseStatus = LicenseStatus.FAILED
 
 
 def fail_license_deregistration(
     cmd: FailLicenseDeregistration, store: WorkerStore
 ) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.fail_license_deregistration(cmd.reason, cmd.status, cause=cmd.cause),
-        cmd.correlation_id,
+    return change(
+        store, cmd, lambda w: w.fail_license_deregistration(cmd.reason, cmd.status, cause=cmd.cause)
     )

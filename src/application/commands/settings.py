@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from application.commands.common import CommandResult, change_worker
-from application.commands.lifecycle import WorkerCommand
+from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 
 
@@ -19,11 +18,10 @@ class ConfigureIdleDetection(WorkerCommand):
 
 
 def configure_idle_detection(cmd: ConfigureIdleDetection, store: WorkerStore) -> CommandResult:
-    return change_worker(
+    return change(
         store,
-        cmd.worker_id,
+        cmd,
         lambda w: w.configure_idle_detection(cmd.enabled, cmd.timeout_minutes, cause=cmd.cause),
-        cmd.correlation_id,
     )
 
 
@@ -36,9 +34,6 @@ class ChangeTags(WorkerCommand):
 
 
 def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:
-    return change_worker(
-        store,
-        cmd.worker_id,
-        lambda w: w.change_tags(dict(cmd.add), tuple(cmd.remove), cause=cmd.cause),
-        cmd.correlation_id,
+    return change(
+        store, cmd, lambda w: w.change_tags(dict(cmd.add), tuple(cmd.remove), cause=cmd.cause)
     )

@@ -22,8 +22,6 @@ from application.mapper import rfc3339
 from domain.status import (
     LicenseStatus,
     WorkerStatus,
-    status_after_pause,
-    status_after_resume,
 )
 from domain.worker import CMLWorker
 
@@ -66,7 +64,7 @@ def _created(e: W.Created) -> Payload:
         "tags": dict(sorted(e.tags.items())),
         "idle_detection_enabled": e.idle_detection_enabled,
         "idle_timeout_minutes": e.idle_timeout_minutes,
-        **_status(WorkerStatus.PENDING),
+        **_status(e.status_after()),
     }
 
 
@@ -80,12 +78,12 @@ def _imported(e: W.Imported) -> Payload:
         "tags": dict(sorted(e.tags.items())),
         "idle_detection_enabled": e.idle_detection_enabled,
         "idle_timeout_minutes": e.idle_timeout_minutes,
-        **_status(e.observed),
+        **_status(e.status_after()),
     }
 
 
 def _paused(e: W.Paused) -> Payload:
-    after = status_after_pause(e.reason)  # the aggregate's own rule
+    after = e.status_after()  # the aggregate's own rule
     return {
         "reason": e.reason.value,
         "paused_at": rfc3339(e.at),
@@ -95,7 +93,7 @@ def _paused(e: W.Paused) -> Payload:
 
 
 def _resumed(e: W.Resumed) -> Payload:
-    after = status_after_resume(e.reason)
+    after = e.status_after()
     return {"reason": e.reason.value, "resumed_at": rfc3339(e.at), **_status(after)}
 
 
@@ -106,7 +104,7 @@ def _activity(e: W.ActivityRecorded) -> Payload:
 
 def _terminated(e: W.Terminated) -> Payload:
     return {
-        **_status(WorkerStatus.TERMINATED),
+        **_status(e.status_after()),
         "terminated_at": rfc3339(e.timestamp),
         "reason": e.reason,
     }
@@ -119,11 +117,11 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
     W.Imported: ("worker.imported", _imported),
     W.InstanceAssigned: (
         "worker.instance.assigned",
-        lambda e: {"instance_id": e.instance_id, **_status(WorkerStatus.PROVISIONING)},
+        lambda e: {"instance_id": e.instance_id, **_status(e.status_after())},
     ),
     W.StatusChanged: (
         "worker.status.changed",
-        lambda e: {"previous_status": e.previous.value, **_status(e.status)},
+        lambda e: {"previous_status": e.previous.value, **_status(e.status_after())},
     ),
     W.ServiceStatusChanged: (
         "worker.service_status.changed",
@@ -152,11 +150,11 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
     ),
     W.Paused: ("worker.paused", _paused),
     W.Resumed: ("worker.resumed", _resumed),
-    W.StartRequested: ("worker.start.requested", lambda e: _status(WorkerStatus.STARTING)),
-    W.StopRequested: ("worker.stop.requested", lambda e: _status(WorkerStatus.STOPPING)),
+    W.StartRequested: ("worker.start.requested", lambda e: _status(e.status_after())),
+    W.StopRequested: ("worker.stop.requested", lambda e: _status(e.status_after())),
     W.TerminateRequested: (
         "worker.terminate.requested",
-        lambda e: _status(WorkerStatus.TERMINATING),
+        lambda e: _status(e.status_after()),
     ),
     W.Terminated: ("worker.terminated", _terminated),
     W.Released: (
@@ -164,12 +162,12 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         lambda e: {
             "reason": e.reason,
             "previous_status": e.previous.value,
-            **_status(WorkerStatus.RELEASED),
+            **_status(e.status_after()),
         },
     ),
     W.OperationFailed: (
         "worker.operation.failed",
-        lambda e: {"operation": e.operation, "reason": e.reason, **_status(e.status)},
+        lambda e: {"operation": e.operation, "reason": e.reason, **_status(e.status_after())},
     ),
     W.LicenseRegistrationStarted: (
         "worker.license.registration.started",

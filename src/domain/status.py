@@ -81,3 +81,19 @@ def status_after_pause(reason: PauseReason) -> WorkerStatus | None:
 def status_after_resume(reason: PauseReason) -> WorkerStatus | None:
     """The status a resume leaves (``None``: unchanged), as :func:`status_after_pause`."""
     return None if reason is PauseReason.EXTERNAL else WorkerStatus.STARTING
+
+
+UP_STATUSES = frozenset({WorkerStatus.STARTING, WorkerStatus.RUNNING})
+"""Coming up into one of these (from another) restarts the worker's idle clock."""
+
+PAUSE_COUNTERS: dict[PauseReason, str] = {
+    PauseReason.IDLE_TIMEOUT: "auto_pause_count",
+    PauseReason.MANUAL: "manual_pause_count",
+    PauseReason.EXTERNAL: "external_pause_count",
+}
+"""Which of the worker's counters a pause for each reason adds one to."""
+
+PAUSE_HISTORY_LIMIT = 20
+"""How many pauses a worker remembers (newest last)."""
+RECENT_ACTIVITY_LIMIT = 10
+"""How many CML activity records a worker remembers (newest last)."""

@@ -22,6 +22,8 @@ from domain.policies import ExternalChange, assess_idle, external_change, materi
 from domain.status import (
     FINAL_STATUSES,
     LIVE_STATUSES,
+    RECENT_ACTIVITY_LIMIT,
+    UP_STATUSES,
     LicenseStatus,
     PauseReason,
     ServiceStatus,
@@ -30,7 +32,7 @@ from domain.status import (
 from domain.tags import differences as tag_differences
 from domain.tags import managed, refuse_past_limit, refuse_protected, refuse_too_many
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
-from domain.worker_state import RECENT_ACTIVITY_LIMIT, TAG_OPERATION, UP, WorkerState
+from domain.worker_state import TAG_OPERATION, WorkerState
 
 S = WorkerStatus
 L = LicenseStatus
@@ -103,7 +105,7 @@ class CMLWorker(WorkerState, Aggregate):
         self.ami_id, self.launch_template, self.instance_id = ami_id, launch_template, instance_id
         self.status = observed
         self.status_changed_at = self.created_on
-        self.running_since = self.created_on if observed in UP else None
+        self.running_since = self.created_on if observed in UP_STATUSES else None
         self.last_operation_error = None
         self.public_ip = self.private_ip = self.public_dns = None
         self.service_status, self.service_detail = ServiceStatus.UNKNOWN, None

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from domain.status import (
+    PAUSE_COUNTERS,
+    PAUSE_HISTORY_LIMIT,
+    RECENT_ACTIVITY_LIMIT,
     LicenseStatus,
     PauseReason,
     ServiceStatus,
@@ -22,12 +25,7 @@ from domain.status import (
     status_after_resume,
 )
 from domain.values import ActivityRecord, PauseRecord
-from domain.worker_state import (
-    PAUSE_HISTORY_LIMIT,
-    RECENT_ACTIVITY_LIMIT,
-    TAG_OPERATION,
-    WorkerState,
-)
+from domain.worker_state import TAG_OPERATION, WorkerState
 
 S = WorkerStatus
 
@@ -41,15 +39,26 @@ class WorkerEvent(Aggregate.Event):
         aggregate.last_actor = self.actor
         aggregate.last_correlation_id = self.correlation_id
         self.apply_to(aggregate)
+        after = self.status_after()
+        if after is not None:
+            aggregate.set_status(after, self.timestamp)
 
     def apply_to(self, worker: WorkerState) -> None:
-        """What the event changes; each concrete event says."""
+        """What the event changes besides the status; each concrete event says."""
+
+    # The status the event leaves the worker in (None: the status stays): the one
+    # statement of it, read by the aggregate above and by the notification catalogue.
+    LEAVES: ClassVar[WorkerStatus | None] = None
+
+    def status_after(self) -> WorkerStatus | None:
+        return self.LEAVES
 
 
 class Created(WorkerEvent, Aggregate.Created):
     """A new worker was requested; no instance exists yet."""
 
     TOPIC = "cml-fleet:CMLWorker.Created"
+    LEAVES = S.PENDING
     name: str
     region: str
     instance_type: str
@@ -74,16 +83,19 @@ class Imported(WorkerEvent, Aggregate.Created):
     idle_detection_enabled: bool
     idle_timeout_minutes: int | None
 
+    def status_after(self) -> WorkerStatus | None:
+        return self.observed
+
 
 class InstanceAssigned(WorkerEvent):
     """The EC2 instance for a requested worker exists."""
 
     TOPIC = "cml-fleet:CMLWorker.InstanceAssigned"
+    LEAVES = S.PROVISIONING
     instance_id: str
 
     def apply_to(self, worker: WorkerState) -> None:
         worker.instance_id = self.instance_id
-        worker.set_status(S.PROVISIONING, self.timestamp)
 
 
 class StatusChanged(WorkerEvent):
@@ -93,35 +105,29 @@ class StatusChanged(WorkerEvent):
     previous: WorkerStatus
     status: WorkerStatus
 
-    def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(self.status, self.timestamp)
+    def status_after(self) -> WorkerStatus | None:
+        return self.status
 
 
 class StartRequested(WorkerEvent):
     """An operator asked to start a stopped worker."""
 
     TOPIC = "cml-fleet:CMLWorker.StartRequested"
-
-    def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(S.STARTING, self.timestamp)
+    LEAVES = S.STARTING
 
 
 class StopRequested(WorkerEvent):
     """An operator asked to stop a worker (not counted as a pause)."""
 
     TOPIC = "cml-fleet:CMLWorker.StopRequested"
-
-    def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(S.STOPPING, self.timestamp)
+    LEAVES = S.STOPPING
 
 
 class TerminateRequested(WorkerEvent):
     """An admin asked to terminate the worker's instance."""
 
     TOPIC = "cml-fleet:CMLWorker.TerminateRequested"
-
-    def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(S.TERMINATING, self.timestamp)
+    LEAVES = S.TERMINATING
 
 
 class Terminated(WorkerEvent):
@@ -129,10 +135,10 @@ class Terminated(WorkerEvent):
     (absent from events stored before it existed: ``None``)."""
 
     TOPIC = "cml-fleet:CMLWorker.Terminated"
+    LEAVES = S.TERMINATED
     reason: str | None = None
 
     def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(S.TERMINATED, self.timestamp)
         worker.terminated_at = self.timestamp
 
 
@@ -141,11 +147,11 @@ class Released(WorkerEvent):
     instance (if any) is left as it is and may be imported again."""
 
     TOPIC = "cml-fleet:CMLWorker.Released"
+    LEAVES = S.RELEASED
     reason: str
     previous: WorkerStatus
 
     def apply_to(self, worker: WorkerState) -> None:
-        worker.set_status(S.RELEASED, self.timestamp)
         worker.tags_pending_version = None
 
 
@@ -159,9 +165,11 @@ class OperationFailed(WorkerEvent):
 
     def apply_to(self, worker: WorkerState) -> None:
         worker.last_operation_error = f"{self.operation}: {self.reason}"
-        worker.set_status(self.status, self.timestamp)
         if self.operation == TAG_OPERATION:
             worker.tags_pending_version = None
+
+    def status_after(self) -> WorkerStatus | None:
+        return self.status
 
 
 class Paused(WorkerEvent):
@@ -176,15 +184,11 @@ class Paused(WorkerEvent):
         record = PauseRecord(self.at, self.reason.value, self.actor, self.idle_minutes)
         worker.pause_history = (*worker.pause_history, record)[-PAUSE_HISTORY_LIMIT:]
         worker.last_paused_at = self.at
-        if self.reason is PauseReason.IDLE_TIMEOUT:
-            worker.auto_pause_count += 1
-        elif self.reason is PauseReason.MANUAL:
-            worker.manual_pause_count += 1
-        else:
-            worker.external_pause_count += 1
-        after = status_after_pause(self.reason)
-        if after is not None:
-            worker.set_status(after, self.timestamp)
+        counter = PAUSE_COUNTERS[self.reason]
+        setattr(worker, counter, getattr(worker, counter) + 1)
+
+    def status_after(self) -> WorkerStatus | None:
+        return status_after_pause(self.reason)
 
 
 class Resumed(WorkerEvent):
@@ -206,9 +210,9 @@ class Resumed(WorkerEvent):
                 resumed_by=self.actor,
             )
             worker.pause_history = (*history[:-1], closed)
-        after = status_after_resume(self.reason)
-        if after is not None:
-            worker.set_status(after, self.timestamp)
+
+    def status_after(self) -> WorkerStatus | None:
+        return status_after_resume(self.reason)
 
 
 class ServiceStatusChanged(WorkerEvent):

@@ -7,13 +7,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.license import License
-from domain.status import FINAL_STATUSES, LicenseStatus, ServiceStatus, WorkerStatus
+from domain.status import (
+    FINAL_STATUSES,
+    UP_STATUSES,
+    LicenseStatus,
+    ServiceStatus,
+    WorkerStatus,
+)
 from domain.values import ActivityRecord, PauseRecord, Telemetry
 
-PAUSE_HISTORY_LIMIT = 20
-RECENT_ACTIVITY_LIMIT = 10
 TAG_OPERATION = "tags"  # the operation a failed tag write is recorded as
-UP = frozenset({WorkerStatus.STARTING, WorkerStatus.RUNNING})
 
 
 class WorkerState:
@@ -88,7 +91,7 @@ class WorkerState:
     def set_status(self, status: WorkerStatus, at: datetime) -> None:
         if status is self.status:
             return
-        if status in UP and self.status not in UP:
+        if status in UP_STATUSES and self.status not in UP_STATUSES:
             self.running_since = at  # a (re)started worker is not idle since long ago
         self.status = status
         self.status_changed_at = at

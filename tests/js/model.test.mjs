@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { applyNotification, applySnapshot, NOTIFICATION_TYPES, RECENT_ACTIVITY_LIMIT } from '../../src/infrastructure/http/web/static/js/model.mjs';
+import { PAUSE_HISTORY_LIMIT, STATUS_AFTER } from '../../src/infrastructure/http/web/static/js/rules.mjs';
 import { at, contractFields, note, T0, worker } from './fixtures.mjs';
 
 const DEFAULTS = { timeout_minutes: 60, snooze_minutes: 30, enabled: true };
@@ -108,10 +109,11 @@ describe('idle countdown follows the notifications', () => {
 
   it('a worker that comes back up starts a new idle period from that moment', () => {
     let w = worker({ status: 'stopped', idle_since: null, auto_pause_due_at: null });
-    w = applyNotification(w, 'worker.start.requested', note(w, { status: 'starting' }, { minutes: 1 }), ctx());
+    const starting = STATUS_AFTER['worker.start.requested'];
+    w = applyNotification(w, 'worker.start.requested', note(w, { status: starting }, { minutes: 1 }), ctx());
     assert.equal(w.auto_pause_due_at, null, 'no countdown until it runs');
     w = applyNotification(w, 'worker.status.changed',
-      note(w, { previous_status: 'starting', status: 'running' }, { minutes: 3 }), ctx());
+      note(w, { previous_status: starting, status: 'running' }, { minutes: 3 }), ctx());
     assert.equal(w.idle_since, at(1));
     assert.equal(w.auto_pause_due_at, at(61));
   });
@@ -219,5 +221,18 @@ describe('snapshots', () => {
   it('older than the local worker are ignored', () => {
     const w = worker({ version: 7 });
     assert.equal(applySnapshot(w, { ...w, version: 6, status: 'stopped', position: 1 }), w);
+  });
+});
+
+describe('the domain rules the dashboard reads (generated from the server)', () => {
+  it('keeps only the newest pauses, as many as the domain says', () => {
+    let w = worker({ status: 'running', pause_history: [] });
+    for (let n = 0; n < PAUSE_HISTORY_LIMIT + 3; n += 1) {
+      w = applyNotification(w, 'worker.paused', note(w, { reason: 'manual', paused_at: at(n),
+        idle_minutes: null, status: STATUS_AFTER['worker.stop.requested'] }, { version: w.version + 1 }), ctx());
+    }
+    assert.equal(w.pause_history.length, PAUSE_HISTORY_LIMIT);
+    assert.equal(w.pause_history.at(-1).paused_at, at(PAUSE_HISTORY_LIMIT + 2));
+    assert.equal(w.manual_pause_count, PAUSE_HISTORY_LIMIT + 3);
   });
 });

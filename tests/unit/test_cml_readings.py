@@ -105,7 +105,7 @@ async def test_a_worker_reporting_impossible_values_shows_them_unknown_and_named
     async def odd_stats(host: str) -> Any:
         return parse_system_stats(stats(memory=(151, 16), running=-2))
 
-    monkeypatch.setattr(fleet.job.sync.cml, "system_stats", odd_stats)
+    monkeypatch.setattr(fleet.job.sync.observer.cml, "system_stats", odd_stats)
     await fleet.cycle()
     events_after_first = fleet.events()
     for _ in range(3):
@@ -130,7 +130,7 @@ async def test_a_failure_whose_description_varies_records_once(
     async def failing(h: str) -> Any:
         raise CmlError(h, f"HTTP 500: request {next(calls)} failed", status=500)
 
-    monkeypatch.setattr(fleet.job.sync.cml, "system_information", failing)
+    monkeypatch.setattr(fleet.job.sync.observer.cml, "system_information", failing)
     await fleet.cycle(after=CYCLE)
     recorded = fleet.events()
     for _ in range(4):

@@ -179,14 +179,14 @@ async def test_a_probe_failing_unexpectedly_stays_with_its_worker(
     await fleet.cycle()
     dto = await fleet.worker(sick)
     host = host_of(dto.public_dns, dto.public_ip, dto.private_ip)
-    real = fleet.job.sync.cml.system_information
+    real = fleet.job.sync.observer.cml.system_information
 
     async def broken_for_one(h: str) -> Any:
         if h == host:
             raise AttributeError("'NoneType' object has no attribute 'json'")
         return await real(h)
 
-    monkeypatch.setattr(fleet.job.sync.cml, "system_information", broken_for_one)
+    monkeypatch.setattr(fleet.job.sync.observer.cml, "system_information", broken_for_one)
     fleet.cloud.console_stop(fleet.instances[well])
     caplog.set_level(logging.ERROR)
 

@@ -25,6 +25,7 @@ from application.contracts.compat import compare_schemas
 from infrastructure.http.access.auth import AuthStore, Role
 from infrastructure.http.app import create_app
 from infrastructure.http.protocol import protocol_with
+from infrastructure.http.web.rules import write_rules_module
 from infrastructure.shared.postgres import DatabaseUnreachable, SchemaMissing
 from infrastructure.shared.settings import Settings
 from infrastructure.store.postgres import init_schema
@@ -306,6 +307,7 @@ def schemas_export(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     print(f"wrote {len(rendered)} schemas to {args.out}")
+    print(f"wrote the domain's rules for the dashboard to {write_rules_module()}")
     return 0
 
 

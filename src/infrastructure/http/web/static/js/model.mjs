@@ -9,47 +9,20 @@
  */
 
 import { idleWindow } from './idle.mjs';
+import {
+  NOTIFICATION_TYPES, PAUSE_COUNTERS, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT, UP_STATUSES,
+} from './rules.mjs';
+
+// The domain's rules, generated from the server's one statement of them (rules.mjs).
+export { NOTIFICATION_TYPES, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT };
 
 export const HELLO = 'hello';
 export const RESYNC = 'stream.resync';
 export const SNAPSHOT = 'worker.snapshot';
 
-/** Every minimal notification type of the catalogue (a Python test keeps this in step). */
-export const NOTIFICATION_TYPES = Object.freeze([
-  'worker.created',
-  'worker.imported',
-  'worker.instance.assigned',
-  'worker.status.changed',
-  'worker.service_status.changed',
-  'worker.endpoint.changed',
-  'worker.metrics.recorded',
-  'worker.activity.recorded',
-  'worker.idle_detection.toggled',
-  'worker.idle_detection.timeout_changed',
-  'worker.paused',
-  'worker.resumed',
-  'worker.start.requested',
-  'worker.stop.requested',
-  'worker.terminate.requested',
-  'worker.terminated',
-  'worker.released',
-  'worker.operation.failed',
-  'worker.license.registration.started',
-  'worker.license.registration.completed',
-  'worker.license.registration.failed',
-  'worker.license.deregistration.started',
-  'worker.license.deregistration.completed',
-  'worker.license.deregistration.failed',
-  'worker.license.observed',
-  'worker.tags.changed',
-  'worker.tags.applied',
-]);
-
 /** Every SSE event type the dashboard listens to. */
 export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, ...NOTIFICATION_TYPES]);
 
-export const PAUSE_HISTORY_LIMIT = 20;
-export const RECENT_ACTIVITY_LIMIT = 10;
 export const DEFAULT_IDLE = Object.freeze({ timeout_minutes: 60, snooze_minutes: 30, enabled: true });
 
 /** Telemetry names in `worker.metrics.recorded` that are also view fields. */
@@ -66,7 +39,7 @@ function clampPercent(value) {
   return Math.round(Math.min(100, Math.max(0, Number(value))) * 10) / 10;
 }
 
-const UP = new Set(['starting', 'running']);
+const UP = new Set(UP_STATUSES);
 
 /**
  * The status after an event. Coming up (into starting or running) restarts the idle
@@ -108,9 +81,6 @@ function timeout(w, minutes, defaults) {
   return { ...w, idle_timeout_minutes: minutes ?? defaults.timeout_minutes,
     idle_timeout_overridden: minutes !== null && minutes !== undefined };
 }
-
-const PAUSE_COUNTERS = { idle_timeout: 'auto_pause_count', manual: 'manual_pause_count',
-  external: 'external_pause_count' };
 
 function paused(w, d) {
   const record = { paused_at: d.paused_at, reason: d.reason, actor: d.actor,

@@ -15,11 +15,11 @@ from datetime import datetime
 
 from application.dto import doc
 from application.mapper import rfc3339
-from domain.status import FINAL_STATUSES, PauseReason, WorkerStatus
+from domain.status import FINAL_STATUSES, UP_STATUSES, PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
 HOUR = 3600.0
-_UP = frozenset({WorkerStatus.STARTING.value, WorkerStatus.RUNNING.value})
+_UP = frozenset(s.value for s in UP_STATUSES)
 _FINAL = frozenset(s.value for s in FINAL_STATUSES)
 
 

@@ -1,15 +1,15 @@
 """A spy on the ``WorkerStore`` port (the real store behind it) and small recordings,
-for the unit-of-work, group-commit and job tests."""
+for the batching, group-commit and job tests."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
+from application.commands.batching import Recording
 from application.commands.common import CommandResult
 from application.commands.lifecycle import ImportWorker, import_worker
 from application.commands.settings import ChangeTags, change_tags
-from application.commands.unit_of_work import Recording
 from application.ports import WorkerStore
 from domain.status import WorkerStatus
 from domain.worker import CMLWorker

@@ -66,9 +66,8 @@ def change_worker(
     """
     for attempt in range(1, attempts + 1):
         worker = store.get(worker_id)
-        before = len(worker.pending_events)  # not 0 inside a unit of work (OneWorker)
         change(worker)
-        changed = len(worker.pending_events) > before
+        changed = bool(worker.pending_events)
         try:
             position = store.save(worker)
         except ConcurrencyConflict:

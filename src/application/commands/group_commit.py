@@ -1,10 +1,11 @@
 """Group commit: the recordings of many workers in few transactions.
 
 Workers ready to record queue up here. One drain task at a time takes up to
-``batch_size`` of them into one thread, where ``record_together`` loads each worker
-once, runs its recording (the command handlers) and saves the changed workers in one
-transaction. While a batch runs, the next workers queue, so batches grow with the
-load and no timer is needed; a lone command is a batch of one.
+``batch_size`` of them into one thread, where ``batching.record_together`` runs their
+recordings (the command handlers, each loading, changing and saving its worker through
+the ``WorkerStore`` port) with their saves in one transaction. While a batch runs, the
+next workers queue, so batches grow with the load and no timer is needed; a lone
+command is a batch of one.
 
 Two instances: the metrics job's, and the one operator commands (HTTP) go through.
 Each holds one store thread at a time and each transaction stays short, so a cycle of
@@ -18,8 +19,8 @@ from collections import OrderedDict, deque
 from collections.abc import Sequence
 from uuid import UUID
 
+from application.commands.batching import Outcome, Recording, record_together
 from application.commands.common import CommandResult
-from application.commands.unit_of_work import Outcome, Recording, record_together
 from application.ports import RunSync, WorkerStore
 
 _Waiting = tuple[UUID, Recording, "asyncio.Future[list[CommandResult]]"]
@@ -78,8 +79,8 @@ class GroupCommit:
         return batch
 
     async def _record(self, batch: Sequence[_Waiting]) -> None:
-        recordings = [(worker_id, recording) for worker_id, recording, _ in batch]
-        outcomes: Sequence[Outcome | Exception]
+        recordings = [recording for _, recording, _ in batch]
+        outcomes: Sequence[Outcome]
         try:
             outcomes = await self.run_sync(record_together, self.store, recordings)
         except asyncio.CancelledError:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 from domain.status import LicenseStatus
+from domain.worker import CMLWorker
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class ObserveLicenseStatus(WorkerCommand):
 
 
 def observe_license_status(cmd: ObserveLicenseStatus, store: WorkerStore) -> CommandResult:
-    return change(
-        store, cmd, lambda w: w.observe_license(cmd.status, detail=cmd.detail, cause=cmd.cause)
-    )
+    return change(store, cmd, lambda w: observe_license(w, cmd))
+
+
+def observe_license(worker: CMLWorker, cmd: ObserveLicenseStatus) -> None:
+    worker.observe_license(cmd.status, detail=cmd.detail, cause=cmd.cause)

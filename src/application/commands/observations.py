@@ -22,13 +22,11 @@ class RecordMetrics(WorkerCommand):
 
 
 def record_metrics(cmd: RecordMetrics, store: WorkerStore, clock: Clock) -> CommandResult:
-    return change(
-        store,
-        cmd,
-        lambda w: w.record_metrics(
-            cmd.telemetry, at=clock.now(), thresholds=cmd.thresholds, cause=cmd.cause
-        ),
-    )
+    return change(store, cmd, lambda w: metrics(w, cmd, clock.now()))
+
+
+def metrics(worker: CMLWorker, cmd: RecordMetrics, at: datetime) -> None:
+    worker.record_metrics(cmd.telemetry, at=at, thresholds=cmd.thresholds, cause=cmd.cause)
 
 
 @dataclass(frozen=True)
@@ -40,11 +38,11 @@ class RecordActivity(WorkerCommand):
 
 
 def record_activity(cmd: RecordActivity, store: WorkerStore) -> CommandResult:
-    return change(
-        store,
-        cmd,
-        lambda w: w.record_activity(tuple(cmd.records), cursor=cmd.cursor, cause=cmd.cause),
-    )
+    return change(store, cmd, lambda w: activity(w, cmd))
+
+
+def activity(worker: CMLWorker, cmd: RecordActivity) -> None:
+    worker.record_activity(tuple(cmd.records), cursor=cmd.cursor, cause=cmd.cause)
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,10 @@ class ObserveInstance(WorkerCommand):
 
 
 def observe_instance(cmd: ObserveInstance, store: WorkerStore) -> CommandResult:
-    return change(store, cmd, lambda w: _observe(w, cmd))
+    return change(store, cmd, lambda w: observe(w, cmd))
 
 
-def _observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
+def observe(worker: CMLWorker, cmd: ObserveInstance) -> None:
     cause = cmd.cause
     if cmd.tags is not None:
         worker.observe_tags(dict(cmd.tags), cause=cause)

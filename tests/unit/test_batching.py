@@ -1,11 +1,13 @@
-"""Several commands on one worker saved once; several workers saved together; and a
-race with an operator command loses nothing (the real store, in-memory persistence)."""
+"""Batching behind the WorkerStore port: handlers load, change and save as everywhere,
+and their saves share transactions; each save answers its own position; a race with an
+operator command loses nothing (the real store, in-memory persistence)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
+from application.commands.batching import Recording, record_together
 from application.commands.common import MAX_ATTEMPTS, CommandResult
 from application.commands.settings import (
     ChangeTags,
@@ -13,9 +15,9 @@ from application.commands.settings import (
     change_tags,
     configure_idle_detection,
 )
-from application.commands.unit_of_work import record_alone, record_together
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from application.ports import WorkerStore
+from domain.cause import Cause
 from domain.worker import CMLWorker
 from infrastructure.store.event_store import FleetEventStore
 from tests.store_spy import SpyStore, a_worker, tagging
@@ -34,7 +36,29 @@ class LosingStore(SpyStore):
             raise ConcurrencyConflict(self.loser, 1)
 
 
-def test_several_commands_on_one_worker_are_one_load_and_one_save(
+def test_each_save_in_a_batch_answers_the_position_of_its_own_event(
+    memory_store: FleetEventStore,
+) -> None:
+    first, second = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    answered: dict[UUID, int] = {}
+
+    def saving(worker_id: UUID) -> Recording:
+        def record(store: WorkerStore) -> Sequence[CommandResult]:
+            worker = store.get(worker_id)
+            worker.change_tags({"team": "x"}, (), cause=Cause("job", "c"))
+            answered[worker_id] = store.save(worker)  # the handler's own save
+            return []
+
+        return record
+
+    record_together(memory_store, [saving(first), saving(second)])
+
+    end = memory_store.max_position()
+    assert answered == {first: end - 1, second: end}  # real positions, nothing patched in
+    assert [n.originator_id for n in memory_store.read_log(end - 2, 2)] == [first, second]
+
+
+def test_several_commands_on_one_worker_load_it_once_and_save_what_changed(
     memory_store: FleetEventStore,
 ) -> None:
     worker_id = a_worker(memory_store)
@@ -50,12 +74,13 @@ def test_several_commands_on_one_worker_are_one_load_and_one_save(
             ),
         ]
 
-    results = record_alone(spy, worker_id, three_commands)
+    [outcome] = record_together(spy, [three_commands])
 
-    assert (spy.loads, spy.saves) == ([worker_id], [(worker_id,)])
-    assert [r.changed for r in results] == [True, False, True]
+    assert spy.loads == [worker_id]  # later commands start from what the batch stored
+    assert spy.saves == [(worker_id,), (worker_id,)]  # the no-op stores nothing
+    assert isinstance(outcome, list) and [r.changed for r in outcome] == [True, False, True]
     end = memory_store.max_position()
-    assert {r.position for r in results} == {end}  # where the saved events end
+    assert [r.position for r in outcome] == [end - 1, end - 1, end]  # each its own
     worker = memory_store.get(worker_id)
     assert (worker.tags, worker.idle_timeout_minutes, worker.version) == ({"team": "a"}, 45, 3)
 
@@ -67,7 +92,7 @@ def test_workers_recorded_together_are_saved_in_one_transaction(
     spy = SpyStore(memory_store)
 
     outcomes = record_together(
-        spy, [(first, tagging(first, "job", team="a")), (second, tagging(second, "job", team="b"))]
+        spy, [tagging(first, "job", team="a"), tagging(second, "job", team="b")]
     )
 
     assert spy.saves == [(first, second)]
@@ -88,7 +113,7 @@ def test_an_operator_command_racing_a_batch_makes_each_worker_save_alone_and_not
     )
 
     outcomes = record_together(
-        spy, [(first, tagging(first, "job", team="a")), (second, tagging(second, "job", team="b"))]
+        spy, [tagging(first, "job", team="a"), tagging(second, "job", team="b")]
     )
 
     assert spy.saves == [(first, second), (first,), (second,)]  # the batch lost the race
@@ -106,11 +131,15 @@ def test_a_worker_that_keeps_losing_is_reported_and_the_others_are_saved(
     store = LosingStore(memory_store, loser)
 
     outcomes = record_together(
-        store, [(loser, tagging(loser, "job", team="a")), (other, tagging(other, "job", team="b"))]
+        store, [tagging(loser, "job", team="a"), tagging(other, "job", team="b")]
     )
 
     assert isinstance(outcomes[0], ConcurrencyConflict)
-    assert store.saves.count((loser,)) == MAX_ATTEMPTS  # the usual retries, then reported
+    # The handler's usual attempts (the first one together), then reported; the other
+    # worker's retry is saved alone, so the contended one cannot use up its attempts.
+    assert store.saves.count((loser, other)) == 1
+    assert store.saves.count((loser,)) == MAX_ATTEMPTS - 1
+    assert store.saves.count((other,)) == 1
     assert memory_store.get(loser).tags == {} and memory_store.get(other).tags == {"team": "b"}
 
 
@@ -120,7 +149,7 @@ def test_a_recording_that_fails_is_left_out_of_its_batch(memory_store: FleetEven
 
     outcomes = record_together(
         spy,
-        [(unknown, tagging(unknown, "job", team="x")), (known, tagging(known, "job", team="a"))],
+        [tagging(unknown, "job", team="x"), tagging(known, "job", team="a")],
     )
 
     assert isinstance(outcomes[0], WorkerNotFound)
@@ -131,7 +160,7 @@ def test_a_batch_with_nothing_to_save_writes_nothing(memory_store: FleetEventSto
     worker_id = a_worker(memory_store)
     spy = SpyStore(memory_store)
 
-    outcomes = record_together(spy, [(worker_id, tagging(worker_id, "job"))])
+    outcomes = record_together(spy, [tagging(worker_id, "job")])
 
     assert spy.saves == [] and [r.changed for r in outcomes[0]] == [False]  # type: ignore[union-attr]
     # Like a lone command's, its position is the end of the log: nothing newer to wait for.

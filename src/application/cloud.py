@@ -12,6 +12,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+
+@dataclass(frozen=True)
+class Launch:
+    """One instance to run, named, from an AMI or a launch template (``lt-…`` id or
+    name, optionally ``name:version``), with its tags; ``client_token`` makes the
+    launch idempotent."""
+
+    instance_type: str
+    name: str
+    client_token: str
+    ami_id: str | None = None
+    launch_template: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
 EC2_STATES = ("pending", "running", "stopping", "stopped", "shutting-down", "terminated")
 """Every EC2 ``InstanceState.Name``."""
 
@@ -84,17 +99,7 @@ class CloudPort(Protocol):
         """
         ...
 
-    async def run_instance(
-        self,
-        region: str,
-        *,
-        instance_type: str,
-        name: str,
-        client_token: str,
-        ami_id: str | None = None,
-        launch_template: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    async def run_instance(self, region: str, launch: Launch) -> str:
         """Launch one instance; returns its id. Idempotent per ``client_token`` like
         EC2: the same token returns the same instance; the same token with other
         parameters raises ``CloudConflict``."""

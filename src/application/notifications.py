@@ -55,26 +55,21 @@ def _license(status: LicenseStatus) -> Payload:
 
 
 def _created(e: W.Created) -> Payload:
-    return {
-        "name": e.name,
-        "region": e.region,
-        "instance_type": e.instance_type,
-        "ami_id": e.ami_id,
-        "launch_template": e.launch_template,
-        "tags": dict(sorted(e.tags.items())),
-        "idle_detection_enabled": e.idle_detection_enabled,
-        "idle_timeout_minutes": e.idle_timeout_minutes,
-        **_status(e.status_after()),
-    }
+    return _new(e, launch_template=e.launch_template)
 
 
 def _imported(e: W.Imported) -> Payload:
+    return _new(e, instance_id=e.instance_id)
+
+
+def _new(e: W.Created | W.Imported, **how: object) -> Payload:
+    """A new worker: what it is, how it came (``how``), and its status."""
     return {
         "name": e.name,
         "region": e.region,
         "instance_type": e.instance_type,
         "ami_id": e.ami_id,
-        "instance_id": e.instance_id,
+        **how,
         "tags": dict(sorted(e.tags.items())),
         "idle_detection_enabled": e.idle_detection_enabled,
         "idle_timeout_minutes": e.idle_timeout_minutes,

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from application.cloud import CloudPort
+from application.cloud import CloudPort, Launch
 from application.ports_errors import (
     CloudError,
     CloudThrottled,
@@ -53,10 +53,9 @@ async def test_a_broken_region_raises_the_ports_errors_while_another_answers(
     assert fleet.broken_region is not None, "every harness can break a region"
     good = await fleet.cloud.run_instance(
         fleet.region,
-        instance_type="m5.xlarge",
-        name="good",
-        client_token=str(uuid4()),
-        ami_id=fleet.ami_id,
+        Launch(
+            instance_type="m5.xlarge", name="good", client_token=str(uuid4()), ami_id=fleet.ami_id
+        ),
     )
     with fleet.broken_region(BAD, fault) as cloud:
         bad_calls = calls(cloud, fleet)

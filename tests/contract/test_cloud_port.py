@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from application.cloud import EC2_STATES, InstanceInfo
+from application.cloud import EC2_STATES, InstanceInfo, Launch
 from application.ports_errors import CloudConflict, CloudNotFound
 from tests.contract.conftest import FleetHarness
 
@@ -18,11 +18,13 @@ CONTRACT_PORTS = frozenset({"cloud"})  # run against every harness with a cloud 
 async def launch(fleet: FleetHarness, name: str, token: str | None = None, **tags: str) -> str:
     return await fleet.cloud.run_instance(
         fleet.region,
-        instance_type="m5.xlarge",
-        name=name,
-        client_token=token or str(uuid4()),
-        ami_id=fleet.ami_id,
-        tags=tags,
+        Launch(
+            instance_type="m5.xlarge",
+            name=name,
+            client_token=token or str(uuid4()),
+            ami_id=fleet.ami_id,
+            tags=tags,
+        ),
     )
 
 
@@ -61,10 +63,9 @@ async def test_a_client_token_reused_for_another_request_is_refused(fleet: Fleet
     with pytest.raises(CloudConflict):
         await fleet.cloud.run_instance(
             fleet.region,
-            instance_type="c5.9xlarge",
-            name="first",
-            client_token=token,
-            ami_id=fleet.ami_id,
+            Launch(
+                instance_type="c5.9xlarge", name="first", client_token=token, ami_id=fleet.ami_id
+            ),
         )
 
 

@@ -7,6 +7,7 @@ from uuid import uuid4
 
 import pytest
 
+from application.cloud import Launch
 from application.cml import license_status_of
 from application.ports_errors import CmlError, CmlUnreachable
 from domain.status import LicenseStatus
@@ -19,10 +20,9 @@ async def running_cml(fleet: FleetHarness) -> str:
     """The address of a worker whose CML is up and ready."""
     instance_id = await fleet.cloud.run_instance(
         fleet.region,
-        instance_type="m5.2xlarge",
-        name="cml",
-        client_token=str(uuid4()),
-        ami_id=fleet.ami_id,
+        Launch(
+            instance_type="m5.2xlarge", name="cml", client_token=str(uuid4()), ami_id=fleet.ami_id
+        ),
     )
     fleet.let_time_pass(timedelta(minutes=10))
     (info,) = await fleet.cloud.describe_instances(fleet.region, [instance_id])

@@ -14,6 +14,7 @@ from uuid import uuid4
 
 import pytest
 
+from application.cloud import Launch
 from application.ports_errors import CloudConflict
 from infrastructure.outside.aws.instances import TOKEN_TAG
 from tests.contract.aws_moto import AMI_ID, adapter_for_tests
@@ -83,7 +84,8 @@ def account() -> Iterator[Account]:
 
 async def launch(account: Account, name: str, token: str, **tags: str) -> str:
     return await account.cloud.run_instance(
-        EU, instance_type="m5.2xlarge", name=name, client_token=token, ami_id=AMI_ID, tags=tags
+        EU,
+        Launch(instance_type="m5.2xlarge", name=name, client_token=token, ami_id=AMI_ID, tags=tags),
     )
 
 
@@ -166,7 +168,7 @@ async def test_a_token_reused_for_another_instance_type_is_a_conflict(account: A
     await launch(account, "first", token)
     with pytest.raises(CloudConflict) as refused:
         await account.cloud.run_instance(
-            EU, instance_type="c5.large", name="first", client_token=token, ami_id=AMI_ID
+            EU, Launch(instance_type="c5.large", name="first", client_token=token, ami_id=AMI_ID)
         )
     assert refused.value.code == "IdempotentParameterMismatch"
 
@@ -178,14 +180,19 @@ async def test_a_launch_template_by_name_or_id_gives_its_image(account: Account)
     )["LaunchTemplate"]
 
     by_name = await account.cloud.run_instance(
-        EU, instance_type="m5.4xlarge", name="t1", client_token="t1", launch_template="cml-worker"
+        EU,
+        Launch(
+            instance_type="m5.4xlarge", name="t1", client_token="t1", launch_template="cml-worker"
+        ),
     )
     by_id = await account.cloud.run_instance(
         EU,
-        instance_type="m5.4xlarge",
-        name="t2",
-        client_token="t2",
-        launch_template=f"{template['LaunchTemplateId']}:1",
+        Launch(
+            instance_type="m5.4xlarge",
+            name="t2",
+            client_token="t2",
+            launch_template=f"{template['LaunchTemplateId']}:1",
+        ),
     )
 
     found = await account.cloud.describe_instances(EU, [by_name, by_id])

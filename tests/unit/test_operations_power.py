@@ -10,6 +10,7 @@ from uuid import UUID
 
 import pytest
 
+from application.cloud import Launch
 from application.commands.lifecycle import (
     PauseWorker,
     StartWorker,
@@ -57,9 +58,9 @@ class FlakyCloud(SimulatedCloud):
         if self.failures.get(name):
             raise self.failures[name].pop(0)
 
-    async def run_instance(self, region: str, **kwargs: Any) -> str:
+    async def run_instance(self, region: str, launch: Launch) -> str:
         self._fail("before_run")
-        instance_id = await super().run_instance(region, **kwargs)
+        instance_id = await super().run_instance(region, launch)
         self._fail("after_run")  # a timeout after EC2 acted: the caller cannot tell
         return instance_id
 
@@ -116,11 +117,13 @@ async def test_a_launch_done_before_a_crash_is_found_by_its_tag_not_launched_aga
     # The engine launched, then the process died before recording the instance.
     launched = await fleet.cloud.run_instance(
         "eu-west-1",
-        instance_type="m5.xlarge",
-        name="lab-1",
-        client_token=client_token(worker_id, 1),
-        ami_id=fleet.worker(worker_id).ami_id,
-        tags={INSTANCE_TAG: str(worker_id)},
+        Launch(
+            instance_type="m5.xlarge",
+            name="lab-1",
+            client_token=client_token(worker_id, 1),
+            ami_id=fleet.worker(worker_id).ami_id,
+            tags={INSTANCE_TAG: str(worker_id)},
+        ),
     )
 
     outcome = await fleet.engine().carry_out(requested(fleet, worker_id))

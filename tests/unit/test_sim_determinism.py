@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from application.cloud import Launch
 from application.ports_errors import CloudError, CmlError
 from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.shared.clock import FakeClock
@@ -24,10 +25,12 @@ async def scenario(seed: int, **knobs: float) -> list[Any]:
             ids.append(
                 await cloud.run_instance(
                     REGION,
-                    instance_type="m5.xlarge",
-                    name=f"w{n}",
-                    client_token=f"t{n}",
-                    ami_id="ami-1",
+                    Launch(
+                        instance_type="m5.xlarge",
+                        name=f"w{n}",
+                        client_token=f"t{n}",
+                        ami_id="ami-1",
+                    ),
                 )
             )
         except CloudError as error:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from application.cloud import Launch
 from application.ports_errors import CloudTimeout, CloudTransient, CmlError, CmlUnreachable
 from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.shared.clock import FakeClock
@@ -38,7 +39,8 @@ async def test_a_timeout_may_come_after_the_launch_and_a_retry_with_the_token_fi
     for n in range(20):
         try:
             await cloud.run_instance(
-                REGION, instance_type="m5.xlarge", name="w", client_token=f"op-{n}", ami_id="a"
+                REGION,
+                Launch(instance_type="m5.xlarge", name="w", client_token=f"op-{n}", ami_id="a"),
             )
         except CloudTimeout:
             timed_out += 1
@@ -48,7 +50,7 @@ async def test_a_timeout_may_come_after_the_launch_and_a_retry_with_the_token_fi
     sim.knobs.timeout_rate = 0.0
     for n in range(20):
         await cloud.run_instance(
-            REGION, instance_type="m5.xlarge", name="w", client_token=f"op-{n}", ami_id="a"
+            REGION, Launch(instance_type="m5.xlarge", name="w", client_token=f"op-{n}", ami_id="a")
         )
     assert all(count == 1 for count in sim.token_launches.values())
     assert len(await cloud.describe_instances(REGION)) == 20

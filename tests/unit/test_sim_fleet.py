@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from application.cloud import Launch
 from application.ports_errors import CmlUnreachable
 from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.shared.clock import FakeClock
@@ -24,7 +25,7 @@ class Fleet:
 
     async def launch(self, name: str = "w", token: str = "t") -> str:
         return await self.cloud.run_instance(
-            REGION, instance_type="m5.xlarge", name=name, client_token=token, ami_id="ami-1"
+            REGION, Launch(instance_type="m5.xlarge", name=name, client_token=token, ami_id="ami-1")
         )
 
     async def state(self, instance_id: str) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from application.cloud import Launch
 from application.ports_errors import CmlError
 from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.outside.simulated.journal import Journal
@@ -40,7 +41,8 @@ async def test_a_world_rebuilt_from_its_journal_is_the_same_world(tmp_path: Path
     launch_with_past(before, "old", REGION, "m5.xlarge", {}, age=timedelta(hours=3))
     ids = [
         await cloud.run_instance(
-            REGION, instance_type="m5.xlarge", name=f"w{n}", client_token=f"op-{n}", ami_id="a"
+            REGION,
+            Launch(instance_type="m5.xlarge", name=f"w{n}", client_token=f"op-{n}", ami_id="a"),
         )
         for n in range(4)
     ]
@@ -60,7 +62,7 @@ async def test_a_world_rebuilt_from_its_journal_is_the_same_world(tmp_path: Path
     assert after.token_launches == before.token_launches
     assert after.token_calls == before.token_calls
     again = await SimulatedCloud(after).run_instance(
-        REGION, instance_type="m5.xlarge", name="w1", client_token="op-1", ami_id="a"
+        REGION, Launch(instance_type="m5.xlarge", name="w1", client_token="op-1", ami_id="a")
     )
     assert again == ids[1] and after.token_launches["op-1"] == 1
     assert "c2VjcmV0LXRva2Vu" not in path.read_text() and "bad-token" not in path.read_text()
@@ -69,7 +71,7 @@ async def test_a_world_rebuilt_from_its_journal_is_the_same_world(tmp_path: Path
 async def test_a_line_cut_short_by_a_crash_is_ignored(tmp_path: Path) -> None:
     path, clock = tmp_path / "fleet.jsonl", FakeClock(T0)
     await SimulatedCloud(world(path, clock)).run_instance(
-        REGION, instance_type="m5.xlarge", name="w", client_token="op", ami_id="a"
+        REGION, Launch(instance_type="m5.xlarge", name="w", client_token="op", ami_id="a")
     )
     with path.open("a") as file:
         file.write('{"op":"launch","at":"2026-03-')

@@ -7,6 +7,7 @@ derived from the worker, so EC2 itself never launches twice for it.
 
 from __future__ import annotations
 
+from application.cloud import Launch
 from application.commands.outcomes import (
     AssignInstance,
     RecordOperationFailure,
@@ -59,10 +60,12 @@ async def _launch(ctx: OperationContext, worker: CMLWorker, op: Operation) -> st
         return alive[0].instance_id  # launched before a crash or a timed-out answer
     return await ctx.cloud.run_instance(
         worker.region,
-        instance_type=worker.instance_type,
-        name=worker.name,
-        client_token=client_token(worker.id, op.version),
-        ami_id=worker.ami_id,
-        launch_template=worker.launch_template,
-        tags={**worker.tags, INSTANCE_TAG: str(worker.id)},
+        Launch(
+            instance_type=worker.instance_type,
+            name=worker.name,
+            client_token=client_token(worker.id, op.version),
+            ami_id=worker.ami_id,
+            launch_template=worker.launch_template,
+            tags={**worker.tags, INSTANCE_TAG: str(worker.id)},
+        ),
     )

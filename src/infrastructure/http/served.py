@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Served(Protocol):
-    """The parts the endpoints, the stream and ``/metrics`` use, and the app's lifespan."""
+class Parts(Protocol):
+    """What the system is built on: the wiring's builders read these too
+    (``wiring.parts.FleetParts``)."""
 
     @property
     def settings(self) -> Settings: ...
@@ -47,9 +48,16 @@ class Served(Protocol):
     @property
     def metrics_history(self) -> MetricsHistory: ...
     @property
-    def license_tokens(self) -> LicenseTokenBox: ...
-    @property
     def configs(self) -> Configs: ...
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
+
+
+class Served(Parts, Protocol):
+    """The parts the endpoints, the stream and ``/metrics`` use, and the app's lifespan."""
+
+    @property
+    def license_tokens(self) -> LicenseTokenBox: ...
     @property
     def commands(self) -> GroupCommit: ...
     @property
@@ -69,6 +77,5 @@ class Served(Protocol):
     @property
     def conflicts(self) -> ConflictRetries: ...
 
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

@@ -234,3 +234,11 @@ class Settings(BaseSettings):
     )
     default_hourly_price: float = Field(0.5, description="Price per hour of other types.")
     cost_currency: str = Field("USD", description="Currency of the prices.")
+
+    def data_file(self, name: str) -> Path | None:
+        """The file ``name`` in the data directory (made if missing), or ``None`` when
+        nothing is kept on disk (persistence ``memory``)."""
+        if self.persistence == "memory":
+            return None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return self.data_dir / name

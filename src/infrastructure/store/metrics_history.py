@@ -113,7 +113,4 @@ def open_metrics_history(settings: Settings, database: Any = None) -> MetricsHis
         from infrastructure.store.postgres.metrics_history import PgMetricsHistory
 
         return PgMetricsHistory(database)
-    if settings.persistence == "memory":
-        return SqliteMetricsHistory(None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SqliteMetricsHistory(settings.data_dir / FILE_NAME)
+    return SqliteMetricsHistory(settings.data_file(FILE_NAME))

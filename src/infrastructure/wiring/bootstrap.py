@@ -64,11 +64,8 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     if settings.persistence == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if settings.persistence == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(settings.data_dir / "events.sqlite"),
-        }
+        path = settings.data_file("events.sqlite")
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
     return eventsourcing_env(settings)  # postgres: tables made by `cml-fleet db init`
 
 

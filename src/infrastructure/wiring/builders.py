@@ -127,10 +127,7 @@ def build_read_model(
 
         view = open_view(settings, database, store.name, fingerprint(idle))
     else:
-        path = None
-        if settings.persistence != "memory":
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-            path = settings.data_dir / READ_MODEL_FILE
+        path = settings.data_file(READ_MODEL_FILE)
         view = WorkerView(Connections(path), store.name, fingerprint(idle))
     return ReadModel(
         view,

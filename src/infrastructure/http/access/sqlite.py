@@ -51,10 +51,8 @@ class SmallDb:
             from infrastructure.http.access.postgres import PgSmallDb  # psycopg only when used
 
             return PgSmallDb(database, filename)
-        if settings.persistence == "memory":
-            return cls(":memory:")
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(str(settings.data_dir / filename))
+        path = settings.data_file(filename)
+        return cls(":memory:" if path is None else str(path))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 
-from application.cloud import CloudMetrics, InstanceInfo, StatusCheck
+from application.cloud import CloudMetrics, InstanceInfo, Launch, StatusCheck
 from application.ports_errors import CloudError
 from infrastructure.outside.aws import cloudwatch, ec2
 from infrastructure.outside.aws.clients import AwsClients
@@ -147,27 +147,9 @@ class AwsCloud:
 
     # ---------------------------------------------------------------- actions
 
-    async def run_instance(
-        self,
-        region: str,
-        *,
-        instance_type: str,
-        name: str,
-        client_token: str,
-        ami_id: str | None = None,
-        launch_template: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
-        request = LaunchRequest(
-            instance_type=instance_type,
-            name=name,
-            client_token=client_token,
-            ami_id=ami_id,
-            launch_template=launch_template,
-            tags=dict(tags or {}),
-            detailed_monitoring=self.config.detailed_monitoring,
-        )
-        if ami_id is None and launch_template is None:
+    async def run_instance(self, region: str, launch: Launch) -> str:
+        request = LaunchRequest(launch, self.config.detailed_monitoring)
+        if launch.ami_id is None and launch.launch_template is None:
             raise CloudError("an AMI or a launch template is required", code="MissingParameter")
         client, tags = self.clients.ec2, self.config.default_tags
         return await self._run(

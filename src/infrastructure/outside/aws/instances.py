@@ -4,11 +4,11 @@ tags, the launch request. Pure functions, no calls."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from application.cloud import InstanceInfo, StatusCheck
+from application.cloud import InstanceInfo, Launch, StatusCheck
 
 TOKEN_TAG = "cml-fleet:client-token"
 """Our own tag: the client token an instance was launched with (see ``ec2.launch``).
@@ -82,38 +82,36 @@ def settled_state(action: str, change: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class LaunchRequest:
-    """One instance to run, from an AMI or a launch template (``lt-…`` id or name,
-    optionally ``name:version``)."""
+    """A launch as ``RunInstances`` takes it."""
 
-    instance_type: str
-    name: str
-    client_token: str
-    ami_id: str | None = None
-    launch_template: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
+    launch: Launch
     detailed_monitoring: bool = False
+
+    @property
+    def client_token(self) -> str:
+        return self.launch.client_token
 
     def parameters(self, default_tags: Mapping[str, str]) -> dict[str, Any]:
         """``RunInstances`` parameters. Tags: defaults < given < Name < our token tag;
         volumes get the same tags (cost reports) without the token."""
-        tags = {**default_tags, **self.tags, "Name": self.name}
+        tags = {**default_tags, **self.launch.tags, "Name": self.launch.name}
         params: dict[str, Any] = {
             "MinCount": 1,
             "MaxCount": 1,
-            "InstanceType": self.instance_type,
-            "ClientToken": self.client_token,
+            "InstanceType": self.launch.instance_type,
+            "ClientToken": self.launch.client_token,
             "TagSpecifications": [
                 {
                     "ResourceType": "instance",
-                    "Tags": tag_list({**tags, TOKEN_TAG: self.client_token}),
+                    "Tags": tag_list({**tags, TOKEN_TAG: self.launch.client_token}),
                 },
                 {"ResourceType": "volume", "Tags": tag_list(tags)},
             ],
         }
-        if self.ami_id is not None:
-            params["ImageId"] = self.ami_id
-        if self.launch_template is not None:
-            params["LaunchTemplate"] = launch_template_spec(self.launch_template)
+        if self.launch.ami_id is not None:
+            params["ImageId"] = self.launch.ami_id
+        if self.launch.launch_template is not None:
+            params["LaunchTemplate"] = launch_template_spec(self.launch.launch_template)
         if self.detailed_monitoring:
             params["Monitoring"] = {"Enabled": True}
         return params
@@ -121,9 +119,9 @@ class LaunchRequest:
     def differs_from(self, raw: Mapping[str, Any]) -> bool:
         """Whether an instance launched with our token was launched for another request
         (what EC2 calls ``IdempotentParameterMismatch``)."""
-        if raw["InstanceType"] != self.instance_type:
+        if raw["InstanceType"] != self.launch.instance_type:
             return True
-        return self.ami_id is not None and raw.get("ImageId") != self.ami_id
+        return self.launch.ami_id is not None and raw.get("ImageId") != self.launch.ami_id
 
 
 def launch_template_spec(template: str) -> dict[str, str]:

@@ -28,11 +28,7 @@ def new_world(settings: Settings, clock: Clock) -> SimWorld:
         busy_fraction=settings.sim_busy_fraction,
         region_faults={r: RegionFault(f) for r, f in settings.sim_region_faults.items()},
     )
-    path = None
-    if settings.persistence != "memory":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path = settings.data_dir / JOURNAL_FILE
-    return SimWorld(clock, knobs, Journal(path))
+    return SimWorld(clock, knobs, Journal(settings.data_file(JOURNAL_FILE)))
 
 
 def fleet_ports(

@@ -12,16 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from fnmatch import fnmatchcase
 
-from application.cloud import CloudMetrics, InstanceInfo, StatusCheck
-from application.ports_errors import (
-    CloudConflict,
-    CloudError,
-    CloudNotFound,
-    CloudThrottled,
-    CloudTimeout,
-    CloudTransient,
-    CloudUnauthorized,
-)
+from application import ports_errors as errors
+from application.cloud import CloudMetrics, InstanceInfo, Launch, StatusCheck
 from infrastructure.outside.simulated import images
 from infrastructure.outside.simulated.instance import SimInstance
 from infrastructure.outside.simulated.regions import EC2_REGIONS
@@ -46,16 +38,22 @@ class SimulatedCloud:
         if broken is not None:
             raise _region_error(broken, op)
         if fault is Fault.ERROR:
-            kind = CloudThrottled if self.world.count(f"ec2:{op}") % 2 else CloudTransient
+            kind = (
+                errors.CloudThrottled
+                if self.world.count(f"ec2:{op}") % 2
+                else errors.CloudTransient
+            )
             raise kind(f"{op} failed (simulated)", code="RequestLimitExceeded")
         if fault is Fault.TIMEOUT_BEFORE or (fault is Fault.TIMEOUT_AFTER and not effect_follows):
-            raise CloudTimeout(f"{op} timed out (simulated)")
+            raise errors.CloudTimeout(f"{op} timed out (simulated)")
         return fault
 
     def _get(self, region: str, instance_id: str) -> SimInstance:
         instance = self.world.find(instance_id, region)
         if instance is None:
-            raise CloudNotFound(f"{instance_id} not found", code="InvalidInstanceID.NotFound")
+            raise errors.CloudNotFound(
+                f"{instance_id} not found", code="InvalidInstanceID.NotFound"
+            )
         return instance
 
     # ------------------------------------------------------------- describe
@@ -117,35 +115,30 @@ class SimulatedCloud:
 
     # -------------------------------------------------------------- actions
 
-    async def run_instance(
-        self,
-        region: str,
-        *,
-        instance_type: str,
-        name: str,
-        client_token: str,
-        ami_id: str | None = None,
-        launch_template: str | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> str:
+    async def run_instance(self, region: str, launch: Launch) -> str:
+        client_token, ami_id = launch.client_token, launch.ami_id
         self.world.count_token(client_token)
         fault = await self._call("RunInstances", region, effect_follows=True)
-        if ami_id is None and launch_template is None:
-            raise CloudError("an AMI or a launch template is required", code="MissingParameter")
-        params = (region, instance_type, ami_id, launch_template)
+        if ami_id is None and launch.launch_template is None:
+            raise errors.CloudError(
+                "an AMI or a launch template is required", code="MissingParameter"
+            )
+        params = (region, launch.instance_type, ami_id, launch.launch_template)
         with self.world.lock:
             known = self.world.tokens.get(client_token)
             if known is not None and known[1] != params:
-                raise CloudConflict("client token reused", code="IdempotentParameterMismatch")
+                raise errors.CloudConflict(
+                    "client token reused", code="IdempotentParameterMismatch"
+                )
             if known is None:
                 ami = ami_id or images.CML_IMAGE  # what every simulated template launches
-                tags = {**(tags or {}), "Name": name}
+                tags = {**launch.tags, "Name": launch.name}
                 instance = self.world.launch(
-                    region, instance_type, ami, tags, token=client_token, params=params
+                    region, launch.instance_type, ami, tags, token=client_token, params=params
                 )
                 known = (instance.instance_id, params)
         if fault is Fault.TIMEOUT_AFTER:
-            raise CloudTimeout("RunInstances timed out (simulated)")
+            raise errors.CloudTimeout("RunInstances timed out (simulated)")
         return known[0]
 
     async def _act(self, op: str, action: str, region: str, instance_id: str) -> str:
@@ -155,7 +148,7 @@ class SimulatedCloud:
             self.world.act(instance, action)
             state = instance.state
         if fault is Fault.TIMEOUT_AFTER:
-            raise CloudTimeout(f"{op} timed out (simulated)")
+            raise errors.CloudTimeout(f"{op} timed out (simulated)")
         return state
 
     async def start_instance(self, region: str, instance_id: str) -> str:
@@ -193,25 +186,31 @@ class SimulatedCloud:
         with self.world.lock:
             instance = self.world.find(instance_id)
             if instance is None:
-                raise CloudNotFound(f"{instance_id} not found", code="InvalidInstanceID.NotFound")
+                raise errors.CloudNotFound(
+                    f"{instance_id} not found", code="InvalidInstanceID.NotFound"
+                )
             self.world.act(instance, action)
             return instance.state
 
 
-def _region_error(fault: RegionFault, op: str) -> CloudError:
+def _region_error(fault: RegionFault, op: str) -> errors.CloudError:
     """What the AWS adapter raises when a region's endpoint fails this way."""
     match fault:
         case RegionFault.REFUSED:
-            return CloudUnauthorized(f"{op}: not authorized (simulated)", code="AuthFailure")
+            return errors.CloudUnauthorized(f"{op}: not authorized (simulated)", code="AuthFailure")
         case RegionFault.THROTTLED:
-            return CloudThrottled(f"{op}: slow down (simulated)", code="RequestLimitExceeded")
+            return errors.CloudThrottled(
+                f"{op}: slow down (simulated)", code="RequestLimitExceeded"
+            )
         case RegionFault.SERVER_ERROR:
-            return CloudTransient(f"{op}: internal error (simulated)", code="InternalError")
+            return errors.CloudTransient(f"{op}: internal error (simulated)", code="InternalError")
         case RegionFault.NOT_AWS:
-            return CloudTransient("the endpoint's answer is not an AWS answer", code="Unparseable")
+            return errors.CloudTransient(
+                "the endpoint's answer is not an AWS answer", code="Unparseable"
+            )
         case RegionFault.NO_ANSWER:
-            return CloudTimeout(f"{op}: read timeout (simulated)")
-    return CloudTransient(f"{op}: connection refused (simulated)")
+            return errors.CloudTimeout(f"{op}: read timeout (simulated)")
+    return errors.CloudTransient(f"{op}: connection refused (simulated)")
 
 
 def _filter_values(info: InstanceInfo, name: str) -> list[str]:
@@ -232,7 +231,7 @@ def _filter_values(info: InstanceInfo, name: str) -> list[str]:
         return list(info.tags)
     if name == "tag-value":
         return list(info.tags.values())
-    raise CloudError(f"unsupported filter {name}", code="InvalidParameterValue")
+    raise errors.CloudError(f"unsupported filter {name}", code="InvalidParameterValue")
 
 
 def _matches(info: InstanceInfo, name: str, patterns: Sequence[str]) -> bool:

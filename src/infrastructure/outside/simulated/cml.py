@@ -10,20 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from application.cml import (
-    CmlHealth,
-    CmlLab,
-    CmlLicensing,
-    CmlStats,
-    CmlSystemInfo,
-    CmlTelemetryEvent,
-    parse_lab,
-    parse_licensing,
-    parse_system_health,
-    parse_system_information,
-    parse_system_stats,
-    parse_telemetry_event,
-)
+from application import cml as api
 from application.ports_errors import CmlError, CmlUnreachable
 from infrastructure.outside.simulated import cml_bodies as bodies
 from infrastructure.outside.simulated.cml_host import token_accepted
@@ -59,44 +46,44 @@ class SimulatedCml:
                 instance.cml.service_login(now)
             return instance
 
-    async def system_information(self, host: str) -> CmlSystemInfo:
+    async def system_information(self, host: str) -> api.CmlSystemInfo:
         instance = await self._enter("GET /system_information", host, login=False)
         with self.world.lock:
             body = bodies.system_information(instance.cml, self.world.now())
-        return parse_system_information(body)
+        return api.parse_system_information(body)
 
-    async def system_health(self, host: str) -> CmlHealth:
+    async def system_health(self, host: str) -> api.CmlHealth:
         instance = await self._enter("GET /system_health", host)
         with self.world.lock:
             body = bodies.system_health(instance.cml, self.world.now())
-        return parse_system_health(body)
+        return api.parse_system_health(body)
 
-    async def system_stats(self, host: str) -> CmlStats:
+    async def system_stats(self, host: str) -> api.CmlStats:
         instance = await self._enter("GET /system_stats", host)
         with self.world.lock:
             body = stats_body(instance)
-        return parse_system_stats(body)
+        return api.parse_system_stats(body)
 
-    async def licensing(self, host: str) -> CmlLicensing:
+    async def licensing(self, host: str) -> api.CmlLicensing:
         instance = await self._enter("GET /licensing", host)
         with self.world.lock:
             body = bodies.licensing(instance.cml, self.world.now())
-        return parse_licensing(body)
+        return api.parse_licensing(body)
 
-    async def labs(self, host: str) -> tuple[CmlLab, ...]:
+    async def labs(self, host: str) -> tuple[api.CmlLab, ...]:
         instance = await self._enter("GET /labs", host)
         with self.world.lock:
             cml = instance.cml
             return tuple(
-                parse_lab(bodies.lab(cml, lab), lab.node_count if lab.state == "STARTED" else 0)
+                api.parse_lab(bodies.lab(cml, lab), lab.node_count if lab.state == "STARTED" else 0)
                 for lab in cml.labs
             )
 
-    async def telemetry_events(self, host: str) -> tuple[CmlTelemetryEvent, ...]:
+    async def telemetry_events(self, host: str) -> tuple[api.CmlTelemetryEvent, ...]:
         instance = await self._enter("GET /telemetry/events", host)
         with self.world.lock:
             events = list(instance.cml.events)
-        return tuple(parse_telemetry_event(e) for e in events)
+        return tuple(api.parse_telemetry_event(e) for e in events)
 
     async def register_license(self, host: str, token: str) -> None:
         instance = await self._enter("POST /licensing/registration", host)

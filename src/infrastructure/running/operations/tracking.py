@@ -76,7 +76,4 @@ def open_tracker(settings: Settings, database: Any = None) -> PositionTracker:
         from infrastructure.running.operations.postgres_tracking import PgPositionTracker
 
         return PgPositionTracker(database)
-    if settings.persistence == "memory":
-        return SQLitePositionTracker(None)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return SQLitePositionTracker(settings.data_dir / FILE_NAME)
+    return SQLitePositionTracker(settings.data_file(FILE_NAME))

@@ -89,21 +89,15 @@ def _summary(result: object) -> dict[str, Any] | None:
 
 
 def job_view(info: JobInfo) -> JobView:
-    return JobView(
-        id=info.id,
-        name=info.name,
-        interval_seconds=info.interval_seconds,
-        scheduled=info.scheduled,
-        running=info.running,
-        runs=info.runs,
-        failures=info.failures,
-        skipped=info.skipped,
+    """The job as the API shows it: its fields, times in RFC 3339, the last result's
+    scalars."""
+    shown = {f.name: getattr(info, f.name) for f in fields(JobView)}
+    shown.update(
         last_run_at=rfc3339(info.last_run_at),
-        last_duration_seconds=info.last_duration_seconds,
-        last_error=info.last_error,
         next_run_at=rfc3339(info.next_run_at),
         last_result=_summary(info.last_result),
     )
+    return JobView(**shown)
 
 
 @requires("admin")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -12,6 +13,9 @@ RegionFaultName = Literal[
     "refused", "throttled", "server error", "not an AWS answer", "no answer", "nobody listening"
 ]
 """How a simulated region's EC2 fails (``simulated.world.RegionFault``'s values)."""
+
+
+C = TypeVar("C")
 
 
 class Settings(BaseSettings):
@@ -242,3 +246,13 @@ class Settings(BaseSettings):
             return None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return self.data_dir / name
+
+    def section(self, config: type[C], prefix: str, **given: Any) -> C:
+        """``config`` (a dataclass) from the settings named ``prefix`` + a field's name;
+        ``given`` sets the fields named otherwise or converted, the rest keep defaults."""
+        found = {
+            f.name: getattr(self, prefix + f.name)
+            for f in fields(config)  # type: ignore[arg-type]
+            if f.init and f.name not in given and prefix + f.name in type(self).model_fields
+        }
+        return config(**found, **given)

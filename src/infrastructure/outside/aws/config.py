@@ -37,23 +37,13 @@ class AwsConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AwsConfig:
-        return cls(
+        return settings.section(
+            cls,
+            "aws_",
             regions=tuple(settings.aws_regions),
-            profile=settings.aws_profile,
-            access_key_id=settings.aws_access_key_id,
-            secret_access_key=settings.aws_secret_access_key,
-            session_token=settings.aws_session_token,
-            endpoint_url=settings.aws_endpoint_url,
-            region_endpoint_urls=dict(settings.aws_region_endpoint_urls),
-            default_tags=dict(settings.aws_default_tags),
-            max_attempts=settings.aws_max_attempts,
             connect_timeout=settings.aws_connect_timeout_seconds,
             read_timeout=settings.aws_read_timeout_seconds,
-            max_concurrency=settings.aws_max_concurrency,
-            detailed_monitoring=settings.aws_detailed_monitoring,
-            metrics_period_seconds=settings.aws_metrics_period_seconds,
             metrics_lookback=timedelta(minutes=settings.aws_metrics_lookback_minutes),
-            memory_metric=settings.aws_memory_metric,
         )
 
     def endpoint_for(self, region: str) -> str | None:

@@ -53,18 +53,11 @@ class CmlHttpConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CmlHttpConfig:
-        return cls(
-            username=settings.cml_username,
-            password=settings.cml_password,
-            password_file=settings.cml_password_file,
-            verify_tls=settings.cml_verify_tls,
-            ca_bundle=settings.cml_ca_bundle,
-            timeout_seconds=settings.cml_timeout_seconds,
+        return settings.section(
+            cls,
+            "cml_",
             retries=max(0, settings.cml_retries),
             breaker_failures=max(1, settings.cml_breaker_failures),
-            breaker_cooldown_seconds=settings.cml_breaker_cooldown_seconds,
-            scheme=settings.cml_scheme,
-            port=settings.cml_port,
         )
 
     def check(self) -> None:

@@ -15,7 +15,7 @@ import random
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import httpx
@@ -30,6 +30,16 @@ from infrastructure.outside.cml_http.sessions import HostSession, SessionPool
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = frozenset({502, 503, 504})
+
+
+class Call(NamedTuple):
+    """One request as sent, and the key it is counted under (``GET /labs/{lab_id}``)."""
+
+    key: str
+    method: str
+    url: str
+    params: Mapping[str, str] | None
+    json: Any
 
 
 @dataclass(frozen=True)
@@ -79,12 +89,12 @@ class CmlTransport:
         """A successful (2xx) answer to ``method template``, authenticated if ``auth``."""
         session = await self.sessions.get(host)
         url = self.base_url(host) + _fill(template, path or {})
-        call = (f"{method} {template}", method, url, params, json)
+        call = Call(f"{method} {template}", method, url, params, json)
         token = await self.token(session) if auth else None
-        response = await self._exchange(session, *call, token=token)
+        response = await self._exchange(session, call, token)
         if auth and response.status_code == 401:  # expired: log in again, once
             token = await self.token(session, stale=token)
-            response = await self._exchange(session, *call, token=token)
+            response = await self._exchange(session, call, token)
         if response.is_success:
             return response
         raise status_error(host, response, redact)
@@ -119,8 +129,8 @@ class CmlTransport:
         password = self.config.read_password().get_secret_value()
         body = {"username": self.config.username, "password": password}
         url = self.base_url(session.host) + "/authenticate"
-        call = ("POST /authenticate", "POST", url, None, body)
-        response = await self._exchange(session, *call, token=None)
+        call = Call("POST /authenticate", "POST", url, None, body)
+        response = await self._exchange(session, call, None)
         if response.status_code in (401, 403):
             message = "authentication refused: check cml_username and the password"
             raise CmlError(session.host, message, status=response.status_code)
@@ -134,23 +144,15 @@ class CmlTransport:
     # ------------------------------------------------- attempts and retries
 
     async def _exchange(
-        self,
-        session: HostSession,
-        key: str,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        json: Any,
-        *,
-        token: str | None,
+        self, session: HostSession, call: Call, token: str | None
     ) -> httpx.Response:
         """Send, retrying a GET after a quick failure or a 502/503/504 (backing off)."""
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        attempts = 1 + (self.config.retries if method == "GET" else 0)
+        attempts = 1 + (self.config.retries if call.method == "GET" else 0)
         for attempt in range(attempts):
             if attempt:
                 await asyncio.sleep(self._delay(attempt))
-            answer = await self._attempt(session, key, method, url, params, json, headers)
+            answer = await self._attempt(session, call, headers)
             last = attempt + 1 == attempts or session.breaker.state is not BreakerState.CLOSED
             if isinstance(answer, NoAnswer):
                 if last or not answer.retry:
@@ -160,14 +162,7 @@ class CmlTransport:
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def _attempt(
-        self,
-        session: HostSession,
-        key: str,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        json: Any,
-        headers: dict[str, str] | None,
+        self, session: HostSession, call: Call, headers: dict[str, str] | None
     ) -> httpx.Response | NoAnswer:
         """One request through the worker's breaker."""
         breaker = session.breaker
@@ -177,10 +172,10 @@ class CmlTransport:
             # The last real failure, word for word: the reason stays the same from one
             # cycle to the next, so a worker that stays down records nothing new.
             return NoAnswer(breaker.last_failure or "not answering", retry=False)
-        self.calls[key] += 1
+        self.calls[call.key] += 1
         try:
             response = await session.client.request(
-                method, url, params=params, json=json, headers=headers
+                call.method, call.url, params=call.params, json=call.json, headers=headers
             )
         except httpx.TransportError as error:
             reason = transport_reason(error)

@@ -8,6 +8,7 @@ read back with the same parsers the HTTP adapter uses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from application import cml as api
@@ -46,28 +47,36 @@ class SimulatedCml:
                 instance.cml.service_login(now)
             return instance
 
-    async def system_information(self, host: str) -> api.CmlSystemInfo:
-        instance = await self._enter("GET /system_information", host, login=False)
+    async def _read(
+        self, call: str, host: str, body: Callable[[SimInstance], Any], *, login: bool = True
+    ) -> Any:
+        """A read: the body of the CML behind ``host`` as the spec has it, now."""
+        instance = await self._enter(call, host, login=login)
         with self.world.lock:
-            body = bodies.system_information(instance.cml, self.world.now())
+            return body(instance)
+
+    async def system_information(self, host: str) -> api.CmlSystemInfo:
+        body = await self._read(
+            "GET /system_information",
+            host,
+            lambda i: bodies.system_information(i.cml, self.world.now()),
+            login=False,
+        )
         return api.parse_system_information(body)
 
     async def system_health(self, host: str) -> api.CmlHealth:
-        instance = await self._enter("GET /system_health", host)
-        with self.world.lock:
-            body = bodies.system_health(instance.cml, self.world.now())
+        body = await self._read(
+            "GET /system_health", host, lambda i: bodies.system_health(i.cml, self.world.now())
+        )
         return api.parse_system_health(body)
 
     async def system_stats(self, host: str) -> api.CmlStats:
-        instance = await self._enter("GET /system_stats", host)
-        with self.world.lock:
-            body = stats_body(instance)
-        return api.parse_system_stats(body)
+        return api.parse_system_stats(await self._read("GET /system_stats", host, stats_body))
 
     async def licensing(self, host: str) -> api.CmlLicensing:
-        instance = await self._enter("GET /licensing", host)
-        with self.world.lock:
-            body = bodies.licensing(instance.cml, self.world.now())
+        body = await self._read(
+            "GET /licensing", host, lambda i: bodies.licensing(i.cml, self.world.now())
+        )
         return api.parse_licensing(body)
 
     async def labs(self, host: str) -> tuple[api.CmlLab, ...]:
@@ -80,9 +89,7 @@ class SimulatedCml:
             )
 
     async def telemetry_events(self, host: str) -> tuple[api.CmlTelemetryEvent, ...]:
-        instance = await self._enter("GET /telemetry/events", host)
-        with self.world.lock:
-            events = list(instance.cml.events)
+        events = await self._read("GET /telemetry/events", host, lambda i: list(i.cml.events))
         return tuple(api.parse_telemetry_event(e) for e in events)
 
     async def register_license(self, host: str, token: str) -> None:

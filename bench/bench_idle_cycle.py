@@ -32,6 +32,7 @@ from bench.job_fleet import REGIONS, JobFleet
 from bench.report import Benchmark, Figure
 from domain.cause import Cause
 from domain.policies import assess_idle, worker_status_for_ec2_state
+from domain.spec import WorkerSpec
 from domain.worker import CMLWorker
 from infrastructure.wiring.builders import build_idle_job
 from infrastructure.wiring.demo import launch_with_past
@@ -56,12 +57,14 @@ def seed(fleet: JobFleet, count: int) -> None:
         info = instance.info()
         batch.append(
             CMLWorker.import_instance(
+                WorkerSpec(
+                    name=name,
+                    region=region,
+                    instance_type=info.instance_type,
+                    idle_timeout_minutes=30 if k % SHORT_TIMEOUT_EVERY == 0 else None,
+                ),
                 instance_id=info.instance_id,
-                name=name,
-                region=region,
-                instance_type=info.instance_type,
                 observed=worker_status_for_ec2_state(info.state),
-                idle_timeout_minutes=30 if k % SHORT_TIMEOUT_EVERY == 0 else None,
                 cause=SETUP_CAUSE,
             )
         )

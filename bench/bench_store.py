@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bench.report import Benchmark, Figure
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -27,10 +28,8 @@ def sqlite_store(path: Path, snapshots: bool = True) -> FleetEventStore:
 
 def new_worker(i: int) -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name=f"worker-{i}", region="eu-west-1", instance_type="m5.2xlarge"),
         instance_id=f"i-{i:08x}",
-        name=f"worker-{i}",
-        region="eu-west-1",
-        instance_type="m5.2xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

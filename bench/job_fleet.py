@@ -17,6 +17,7 @@ from typing import Any
 from application.jobs.metrics import CycleReport, MetricsJob
 from domain.cause import Cause
 from domain.policies import worker_status_for_ec2_state
+from domain.spec import WorkerSpec
 from domain.worker import CMLWorker
 from infrastructure.outside.simulated import SimulatedCloud, SimWorld
 from infrastructure.shared.clock import FakeClock
@@ -68,10 +69,8 @@ class JobFleet:
             )
             info = instance.info()
             worker = CMLWorker.import_instance(
+                WorkerSpec(name=name, region=region, instance_type=info.instance_type),
                 instance_id=info.instance_id,
-                name=name,
-                region=region,
-                instance_type=info.instance_type,
                 observed=worker_status_for_ec2_state(info.state),
                 cause=Cause("bench", "bench-setup"),
             )

@@ -19,6 +19,7 @@ from domain.cause import Cause
 from domain.errors import IllegalTransition, InvalidValue
 from domain.license import DEREGISTRABLE, REGISTRABLE
 from domain.policies import ExternalChange, assess_idle, external_change, material_changes
+from domain.spec import WorkerSpec
 from domain.status import (
     FINAL_STATUSES,
     LIVE_STATUSES,
@@ -126,72 +127,63 @@ class CMLWorker(WorkerState, Aggregate):
     @classmethod
     def create(
         cls,
+        spec: WorkerSpec,
         *,
-        name: str,
-        region: str,
-        instance_type: str,
         cause: Cause,
-        ami_id: str | None = None,
         launch_template: str | None = None,
-        tags: dict[str, str] | None = None,
-        idle_detection_enabled: bool = True,
-        idle_timeout_minutes: int | None = None,
         id: UUID | None = None,
     ) -> CMLWorker:
         """Record a request for a new worker (the instance is provisioned later)."""
-        if ami_id is None and launch_template is None:
+        if spec.ami_id is None and launch_template is None:
             raise InvalidValue("ami_id", "an AMI id or a launch template is required")
-        _check_timeout(idle_timeout_minutes)
-        refuse_protected(tags or {})
-        refuse_too_many(tags or {})
-        return cls._create(
-            cls.Created,
-            id=id,
-            name=name,
-            region=region,
-            instance_type=instance_type,
-            ami_id=ami_id,
-            launch_template=launch_template,
-            tags=dict(tags or {}),
-            idle_detection_enabled=idle_detection_enabled,
-            idle_timeout_minutes=idle_timeout_minutes,
-            actor=cause.actor,
-            correlation_id=cause.correlation_id,
+        refuse_protected(spec.tags)
+        refuse_too_many(spec.tags)
+        return cls._new(
+            cls.Created, spec, dict(spec.tags), cause, id, launch_template=launch_template
         )
 
     @classmethod
     def import_instance(
         cls,
+        spec: WorkerSpec,
         *,
         instance_id: str,
-        name: str,
-        region: str,
-        instance_type: str,
         observed: WorkerStatus,
         cause: Cause,
-        ami_id: str | None = None,
-        tags: dict[str, str] | None = None,
-        idle_detection_enabled: bool = True,
-        idle_timeout_minutes: int | None = None,
         id: UUID | None = None,
     ) -> CMLWorker:
         """Take an existing EC2 instance under management. Its protected tags (see
         :mod:`domain.tags`) are not the worker's to manage and are left out."""
-        _check_timeout(idle_timeout_minutes)
+        tags = managed(spec.tags)
+        return cls._new(
+            cls.Imported, spec, tags, cause, id, instance_id=instance_id, observed=observed
+        )
+
+    @classmethod
+    def _new(
+        cls,
+        event: type[events.Created | events.Imported],
+        spec: WorkerSpec,
+        tags: dict[str, str],
+        cause: Cause,
+        id: UUID | None,
+        **how: Any,
+    ) -> CMLWorker:
+        """The first event of a worker: what it is (``spec``), and how it came (``how``)."""
+        _check_timeout(spec.idle_timeout_minutes)
         return cls._create(
-            cls.Imported,
+            event,
             id=id,
-            name=name,
-            region=region,
-            instance_type=instance_type,
-            ami_id=ami_id,
-            instance_id=instance_id,
-            observed=observed,
-            tags=managed(tags or {}),
-            idle_detection_enabled=idle_detection_enabled,
-            idle_timeout_minutes=idle_timeout_minutes,
+            name=spec.name,
+            region=spec.region,
+            instance_type=spec.instance_type,
+            ami_id=spec.ami_id,
+            tags=tags,
+            idle_detection_enabled=spec.idle_detection_enabled,
+            idle_timeout_minutes=spec.idle_timeout_minutes,
             actor=cause.actor,
             correlation_id=cause.correlation_id,
+            **how,
         )
 
     # --------------------------------------------------------------- lifecycle

@@ -15,6 +15,7 @@ from application.commands.common import change_worker
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from application.mapper import map_worker_to_dto
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -62,10 +63,8 @@ def _opener(settings: Settings) -> Iterator[Opener]:
 
 def imported(name: str = "w") -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name=name, region="eu-west-1", instance_type="m5.xlarge"),
         instance_id=f"i-{name}",
-        name=name,
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

@@ -13,6 +13,7 @@ import pytest
 
 from application.commands.lifecycle import PauseWorker, pause_worker
 from application.jobs.ports import UtilizationSample
+from domain.status import WorkerStatus
 from infrastructure.shared.clock import SystemClock
 from infrastructure.store.metrics_history import open_metrics_history
 from tests.e2e.conftest import PageErrors
@@ -245,6 +246,8 @@ def test_filters_and_sorting(
     page.get_by_placeholder("Search name, instance, IP, tag…").fill("")
     page.get_by_role("button", name="Worker").click()  # same column again: descending
     expect(names).to_have_text(sorted(NAMES, reverse=True))
+    offered = page.locator("#filter-status option").evaluate_all("os => os.map(o => o.value)")
+    assert set(offered) == {"", "paused", *(s.value for s in WorkerStatus)}  # released too
     page.get_by_label("Status", exact=True).select_option("paused")
     expect(names).to_have_count(0)
     expect(page.locator("#fleet-empty")).to_have_text("No worker matches these filters.")

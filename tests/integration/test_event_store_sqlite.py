@@ -7,6 +7,7 @@ from pathlib import Path
 
 from application.mapper import map_worker_to_dto
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -24,7 +25,8 @@ def sqlite_store(path: Path) -> FleetEventStore:
 
 def a_worker_with_every_kind_of_event() -> CMLWorker:
     w = CMLWorker.create(
-        name="w", region="eu-west-1", instance_type="m5.xlarge", ami_id="ami-1", cause=CAUSE
+        WorkerSpec(name="w", region="eu-west-1", instance_type="m5.xlarge", ami_id="ami-1"),
+        cause=CAUSE,
     )
     w.assign_instance("i-1", cause=CAUSE)
     w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
@@ -69,10 +71,8 @@ def test_every_event_type_survives_a_restart(tmp_path: Path) -> None:
 def test_a_snapshotted_worker_loads_exactly_like_a_replayed_one(tmp_path: Path) -> None:
     store = sqlite_store(tmp_path)
     w = CMLWorker.import_instance(
+        WorkerSpec(name="w", region="r", instance_type="t"),
         instance_id="i-1",
-        name="w",
-        region="r",
-        instance_type="t",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

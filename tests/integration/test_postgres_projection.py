@@ -18,6 +18,7 @@ import pytest
 
 from application.commands.common import change_worker
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.read_model import ProjectedEvent
@@ -69,10 +70,8 @@ def processes(pg_dsn: str, tmp_path: Path) -> Iterator[list[System]]:
 
 def imported(n: int) -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name=f"w{n:04d}", region="eu-west-1", instance_type="m5.xlarge"),
         instance_id=f"i-{n}",
-        name=f"w{n:04d}",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

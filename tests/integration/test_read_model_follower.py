@@ -19,6 +19,7 @@ from application.commands.observations import (
 from application.commands.settings import ChangeTags, change_tags
 from application.queries import GetWorker, ListWorkers
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import WorkerStatus
 from domain.values import Telemetry
 from domain.worker import CMLWorker
@@ -51,10 +52,7 @@ def dump(data_dir: Path) -> list[tuple]:
 
 def new_worker(name: str) -> CMLWorker:
     return CMLWorker.create(
-        name=name,
-        region="eu-west-1",
-        instance_type="m5.xlarge",
-        ami_id="ami-1",
+        WorkerSpec(name=name, region="eu-west-1", instance_type="m5.xlarge", ami_id="ami-1"),
         cause=Cause("alice", f"c-{name}"),
     )
 

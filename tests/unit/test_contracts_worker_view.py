@@ -12,6 +12,7 @@ from application.contracts.worker_view import ActivityView, PauseView, WorkerVie
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.mapper import map_worker_to_dto
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.worker import CMLWorker
 
 
@@ -31,11 +32,13 @@ def test_the_view_has_exactly_the_dto_fields_in_order_with_their_docs(
 
 def test_a_mapped_worker_is_a_valid_view_and_round_trips() -> None:
     worker = CMLWorker.create(
-        name="w",
-        region="us-east-1",
-        instance_type="c5.xlarge",
-        ami_id="ami-0123456789abcdef0",
-        tags={"team": "a"},
+        WorkerSpec(
+            name="w",
+            region="us-east-1",
+            instance_type="c5.xlarge",
+            ami_id="ami-0123456789abcdef0",
+            tags={"team": "a"},
+        ),
         cause=Cause("alice", "c1"),
     )
     dto = map_worker_to_dto(worker)

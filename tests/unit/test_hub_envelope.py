@@ -17,6 +17,7 @@ from application.contracts.notifications import (
 from application.mapper import map_worker_to_dto
 from application.notifications import to_notification
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import ServiceStatus, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import event_frame, snapshot_frame
@@ -28,10 +29,8 @@ CAUSE = Cause("alice", "c-42")
 @pytest.fixture
 def worker() -> CMLWorker:
     worker = CMLWorker.import_instance(
+        WorkerSpec(name="lab-1", region="eu-west-1", instance_type="c5.2xlarge"),
         instance_id="i-0123456789abcdef0",
-        name="lab-1",
-        region="eu-west-1",
-        instance_type="c5.2xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

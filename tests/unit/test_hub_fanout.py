@@ -12,6 +12,7 @@ import pytest
 
 from application.mapper import map_worker_to_dto
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import Frame
@@ -40,10 +41,8 @@ class FakeReadModel:
 def worker_life(name: str = "lab-1") -> list[ProjectedEvent]:
     """Projected events of one worker: imported, paused, stopped."""
     worker = CMLWorker.import_instance(
+        WorkerSpec(name=name, region="eu-west-1", instance_type="c5.2xlarge"),
         instance_id="i-0123456789abcdef0",
-        name=name,
-        region="eu-west-1",
-        instance_type="c5.2xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

@@ -10,6 +10,7 @@ import pytest
 from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto, rfc3339
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -21,12 +22,11 @@ SECRET = "SMART-LICENSE-TOKEN-do-not-leak"
 
 def worker(**telemetry: object) -> CMLWorker:
     w = CMLWorker.import_instance(
+        WorkerSpec(
+            name="w", region="eu-west-1", instance_type="m5.xlarge", tags={"b": "2", "a": "1"}
+        ),
         instance_id="i-1",
-        name="w",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        tags={"b": "2", "a": "1"},
         cause=CAUSE,
     )
     if telemetry:

@@ -19,6 +19,7 @@ from application.notifications import (
     to_notification,
 )
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -42,11 +43,13 @@ def event_classes() -> set[type]:
 def a_worker_life() -> list[CMLWorker.Event]:
     """One worker's whole life, touching every kind of event (plus an import)."""
     w = CMLWorker.create(
-        name="lab-1",
-        region="eu-west-1",
-        instance_type="c5.2xlarge",
-        ami_id="ami-0123456789abcdef0",
-        tags={"team": "net"},
+        WorkerSpec(
+            name="lab-1",
+            region="eu-west-1",
+            instance_type="c5.2xlarge",
+            ami_id="ami-0123456789abcdef0",
+            tags={"team": "net"},
+        ),
         cause=CAUSE,
     )
     w.assign_instance("i-0123456789abcdef0", cause=CAUSE)
@@ -86,10 +89,8 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.request_terminate(cause=CAUSE)
     w.observe_status(WorkerStatus.TERMINATED, reason="EC2 reports it terminated", cause=CAUSE)
     imported = CMLWorker.import_instance(
+        WorkerSpec(name="old", region="us-east-1", instance_type="m5.xlarge"),
         instance_id="i-0fedcba9876543210",
-        name="old",
-        region="us-east-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )
@@ -188,10 +189,8 @@ def test_each_notification_says_the_status_the_aggregate_is_left_in() -> None:
     (``domain.status``), so a client's view never drifts from the worker's: replaying a
     life (every pause and resume reason included), each notification's ``status`` is the
     status the event left, or ``None`` when it left it unchanged."""
-    w = CMLWorker.create(
-        name="lab-2", region="eu-west-1", instance_type="c5.2xlarge",
-        ami_id="ami-0123456789abcdef0", cause=CAUSE,
-    )  # fmt: skip
+    spec = WorkerSpec("lab-2", "eu-west-1", "c5.2xlarge", "ami-0123456789abcdef0")
+    w = CMLWorker.create(spec, cause=CAUSE)
     w.assign_instance("i-0123456789abcdef1", cause=CAUSE)
     w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
     w.pause(PauseReason.IDLE_TIMEOUT, at=T0, idle_minutes=61.0, cause=CAUSE)

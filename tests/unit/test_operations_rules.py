@@ -20,6 +20,7 @@ from application.ports_errors import (
     CmlUnreachable,
 )
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import LicenseStatus, PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.running.operations.secrets import LicenseTokenBox
@@ -31,10 +32,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def running_worker() -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name="lab", region="eu-west-1", instance_type="m5.xlarge"),
         instance_id="i-0123456789abcdef0",
-        name="lab",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

@@ -9,18 +9,21 @@ import pytest
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.mapper import map_worker_to_dto
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.worker import CMLWorker
 from infrastructure.read_model.codec import dto_from_json, from_json, search_text, to_json
 
 
 def a_dto() -> CMLWorkerDto:
     worker = CMLWorker.create(
-        name="Lab Ünïcode",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
-        ami_id="ami-1",
+        WorkerSpec(
+            name="Lab Ünïcode",
+            region="eu-west-1",
+            instance_type="m5.xlarge",
+            ami_id="ami-1",
+            tags={"Team": "Blue", "env": "prod"},
+        ),
         cause=Cause("alice", "c-1"),
-        tags={"Team": "Blue", "env": "prod"},
     )
     dto = map_worker_to_dto(worker)
     return replace(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import WorkerStatus
 from domain.worker import CMLWorker
 from infrastructure.store.saved_workers import SavedWorkers
@@ -12,10 +13,8 @@ CAUSE = Cause("alice", "c-1")
 
 def saved(name: str) -> CMLWorker:
     worker = CMLWorker.import_instance(
+        WorkerSpec(name=name, region="eu-west-1", instance_type="m5.xlarge"),
         instance_id=f"i-{name}",
-        name=name,
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

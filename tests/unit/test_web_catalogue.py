@@ -42,3 +42,6 @@ def test_no_module_of_the_dashboard_restates_a_rule() -> None:
     for path in (STATIC / "js").glob("*.mjs"):
         if path.name != "rules.mjs":
             assert not restated.search(path.read_text()), path.name
+    statuses = "|".join(s.value for s in WorkerStatus)
+    listed = re.compile(f'<option value="({statuses})"')
+    assert not listed.search((STATIC / "index.html").read_text())  # filled from the rules

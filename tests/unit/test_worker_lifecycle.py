@@ -8,6 +8,7 @@ import pytest
 
 from domain.cause import Cause
 from domain.errors import IllegalTransition, InvalidValue
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
@@ -17,10 +18,8 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 def running_worker() -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name="lab-1", region="eu-west-1", instance_type="m5.2xlarge"),
         instance_id="i-0abc",
-        name="lab-1",
-        region="eu-west-1",
-        instance_type="m5.2xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )
@@ -28,7 +27,8 @@ def running_worker() -> CMLWorker:
 
 def test_a_requested_worker_waits_for_its_instance() -> None:
     worker = CMLWorker.create(
-        name="w", region="us-east-1", instance_type="c5.xlarge", ami_id="ami-1", cause=CAUSE
+        WorkerSpec(name="w", region="us-east-1", instance_type="c5.xlarge", ami_id="ami-1"),
+        cause=CAUSE,
     )
     assert worker.status is WorkerStatus.PENDING
     worker.assign_instance("i-1", cause=CAUSE)
@@ -37,7 +37,9 @@ def test_a_requested_worker_waits_for_its_instance() -> None:
 
 def test_a_worker_needs_an_image_to_be_created() -> None:
     with pytest.raises(InvalidValue, match="ami_id"):
-        CMLWorker.create(name="w", region="us-east-1", instance_type="c5.xlarge", cause=CAUSE)
+        CMLWorker.create(
+            WorkerSpec(name="w", region="us-east-1", instance_type="c5.xlarge"), cause=CAUSE
+        )
 
 
 def test_resuming_a_terminated_worker_is_refused_naming_its_status() -> None:

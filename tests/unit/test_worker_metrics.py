@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from domain.cause import Cause
+from domain.spec import WorkerSpec
 from domain.status import WorkerStatus
 from domain.values import MetricThresholds, Telemetry
 from domain.worker import CMLWorker
@@ -16,10 +17,8 @@ THRESHOLDS = MetricThresholds(percent_points=5.0, max_staleness_seconds=20 * 60)
 
 def worker() -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(name="w", region="eu-west-1", instance_type="m5.xlarge"),
         instance_id="i-1",
-        name="w",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
         cause=CAUSE,
     )

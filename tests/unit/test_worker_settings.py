@@ -8,6 +8,7 @@ import pytest
 
 from domain.cause import Cause
 from domain.errors import IllegalTransition, InvalidValue
+from domain.spec import WorkerSpec
 from domain.status import LicenseStatus, WorkerStatus
 from domain.worker import CMLWorker
 
@@ -16,12 +17,14 @@ CAUSE = Cause("alice", "corr-1")
 
 def worker() -> CMLWorker:
     return CMLWorker.import_instance(
+        WorkerSpec(
+            name="w",
+            region="eu-west-1",
+            instance_type="m5.xlarge",
+            tags={"team": "net", "env": "lab"},
+        ),
         instance_id="i-1",
-        name="w",
-        region="eu-west-1",
-        instance_type="m5.xlarge",
         observed=WorkerStatus.RUNNING,
-        tags={"team": "net", "env": "lab"},
         cause=CAUSE,
     )
 

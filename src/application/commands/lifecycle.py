@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from uuid import UUID
 
@@ -13,12 +13,22 @@ from application.errors import ConcurrencyConflict, InstanceAlreadyManaged
 from application.ports import Clock, WorkerStore
 from domain.cause import Cause
 from domain.policies import worker_status_for_ec2_state
+from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
 from domain.worker import CMLWorker
 
 
+class NewWorker(Caused):
+    """A command that brings a worker in; ``spec`` is what it is asked to be, from the
+    command's fields of the same names."""
+
+    @property
+    def spec(self) -> WorkerSpec:
+        return WorkerSpec(**{f.name: getattr(self, f.name) for f in fields(WorkerSpec)})
+
+
 @dataclass(frozen=True)
-class CreateWorker(Caused):
+class CreateWorker(NewWorker):
     """Request a new worker; the instance is provisioned by the operations engine."""
 
     name: str
@@ -36,22 +46,13 @@ class CreateWorker(Caused):
 
 def create_worker(cmd: CreateWorker, store: WorkerStore) -> CommandResult:
     worker = CMLWorker.create(
-        id=cmd.worker_id,
-        name=cmd.name,
-        region=cmd.region,
-        instance_type=cmd.instance_type,
-        ami_id=cmd.ami_id,
-        launch_template=cmd.launch_template,
-        tags=dict(cmd.tags),
-        idle_detection_enabled=cmd.idle_detection_enabled,
-        idle_timeout_minutes=cmd.idle_timeout_minutes,
-        cause=cmd.cause,
+        cmd.spec, launch_template=cmd.launch_template, id=cmd.worker_id, cause=cmd.cause
     )
     return add_worker(store, worker, cmd.correlation_id)
 
 
 @dataclass(frozen=True)
-class ImportWorker(Caused):
+class ImportWorker(NewWorker):
     """Take an existing EC2 instance under management."""
 
     instance_id: str
@@ -90,16 +91,10 @@ def import_command(info: InstanceInfo, *, cause: Cause, **overrides: Any) -> Imp
 
 def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
     worker = CMLWorker.import_instance(
-        id=cmd.worker_id,
+        cmd.spec,
         instance_id=cmd.instance_id,
-        name=cmd.name,
-        region=cmd.region,
-        instance_type=cmd.instance_type,
         observed=cmd.status,
-        ami_id=cmd.ami_id,
-        tags=dict(cmd.tags),
-        idle_detection_enabled=cmd.idle_detection_enabled,
-        idle_timeout_minutes=cmd.idle_timeout_minutes,
+        id=cmd.worker_id,
         cause=cmd.cause,
     )
     if cmd.add_tags:

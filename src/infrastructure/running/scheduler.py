@@ -16,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -206,20 +206,10 @@ class FleetScheduler:
         job = self._job(job_id)
         planned = self._aps.get_job(job_id) if self._aps is not None else None
         return JobInfo(
-            id=job.id,
-            name=job.name,
-            interval_seconds=job.interval_seconds,
+            **{f.name: getattr(job, f.name) for f in fields(JobInfo) if hasattr(job, f.name)},
             scheduled=planned is not None,
             running=job.task is not None,
-            runs=job.runs,
-            failures=job.failures,
-            failing=job.failing,
-            skipped=job.skipped,
-            last_run_at=job.last_run_at,
-            last_duration_seconds=job.last_duration_seconds,
-            last_error=job.last_error,
             next_run_at=getattr(planned, "next_run_time", None),
-            last_result=job.last_result,
         )
 
     def jobs(self) -> tuple[JobInfo, ...]:

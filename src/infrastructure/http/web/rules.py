@@ -1,7 +1,7 @@
 """The domain's rules that the dashboard applies too, exported as a JavaScript module
 (``static/js/rules.mjs``), so the browser's reducer and its tests read them from the
 one statement in ``domain`` instead of restating them: the statuses each event leaves
-a worker in (where the event alone decides), which statuses are up and final, the pause
+a worker in (where the event alone decides), every status, which are up and final, the pause
 counters, the history limits and the notification types. ``cml-fleet schemas export``
 writes it; a test fails when the committed module differs."""
 
@@ -25,6 +25,7 @@ def domain_rules() -> dict[str, Any]:
     }
     return {
         "NOTIFICATION_TYPES": list(NOTIFICATION_TYPES),
+        "STATUSES": [s.value for s in status.WorkerStatus],
         "STATUS_AFTER": leaves,
         "UP_STATUSES": sorted(s.value for s in status.UP_STATUSES),
         "FINAL_STATUSES": sorted(s.value for s in status.FINAL_STATUSES),

@@ -2,6 +2,7 @@
 
 import { h } from './dom.mjs';
 import { regions } from './filters.mjs';
+import { STATUSES } from './rules.mjs';
 
 const $ = (sel) => document.querySelector(sel);
 
@@ -19,6 +20,7 @@ export class Controls {
   }
 
   wire() {
+    this.fillStatuses();
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.form.addEventListener('input', () => this.apply());
     this.direction.addEventListener('click', () => {
@@ -73,5 +75,14 @@ export class Controls {
     select.replaceChildren(h('option', { value: '' }, 'All regions'),
       ...list.map((r) => h('option', { value: r }, r)));
     select.value = list.includes(chosen) ? chosen : '';
+  }
+
+  /** The status filter: every status the domain has (rules.mjs), and "paused" (stopped
+   *  by a pause), running first. */
+  fillStatuses() {
+    const label = (s) => s[0].toUpperCase() + s.slice(1);
+    const order = ['running', 'paused', ...STATUSES.filter((s) => s !== 'running')];
+    $('#filter-status').replaceChildren(h('option', { value: '' }, 'All'),
+      ...order.map((s) => h('option', { value: s }, label(s))));
   }
 }

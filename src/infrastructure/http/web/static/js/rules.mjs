@@ -30,6 +30,19 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.tags.changed",
   "worker.tags.applied"
 ]);
+export const STATUSES = Object.freeze([
+  "pending",
+  "provisioning",
+  "running",
+  "stopping",
+  "stopped",
+  "starting",
+  "terminating",
+  "terminated",
+  "released",
+  "failed",
+  "unknown"
+]);
 export const STATUS_AFTER = Object.freeze({
   "worker.created": "pending",
   "worker.instance.assigned": "provisioning",

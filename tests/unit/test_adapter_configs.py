@@ -10,6 +10,9 @@ from pydantic import SecretStr
 
 from infrastructure.outside.aws.config import AwsConfig
 from infrastructure.outside.cml_http.config import CmlHttpConfig
+from infrastructure.outside.simulated import SimKnobs, new_world
+from infrastructure.outside.simulated.world import RegionFault
+from infrastructure.shared.clock import FakeClock
 from infrastructure.shared.settings import Settings
 
 RENAMED = {
@@ -53,3 +56,21 @@ def test_every_cml_client_setting_reaches_the_cml_config_within_its_bounds() -> 
     for setting in Settings.model_fields:
         if setting.startswith("cml_") and setting != "cml_service_account_pattern":
             assert setting.removeprefix("cml_") in names, setting
+
+
+def test_every_simulation_setting_reaches_the_simulated_world() -> None:
+    settings = Settings(
+        persistence="memory",
+        sim_seed=7,
+        sim_latency_ms=3.0,
+        sim_error_rate=0.1,
+        sim_region_faults={"eu-west-1": "throttled"},
+    )
+    knobs = new_world(settings, FakeClock()).knobs
+
+    assert (knobs.seed, knobs.latency_ms, knobs.error_rate) == (7, 3.0, 0.1)
+    assert knobs.region_faults == {"eu-west-1": RegionFault.THROTTLED}
+    names = {f.name for f in fields(SimKnobs)}
+    for setting in Settings.model_fields:
+        if setting.startswith("sim_"):
+            assert setting.removeprefix("sim_") in names, setting

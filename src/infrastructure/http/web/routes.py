@@ -21,8 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from application.mapper import IdleDefaults
 from infrastructure.http.handling import system_of
 from infrastructure.http.problems import problem
+from infrastructure.read_model import idle_defaults
 
 STATIC = Path(__file__).parent / "static"
 MEDIA_TYPES = {
@@ -120,13 +122,6 @@ def web_routes(root: Path = STATIC) -> list[BaseRoute]:
 
 
 @dataclass(frozen=True)
-class IdleDefaults:
-    enabled: bool
-    timeout_minutes: int
-    snooze_minutes: int
-
-
-@dataclass(frozen=True)
 class MeView:
     """The signed-in user: name (the actor on their changes), role, and the fleet's
     idle defaults (what a worker without its own timeout uses)."""
@@ -145,12 +140,7 @@ async def me(request: Request) -> Response:
     settings = system_of(request).settings
     scopes = set(request.auth.scopes)
     role = [r for r in ROLES if r in scopes][-1]
-    defaults = IdleDefaults(
-        settings.idle_detection_enabled,
-        settings.idle_timeout_minutes,
-        settings.idle_snooze_minutes,
-    )
-    view = MeView(request.user.display_name, role, defaults)  # type: ignore[arg-type]
+    view = MeView(request.user.display_name, role, idle_defaults(settings))  # type: ignore[arg-type]
     return Response(
         _ME.dump_json(view),
         media_type="application/json",

@@ -20,14 +20,8 @@ __all__ = ["SimKnobs", "SimWorld", "SimulatedCloud", "SimulatedCml", "fleet_port
 def new_world(settings: Settings, clock: Clock) -> SimWorld:
     """A world with the settings' seed and knobs, journaled in the data dir (so it
     survives restarts) unless persistence is ``memory``."""
-    knobs = SimKnobs(
-        seed=settings.sim_seed,
-        latency_ms=settings.sim_latency_ms,
-        error_rate=settings.sim_error_rate,
-        timeout_rate=settings.sim_timeout_rate,
-        busy_fraction=settings.sim_busy_fraction,
-        region_faults={r: RegionFault(f) for r, f in settings.sim_region_faults.items()},
-    )
+    faults = {r: RegionFault(f) for r, f in settings.sim_region_faults.items()}
+    knobs = settings.section(SimKnobs, "sim_", region_faults=faults)
     return SimWorld(clock, knobs, Journal(settings.data_file(JOURNAL_FILE)))
 
 

@@ -51,12 +51,12 @@ from application.contracts.requests import (
     TagsPatchRequest,
 )
 from infrastructure.http.handling import (
+    acting,
     actor,
     correlation_id,
     parse_body,
     run_command,
     run_creation,
-    system_of,
     worker_id,
 )
 
@@ -69,7 +69,7 @@ def _who(request: Request) -> dict[str, Any]:
 
 async def create(request: Request) -> Response:
     body = await parse_body(request, CreateWorkerRequest)
-    system, cmd = system_of(request), CreateWorker(**body.model_dump(), **_who(request))
+    system, cmd = acting(request), CreateWorker(**body.model_dump(), **_who(request))
 
     async def execute() -> CommandResult:
         await check_region(system.cloud, cmd.region)
@@ -80,7 +80,7 @@ async def create(request: Request) -> Response:
 
 async def import_(request: Request) -> Response:
     body = await parse_body(request, ImportWorkerRequest)
-    system = system_of(request)
+    system = acting(request)
     wanted = ImportRequest(**body.model_dump(exclude={"status"}), **_who(request))
 
     async def execute() -> CommandResult:
@@ -102,12 +102,12 @@ async def stop(request: Request) -> Response:
 
 
 async def pause(request: Request) -> Response:
-    system, cmd = system_of(request), PauseWorker(worker_id(request), **_who(request))
+    system, cmd = acting(request), PauseWorker(worker_id(request), **_who(request))
     return await run_command(request, ACCEPTED, pause_worker, cmd, system.clock)
 
 
 async def resume(request: Request) -> Response:
-    system, cmd = system_of(request), ResumeWorker(worker_id(request), **_who(request))
+    system, cmd = acting(request), ResumeWorker(worker_id(request), **_who(request))
     return await run_command(request, ACCEPTED, resume_worker, cmd, system.clock)
 
 
@@ -138,7 +138,7 @@ async def register_license(request: Request) -> Response:
     cmd = RequestLicenseRegistration(
         worker_id(request), **_who(request), token=body.token.get_secret_value()
     )
-    handler, system = request_license_registration, system_of(request)
+    handler, system = request_license_registration, acting(request)
     # The token goes to the operations engine in memory only (never into the event).
     with system.license_tokens.holding(cmd.worker_id, cmd.correlation_id, cmd.token) as held:
         response = await run_command(request, ACCEPTED, handler, cmd)

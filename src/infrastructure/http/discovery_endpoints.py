@@ -7,14 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application.jobs.discovery import DiscoveryReport
-from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.handling import administering, json_response
 from infrastructure.http.problems import problem
 
 _REPORT = TypeAdapter(DiscoveryReport)
 
 
 async def discover(request: Request) -> Response:
-    system = system_of(request)
+    system = administering(request)
     if system.discovery is None:
         return problem(request, 503, "discovery needs the cloud port and the read model")
     report = await system.discovery.run(system.clock.now())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import anyio
@@ -24,6 +25,9 @@ from infrastructure.http.problems import RequestInvalid, problem
 from infrastructure.http.protocol import ABORT
 from infrastructure.http.stream_slots import StreamsFull, StreamSlots, TooManyStreams
 
+if TYPE_CHECKING:
+    from infrastructure.http.served import Parts
+
 log = logging.getLogger(__name__)
 
 MAX_WORKER_FILTERS = 100
@@ -33,7 +37,7 @@ SHUTDOWN_GRACE_SECONDS = 1.0  # to end streams cleanly; well under uvicorn's own
 
 @requires("viewer")
 async def events(request: Request) -> Response | DroppedWhenStuck:
-    system = request.app.state.system
+    system: Parts = request.app.state.system
     settings = system.settings
     wanted = stream_request(request)
     slots: StreamSlots = request.app.state.stream_slots

@@ -30,7 +30,7 @@ from infrastructure.http.problems import (
     problem,
     problem_for,
 )
-from infrastructure.http.served import Served
+from infrastructure.http.served import Acting, Administering, Guarding, Observed, Reading
 
 M = TypeVar("M", bound=BaseModel)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -38,9 +38,16 @@ IDEMPOTENCY_PATTERN = r"^[\x21-\x7e]{1,255}$"
 _KEY = re.compile(IDEMPOTENCY_PATTERN)
 
 
-def system_of(request: Request) -> Served:
-    system: Served = request.app.state.system
-    return system
+def _system(request: Request) -> Any:
+    return request.app.state.system
+
+
+# The system as each kind of endpoint may use it: its narrow façade (``served``).
+reading: Callable[[Request], Reading] = _system  # queries, history, health
+acting: Callable[[Request], Acting] = _system  # commands
+administering: Callable[[Request], Administering] = _system  # jobs, leadership, discovery
+observing: Callable[[Request], Observed] = _system  # readiness, /metrics
+guarding: Callable[[Request], Guarding] = _system  # tokens, sessions
 
 
 def actor(request: Request) -> str:
@@ -120,7 +127,7 @@ async def wait_for_min_position(request: Request) -> None:
     wanted = int_param(request, "min_position", None, 0)
     if wanted is None:
         return
-    system = system_of(request)
+    system = reading(request)
     if await system.read_model.wait_until(wanted, 0):
         return
     head = await system.run_sync(system.store.max_position)
@@ -143,7 +150,7 @@ async def run_command(
     arriving together are saved in one transaction, each still run by its own handler
     and refused or retried alone. Answers ``{worker_id, position, correlation_id}``.
     """
-    system = system_of(request)
+    system = acting(request)
 
     def recording(store: WorkerStore) -> list[CommandResult]:
         return [handler(cmd, store, *extras)]
@@ -184,7 +191,7 @@ async def _answer(request: Request, status: int, execute: Execute) -> Response:
 
 
 async def _answer_once(request: Request, key: str, status: int, execute: Execute) -> Response:
-    system, who = system_of(request), actor(request)
+    system, who = acting(request), actor(request)
     store = system.idempotency
     fingerprint = request_fingerprint(request.method, request.url.path, await request.body())
     claim = await system.run_sync(store.claim, who, key, fingerprint)

@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application.contracts.responses import HealthProblem, HealthStatus
-from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.handling import json_response, observing
 from infrastructure.http.problems import RETRY_SOON, problem
 from infrastructure.running.health import problems
 
@@ -21,7 +21,7 @@ async def healthz(request: Request) -> Response:
 async def readyz(request: Request) -> Response:
     if not getattr(request.app.state, "started", False):
         return problem(request, 503, "the server is starting", kind="not-ready", headers=RETRY_SOON)
-    system = system_of(request)
+    system = observing(request)
     applied = await system.run_sync(system.read_model.position)
     logged = await system.run_sync(system.store.max_position)
     lag = logged - applied

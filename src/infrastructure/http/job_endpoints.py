@@ -25,7 +25,13 @@ from starlette.routing import Route
 
 from application.mapper import rfc3339
 from application.queries import GetWorker
-from infrastructure.http.handling import bool_param, int_param, json_response, system_of, worker_id
+from infrastructure.http.handling import (
+    administering,
+    bool_param,
+    int_param,
+    json_response,
+    worker_id,
+)
 from infrastructure.http.leader_endpoints import leadership_routes
 from infrastructure.http.problems import RequestInvalid, problem
 from infrastructure.running.scheduler import JobAlreadyRunning, JobInfo, UnknownJob
@@ -102,16 +108,16 @@ def job_view(info: JobInfo) -> JobView:
 
 @requires("admin")
 async def list_jobs(request: Request) -> Response:
-    jobs = system_of(request).scheduler.jobs()
+    jobs = administering(request).scheduler.jobs()
     return json_response(_JOBS.dump_json(JobList(tuple(job_view(j) for j in jobs))))
 
 
 @requires("admin")
 async def run_job(request: Request) -> Response:
-    scheduler = system_of(request).scheduler
+    scheduler = administering(request).scheduler
     job_id = request.path_params["id"]
     wait = bool_param(request, "wait")
-    leadership = system_of(request).leadership
+    leadership = administering(request).leadership
     if leadership is not None and not leadership.can_run_leader_work:
         return await _not_leader(request, job_id)
     try:
@@ -124,7 +130,7 @@ async def run_job(request: Request) -> Response:
 
 
 async def _not_leader(request: Request, job_id: str) -> Response:
-    system = system_of(request)
+    system = administering(request)
     status = await system.run_sync(system.leadership.status)
     leader = status.leader
     return problem(
@@ -177,7 +183,7 @@ def _limit(request: Request) -> int:
 async def worker_metrics(request: Request) -> Response:
     """The latest ``limit`` samples at or after ``since``, oldest first."""
     wid, since, limit = worker_id(request), _since(request), _limit(request)
-    system = system_of(request)
+    system = administering(request)
     await system.run_sync(system.read_model.get_worker, GetWorker(wid))  # 404 if unknown
     samples = await system.run_sync(system.metrics_history.samples, str(wid), since, limit)
     views = tuple(

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from application.mapper import rfc3339
-from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.handling import administering, json_response
 from infrastructure.running.leadership.port import LeaderRecord, LeaderStatus, ProcessIdentity
 
 
@@ -74,7 +74,7 @@ def leadership_view(status: LeaderStatus) -> LeadershipView:
 
 @requires("admin")
 async def leader(request: Request) -> Response:
-    system = system_of(request)
+    system = administering(request)
     status = await system.run_sync(system.leadership.status)
     return json_response(_VIEW.dump_json(leadership_view(status)))
 

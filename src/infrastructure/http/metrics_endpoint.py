@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -25,13 +25,16 @@ from starlette.routing import Route
 
 from infrastructure.running.health import problems
 
+if TYPE_CHECKING:
+    from infrastructure.http.served import Observed
+
 OUTCOMES = {2: "accepted", 4: "refused", 5: "error"}
 
 
 class FleetMetrics:
     """The app's registry: HTTP-side counters plus a collector reading ``system``."""
 
-    def __init__(self, system: Any) -> None:
+    def __init__(self, system: Observed) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.commands = Counter(
             "cml_fleet_commands",
@@ -61,7 +64,7 @@ class FleetMetrics:
 class SystemCollector(Collector):
     """Figures read from the system at scrape time."""
 
-    def __init__(self, system: Any) -> None:
+    def __init__(self, system: Observed) -> None:
         self.system = system
 
     def collect(self) -> Iterator[Metric]:
@@ -115,16 +118,16 @@ class SystemCollector(Collector):
 
     def _operations(self) -> Iterator[Metric]:
         reactor = self.system.reactor
-        running = reactor is not None and reactor.running
+        running = reactor if reactor is not None and reactor.running else None
         yield GaugeMetricFamily(
             "cml_fleet_operations_in_flight",
             "Requested operations not yet settled (in this process, if it leads).",
-            value=reactor.in_flight if running else 0,
+            value=running.in_flight if running else 0,
         )
         yield GaugeMetricFamily(
             "cml_fleet_operations_oldest_in_flight_seconds",
             "How long the oldest operation in flight has been (0: none).",
-            value=reactor.oldest_in_flight_seconds() if running else 0.0,
+            value=running.oldest_in_flight_seconds() if running else 0.0,
         )
 
     def _problems(self) -> Metric:
@@ -196,8 +199,8 @@ def command_names(operations: Any) -> dict[str, str]:
 
 @requires("viewer")
 async def metrics_endpoint(request: Request) -> Response:
-    system, metrics = request.app.state.system, request.app.state.metrics
-    body = await system.run_sync(metrics.exposition)
+    system: Observed = request.app.state.system
+    body = await system.run_sync(request.app.state.metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import JsonSchemaMode
@@ -22,6 +22,9 @@ from infrastructure.http.correlation import CORRELATION_PATTERN
 from infrastructure.http.handling import IDEMPOTENCY_PATTERN
 from infrastructure.http.route_docs import OTHER_ROUTES, UUID_ID, Answer, RouteDoc
 from infrastructure.http.routes import OPERATIONS, Operation, Param
+
+if TYPE_CHECKING:
+    from infrastructure.http.served import Parts
 
 REF = "#/components/schemas/{model}"
 PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="ProblemDetails")}}}
@@ -234,7 +237,8 @@ OPENAPI_PATH = "/api/openapi.json"
 async def openapi_endpoint(request: Request) -> Response:
     state = request.app.state
     if getattr(state, "openapi", None) is None:
-        state.openapi = openapi_document(await state.system.cloud.known_regions())
+        system: Parts = state.system
+        state.openapi = openapi_document(await system.cloud.known_regions())
     return JSONResponse(state.openapi)
 
 

@@ -30,7 +30,7 @@ from infrastructure.http.handling import (
     bool_param,
     int_param,
     json_response,
-    system_of,
+    reading,
     wait_for_min_position,
     worker_id,
 )
@@ -43,7 +43,7 @@ _HISTORY = TypeAdapter(HistoryPage)
 
 def queries_of(request: Request) -> WorkerReadModel:
     """The read model, as the query port (``application.queries.WorkerReadModel``)."""
-    return system_of(request).read_model
+    return reading(request).read_model
 
 
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 500
@@ -59,7 +59,7 @@ def page_limit(request: Request) -> int:
 async def get_worker(request: Request) -> Response:
     query = GetWorker(worker_id(request))
     await wait_for_min_position(request)
-    system, model = system_of(request), queries_of(request)
+    system, model = reading(request), queries_of(request)
     # A row held in memory is answered here, without a hop to a thread.
     text = model.hot_worker_json(query)
     if text is None:
@@ -110,7 +110,7 @@ def list_query(request: Request) -> ListWorkers:
 async def list_workers(request: Request) -> Response:
     query = list_query(request)
     await wait_for_min_position(request)
-    system = system_of(request)
+    system = reading(request)
     text = await system.run_sync(queries_of(request).list_workers_json, query)
     return json_response(text.encode())
 
@@ -119,7 +119,7 @@ async def fleet_summary(request: Request) -> Response:
     """Counts by status, plus running hours and hours saved by auto-pause with their
     money (``?per_worker=true``: each worker's too)."""
     await wait_for_min_position(request)
-    system = system_of(request)
+    system = reading(request)
     per_worker = bool_param(request, "per_worker")
     now = system.clock.now()
     model = queries_of(request)
@@ -133,6 +133,6 @@ async def worker_history(request: Request) -> Response:
     """The worker's events, newest first, straight from the event log (no wait needed)."""
     before = int_param(request, "before_version", None, 1)
     query = GetWorkerHistory(worker_id(request), limit=page_limit(request), before_version=before)
-    system = system_of(request)
+    system = reading(request)
     page = await system.run_sync(get_worker_history, query, system.store)
     return json_response(_HISTORY.dump_json(page))

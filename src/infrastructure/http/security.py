@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio.to_thread
 from starlette.authentication import (
@@ -26,6 +27,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from infrastructure.http.access.auth import AuthStore, Identity, Role, digest, same_secret
 from infrastructure.http.problems import ProblemResponse, problem
 from infrastructure.http.ratelimit import FailedLoginLimiter, login_keys
+
+if TYPE_CHECKING:
+    from infrastructure.http.served import Guarding
 
 SESSION_COOKIE = "cml_fleet_session"
 CSRF_COOKIE = "cml_fleet_csrf"
@@ -221,7 +225,7 @@ async def login(request: Request) -> Response:
     """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``.
     Without a token: the login page (with ``?reason=``'s message); a browser whose
     token is refused comes back to it with the reason, other clients get 401/429."""
-    system = request.app.state.system
+    system: Guarding = request.app.state.system
     token = request.query_params.get("token", "")
     if not token:
         return login_page(request)
@@ -278,7 +282,7 @@ LOGIN_PAGE_HEADERS = {
 
 async def logout(request: Request) -> Response:
     """``POST /logout``: ends the browser session (CSRF header required while it lives)."""
-    system = request.app.state.system
+    system: Guarding = request.app.state.system
     session_id = request.cookies.get(SESSION_COOKIE)
     if session_id is not None:
         await system.run_sync(system.auth.close_session, session_id)

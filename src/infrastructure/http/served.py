@@ -1,6 +1,14 @@
-"""What the HTTP layer reads of the running system, as a protocol. The composition
-root's ``System`` has these parts (mypy checks it where ``create_app`` is called), so the
-endpoints are typed without importing the wiring that imports them."""
+"""What the HTTP layer reads of the running system: narrow façades, one per kind of
+endpoint, each a protocol of the parts it may use (mypy holds an endpoint to its own).
+The composition root's ``System`` has them all (``Served``; mypy checks it where
+``create_app`` is called), so the endpoints are typed without importing the wiring.
+
+- ``Reading``: queries, history, health (the read model, the log, the clock, run_sync);
+- ``Acting``: commands (the group commit, idempotency, the cloud for admission);
+- ``Administering``: jobs, leadership, discovery;
+- ``Guarding``: tokens and sessions;
+- ``Observed``: what ``/metrics`` reports;
+- ``Parts``: what the wiring's builders read too (``wiring.parts.FleetParts``)."""
 
 from __future__ import annotations
 
@@ -29,10 +37,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class Parts(Protocol):
-    """What the system is built on: the wiring's builders read these too
-    (``wiring.parts.FleetParts``)."""
-
+class Reading(Protocol):
     @property
     def settings(self) -> Settings: ...
     @property
@@ -42,10 +47,6 @@ class Parts(Protocol):
     @property
     def read_model(self) -> ReadModel: ...
     @property
-    def hub(self) -> Hub: ...
-    @property
-    def cloud(self) -> CloudPort: ...
-    @property
     def metrics_history(self) -> MetricsHistory: ...
     @property
     def configs(self) -> Configs: ...
@@ -53,29 +54,47 @@ class Parts(Protocol):
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
 
 
-class Served(Parts, Protocol):
-    """The parts the endpoints, the stream and ``/metrics`` use, and the app's lifespan."""
-
+class Parts(Reading, Protocol):
     @property
-    def license_tokens(self) -> LicenseTokenBox: ...
+    def hub(self) -> Hub: ...
+    @property
+    def cloud(self) -> CloudPort: ...
+
+
+class Acting(Parts, Protocol):
     @property
     def commands(self) -> GroupCommit: ...
     @property
-    def auth(self) -> AuthStore: ...
-    @property
     def idempotency(self) -> IdempotencyStore: ...
+    @property
+    def license_tokens(self) -> LicenseTokenBox: ...
+
+
+class Administering(Reading, Protocol):
     @property
     def scheduler(self) -> FleetScheduler: ...
     @property
     def leadership(self) -> LeaderGate: ...
     @property
-    def reactor(self) -> OperationsReactor | None: ...
-    @property
     def discovery(self) -> Discovery: ...
+
+
+class Guarding(Reading, Protocol):
+    @property
+    def auth(self) -> AuthStore: ...
+
+
+class Observed(Administering, Parts, Protocol):
+    @property
+    def reactor(self) -> OperationsReactor | None: ...
     @property
     def region_health(self) -> RegionHealth: ...
     @property
     def conflicts(self) -> ConflictRetries: ...
+
+
+class Served(Acting, Observed, Guarding, Protocol):
+    """Every part the HTTP layer uses, and the app's lifespan."""
 
     async def start(self) -> None: ...
     async def stop(self) -> None: ...

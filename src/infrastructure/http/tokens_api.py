@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infrastructure.http.access.auth import AuthStore, TokenInfo
-from infrastructure.http.handling import json_response, system_of
+from infrastructure.http.handling import guarding, json_response
 from infrastructure.http.problems import problem
 from infrastructure.http.stream_slots import StreamSlots
 
@@ -34,14 +34,14 @@ _TOKENS = TypeAdapter(TokenList)
 
 @requires("admin")
 async def list_tokens(request: Request) -> Response:
-    system = system_of(request)
+    system = guarding(request)
     tokens = await system.run_sync(system.auth.tokens)
     return json_response(_TOKENS.dump_json(TokenList(tuple(tokens))))
 
 
 @requires("admin")
 async def revoke_token(request: Request) -> Response:
-    system, token_id = system_of(request), request.path_params["id"]
+    system, token_id = guarding(request), request.path_params["id"]
     if token_id == getattr(request.user, "credential", None):
         detail = (
             f"token {token_id} authenticates this request: revoke it with another admin "

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from application.mapper import IdleDefaults
-from infrastructure.http.handling import system_of
+from infrastructure.http.handling import reading
 from infrastructure.http.problems import problem
 from infrastructure.read_model import idle_defaults
 
@@ -137,7 +137,7 @@ _ME = TypeAdapter(MeView)
 @requires("viewer")
 async def me(request: Request) -> Response:
     """The signed-in user (:class:`MeView`)."""
-    settings = system_of(request).settings
+    settings = reading(request).settings
     scopes = set(request.auth.scopes)
     role = [r for r in ROLES if r in scopes][-1]
     view = MeView(request.user.display_name, role, idle_defaults(settings))  # type: ignore[arg-type]

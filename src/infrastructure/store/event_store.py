@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notificati
 from application.commands.common import ConflictObserver
 from application.errors import ConcurrencyConflict, WorkerNotFound
 from domain.worker import CMLWorker
-from infrastructure.shared.postgres.schema import EVENT_STORE_NAME
+from infrastructure.shared.names import EVENT_STORE_NAME
 from infrastructure.store.saved_workers import SavedWorkers
 from infrastructure.store.transcodings import DOMAIN_TRANSCODINGS
 

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from application.queries import SORTABLE_FIELDS
+from infrastructure.shared.names import EVENT_STORE_NAME
 from infrastructure.shared.postgres.config import (
     connection_kwargs,
     dsn_of,
@@ -24,9 +25,6 @@ from infrastructure.shared.postgres.config import (
 from infrastructure.shared.postgres.database import Database, lock_key, probe
 from infrastructure.shared.settings import Settings
 
-# The event store application's name (``store.event_store.FleetEventStore.name``):
-# eventsourcing names its tables after it.
-EVENT_STORE_NAME = "CMLFleet"
 SCHEMA_VERSION = "2"  # 2: token_usage. Bump with a migration in init_schema when a table changes
 INIT_LOCK = "cml-fleet:db-init"
 TEXT = 'TEXT COLLATE "C"'  # byte order, like SQLite's: sorts and cursors agree everywhere

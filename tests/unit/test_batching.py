@@ -4,6 +4,7 @@ operator command loses nothing (the real store, in-memory persistence)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
@@ -165,3 +166,29 @@ def test_a_batch_with_nothing_to_save_writes_nothing(memory_store: FleetEventSto
     assert spy.saves == [] and [r.changed for r in outcomes[0]] == [False]  # type: ignore[union-attr]
     # Like a lone command's, its position is the end of the log: nothing newer to wait for.
     assert [r.position for r in outcomes[0]] == [memory_store.max_position()]  # type: ignore[union-attr]
+
+
+class BrokenStore(SpyStore):
+    """Every save that stores something fails the way a sick database does."""
+
+    def saving(self, workers: tuple[CMLWorker, ...]) -> None:
+        super().saving(workers)
+        if any(w.pending_events for w in workers):
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+def test_a_store_that_fails_fails_every_recording_of_its_batch_and_stores_nothing(
+    memory_store: FleetEventStore,
+) -> None:
+    first, second = a_worker(memory_store, "a"), a_worker(memory_store, "b")
+    end = memory_store.max_position()
+
+    outcomes = record_together(
+        BrokenStore(memory_store), [tagging(first, "job", team="a"), tagging(second, "job")]
+    )
+
+    assert [type(o) for o in outcomes] == [sqlite3.OperationalError, list]  # nothing to store
+    assert memory_store.max_position() == end and memory_store.get(first).tags == {}
+    # The handler saw the error (its recording ended): a next batch records as usual.
+    assert isinstance(record_together(memory_store, [tagging(first, "job", team="a")])[0], list)
+    assert memory_store.get(first).tags == {"team": "a"}

@@ -57,16 +57,17 @@ class Batch:
     def save(self, *workers: CMLWorker) -> int:
         if not any(worker.pending_events for worker in workers):
             return self.store.save()  # nothing to store: the end of the log
-        answer: int | ConcurrencyConflict = getcurrent().parent.switch(workers)
-        if isinstance(answer, ConcurrencyConflict):
-            raise answer
+        answer: int | Exception = getcurrent().parent.switch(workers)
+        if isinstance(answer, Exception):
+            raise answer  # a lost race (the handler retries), or the store failed
         return answer
 
     def save_each(self, *workers: CMLWorker) -> list[int]:
         return [self.save(worker) for worker in workers]
 
-    def store_together(self, staged: dict[int, _Staged]) -> dict[int, int | ConcurrencyConflict]:
-        """The staged saves in one transaction: each one's position, or all conflict."""
+    def store_together(self, staged: dict[int, _Staged]) -> dict[int, int | Exception]:
+        """The staged saves in one transaction: each one's position, or all conflict (or
+        all fail with the store's error)."""
         if not staged:
             return {}
         try:
@@ -74,18 +75,21 @@ class Batch:
         except ConcurrencyConflict:  # their events are gone from them: reload each
             self._forget(staged.values())
             return {index: ConcurrencyConflict(ws[0].id, 1) for index, ws in staged.items()}
-        answers: dict[int, int | ConcurrencyConflict] = {
+        except Exception as error:
+            self._forget(staged.values())
+            return dict.fromkeys(staged, error)
+        answers: dict[int, int | Exception] = {
             index: max(next(positions) for _ in ws) for index, ws in staged.items()
         }
         self._remember(staged.values())
         return answers
 
-    def store_alone(self, workers: _Staged) -> int | ConcurrencyConflict:
+    def store_alone(self, workers: _Staged) -> int | Exception:
         try:
             position = self.store.save(*workers)
-        except ConcurrencyConflict as conflict:
+        except Exception as error:  # a conflict (the handler retries) or the store's error
             self._forget([workers])
-            return conflict
+            return error
         self._remember([workers])
         return position
 
@@ -120,14 +124,19 @@ def record_together(store: WorkerStore, recordings: Sequence[Recording]) -> list
         else:
             waiting[index] = staged  # type: ignore[assignment]
 
-    for index, run in enumerate(runs):
-        resume(index, run.switch)
-    while waiting:
-        staged, waiting = waiting, {}
-        answers = batch.store_together({i: w for i, w in staged.items() if i not in alone})
-        answers.update({i: batch.store_alone(w) for i, w in staged.items() if i in alone})
-        for index, answer in answers.items():
-            if isinstance(answer, ConcurrencyConflict):
-                alone.add(index)
-            resume(index, partial(runs[index].switch, answer))
+    try:
+        for index, run in enumerate(runs):
+            resume(index, run.switch)
+        while waiting:
+            staged, waiting = waiting, {}
+            answers = batch.store_together({i: w for i, w in staged.items() if i not in alone})
+            answers.update({i: batch.store_alone(w) for i, w in staged.items() if i in alone})
+            for index, answer in answers.items():
+                if isinstance(answer, ConcurrencyConflict):
+                    alone.add(index)
+                resume(index, partial(runs[index].switch, answer))
+    finally:  # none is left waiting in this thread (a greenlet dies in its own thread)
+        for run in runs:
+            if run:
+                run.throw()
     return outcomes

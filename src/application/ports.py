@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar, TypeVarTuple, Unpack
 from uuid import UUID
 
 # The cloud and CML ports live in their own modules (with their values); re-exported here.
@@ -16,12 +16,13 @@ from application.cml import CmlPort as CmlPort
 from domain.worker import CMLWorker
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class RunSync(Protocol):
     """Runs a synchronous function off the event loop (``System.run_sync``)."""
 
-    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T: ...
+    async def __call__(self, fn: Callable[[Unpack[Ts]], T], /, *args: *Ts) -> T: ...
 
 
 class Clock(Protocol):

@@ -13,7 +13,7 @@ The composition root's ``System`` has them all (``Served``; mypy checks it where
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
 
 if TYPE_CHECKING:
     from application.cloud import CloudPort
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from infrastructure.store.metrics_history import MetricsHistory
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 class Reading(Protocol):
@@ -51,7 +52,7 @@ class Reading(Protocol):
     @property
     def configs(self) -> Configs: ...
 
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
+    async def run_sync(self, fn: Callable[[Unpack[Ts]], T], *args: *Ts) -> T: ...
 
 
 class Parts(Reading, Protocol):

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar, TypeVarTuple, Unpack, runtime_checkable
 
 import anyio
 import anyio.to_thread
@@ -57,6 +57,7 @@ from infrastructure.wiring.builders import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:
@@ -85,7 +86,7 @@ class Threads:
 
     limiter: anyio.CapacityLimiter
 
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_sync(self, fn: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
         return await anyio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
 
@@ -106,7 +107,7 @@ class Core:
     license_tokens: LicenseTokenBox
     configs: Configs  # what each component takes of the settings
 
-    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run_sync(self, fn: Callable[[Unpack[Ts]], T], *args: *Ts) -> T:
         """Call the synchronous store/read model off the event loop (bounded threads)."""
         return await self.threads.run_sync(fn, *args)
 

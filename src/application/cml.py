@@ -77,6 +77,9 @@ class CmlLab:
     modified: datetime | None = None
     invalid: tuple[str, ...] = ()
     """Fields CML answered with impossible values (see :class:`CmlStats`)."""
+    owner_id: str | None = None
+    link_count: int | None = None
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -259,6 +262,9 @@ def parse_lab(body: Mapping[str, Any], running_nodes: int | None = None) -> CmlL
         running_nodes=check.count("running_nodes", running_nodes, at_most=node_count),
         owner_username=body.get("owner_username"),
         modified=_when(body.get("modified")),
+        owner_id=body.get("owner"),
+        link_count=check.count("link_count", body.get("link_count")),
+        created=_when(body.get("created")),
         invalid=tuple(check.invalid),
     )
 

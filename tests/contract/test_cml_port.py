@@ -51,6 +51,10 @@ async def test_labs_and_telemetry_events_are_listed(fleet: FleetHarness) -> None
     events = await fleet.cml.telemetry_events(host)
 
     assert all(lab.state in LAB_STATES and lab.node_count >= 0 for lab in labs)
+    for lab in labs:  # whose it is, how big, and since when (what the lab list shows)
+        assert lab.owner_id and lab.owner_username and lab.link_count is not None
+        assert lab.created is not None and lab.modified is not None
+        assert lab.created <= lab.modified and lab.created.tzinfo is not None
     started = [lab for lab in labs if lab.state == "STARTED"]
     assert all(lab.running_nodes == lab.node_count for lab in started)
     times = [e.timestamp for e in events]

@@ -54,7 +54,11 @@ def test_an_impossible_reading_is_refused_and_named_never_clamped(body: Any, fie
 
 @pytest.mark.parametrize(
     ("lab", "running", "field"),
-    [({"node_count": -4}, None, "labs.node_count"), ({"node_count": 2}, 5, "labs.running_nodes")],
+    [
+        ({"node_count": -4}, None, "labs.node_count"),
+        ({"node_count": 2}, 5, "labs.running_nodes"),
+        ({"node_count": 2, "link_count": -1}, None, "labs.link_count"),
+    ],
 )
 def test_impossible_lab_counts_are_refused_and_named(
     lab: dict[str, Any], running: int | None, field: str

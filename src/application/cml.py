@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Protocol
 
 from domain.status import LicenseStatus
@@ -91,6 +92,23 @@ class CmlTelemetryEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
 
+class LabAction(Enum):
+    """What an operator can do to a lab, as CML's API names it (``PUT /labs/{id}/<action>``,
+    ``DELETE /labs/{id}``)."""
+
+    START = "start"
+    STOP = "stop"
+    WIPE = "wipe"
+    DELETE = "delete"
+
+    @property
+    def call(self) -> tuple[str, str]:
+        """The spec's operation: method and path template."""
+        if self is LabAction.DELETE:
+            return "DELETE", "/labs/{lab_id}"
+        return "PUT", f"/labs/{{lab_id}}/{self.value}"
+
+
 class CmlPort(Protocol):
     """The CML REST API of the worker at ``host`` (IP address or DNS name).
 
@@ -121,6 +139,12 @@ class CmlPort(Protocol):
 
     async def deregister_license(self, host: str) -> None:
         """Deregister; an already unregistered product raises ``CmlError`` (status 400)."""
+        ...
+
+    async def act_on_lab(self, host: str, lab_id: str, action: LabAction) -> None:
+        """Start, stop, wipe or delete a lab. Starting a started lab or stopping a stopped
+        one does nothing; wiping or deleting a started lab is refused (``CmlError``,
+        status 400); an unknown lab raises ``CmlError`` (status 404)."""
         ...
 
 

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from application.cloud import Launch
-from application.cml import license_status_of
+from application.cml import LabAction, license_status_of
 from application.ports_errors import CmlError, CmlUnreachable
 from domain.status import LicenseStatus
 from tests.contract.conftest import FleetHarness
@@ -111,3 +111,30 @@ async def test_a_stopped_worker_does_not_answer(fleet: FleetHarness) -> None:
     await fleet.cloud.stop_instance(fleet.region, info.instance_id)
     with pytest.raises(CmlUnreachable):
         await fleet.cml.system_stats(host)
+
+
+async def test_an_operator_starts_stops_wipes_and_deletes_a_lab(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    fleet.let_time_pass(timedelta(hours=2))  # users have made labs
+    lab = (await fleet.cml.labs(host))[0]
+
+    async def state() -> str | None:
+        return next((seen.state for seen in await fleet.cml.labs(host) if seen.id == lab.id), None)
+
+    for _ in range(2):  # starting a started lab does nothing
+        await fleet.cml.act_on_lab(host, lab.id, LabAction.START)
+    assert await state() == "STARTED"
+    for action in (LabAction.WIPE, LabAction.DELETE):  # not while it runs
+        with pytest.raises(CmlError) as refused:
+            await fleet.cml.act_on_lab(host, lab.id, action)
+        assert refused.value.status == 400
+    assert await state() == "STARTED"
+    await fleet.cml.act_on_lab(host, lab.id, LabAction.STOP)
+    assert await state() == "STOPPED"
+    await fleet.cml.act_on_lab(host, lab.id, LabAction.WIPE)
+    assert await state() == "DEFINED_ON_CORE"
+    await fleet.cml.act_on_lab(host, lab.id, LabAction.DELETE)
+    assert await state() is None
+    with pytest.raises(CmlError) as unknown:
+        await fleet.cml.act_on_lab(host, lab.id, LabAction.STOP)
+    assert unknown.value.status == 404

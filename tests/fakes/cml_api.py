@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from application.cml import LabAction
 from infrastructure.outside.simulated import cml_bodies as bodies
 from infrastructure.outside.simulated.cml import stats_body
-from infrastructure.outside.simulated.cml_host import SimLab
+from infrastructure.outside.simulated.cml_host import LabRefused, SimLab
 from infrastructure.outside.simulated.instance import SimInstance
+from infrastructure.outside.simulated.world import SimWorld
 from tests.fakes.cml_spec import NO_BODY
 
 Answer = tuple[int, Any]
@@ -36,6 +38,7 @@ class Call:
     path: dict[str, str]
     body: Any
     now: datetime
+    world: SimWorld
 
 
 def error(status: int, description: str) -> Answer:
@@ -103,6 +106,19 @@ def deregister(call: Call) -> Answer:
     return 204, NO_BODY
 
 
+def lab_action(action: str) -> Callable[[Call], Answer]:
+    """``PUT /labs/{lab_id}/<action>`` or ``DELETE /labs/{lab_id}``, by the simulated rules."""
+
+    def act(call: Call) -> Answer:
+        try:
+            call.world.lab(call.instance, call.path["lab_id"], action)
+        except LabRefused as refused:
+            return error(refused.status, str(refused))
+        return 204, NO_BODY
+
+    return act
+
+
 HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /system_information": system_information,
     "GET /system_health": system_health,
@@ -114,6 +130,7 @@ HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /labs/{lab_id}": lab,
     "GET /labs/{lab_id}/lab_element_state": lab_element_state,
     "GET /telemetry/events": telemetry_events,
+    **{" ".join(a.call): lab_action(a.value) for a in LabAction},
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from application.cloud import Launch
+from application.cml import LabAction
 from application.ports_errors import CmlError
 from infrastructure.outside.simulated import SimKnobs, SimulatedCloud, SimulatedCml, SimWorld
 from infrastructure.outside.simulated.journal import Journal
@@ -55,6 +56,15 @@ async def test_a_world_rebuilt_from_its_journal_is_the_same_world(tmp_path: Path
     await cml.register_license(ids[2], "bad-token-1")
     await cml.register_license(ids[3], "c2VjcmV0LXRva2Vu")
     clock.advance(timedelta(hours=2))
+    acted = 0
+    for instance_id in ids[1:]:  # an operator acts on the labs (users go on meanwhile)
+        for lab in await cml.labs(instance_id):
+            action = LabAction.STOP if lab.state == "STARTED" else LabAction.START
+            await cml.act_on_lab(instance_id, lab.id, action)
+            acted += 1
+        clock.advance(timedelta(minutes=7))
+    assert acted > 0
+    clock.advance(timedelta(hours=1))
     seen_before = await everything_seen(before)
 
     after = world(path, clock, seed=999)  # the journal's seed wins

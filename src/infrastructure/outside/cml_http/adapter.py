@@ -18,6 +18,7 @@ from application.cml import (
     CmlStats,
     CmlSystemInfo,
     CmlTelemetryEvent,
+    LabAction,
     parse_lab,
     parse_licensing,
     parse_system_health,
@@ -41,6 +42,7 @@ ENDPOINTS = (
     ("GET", "/labs/{lab_id}"),
     ("GET", "/labs/{lab_id}/lab_element_state"),
     ("GET", "/telemetry/events"),
+    *(action.call for action in LabAction),
 )
 """Every operation of the spec this adapter calls (a test checks them against it)."""
 
@@ -141,6 +143,11 @@ class HttpCml:
         """``DELETE /licensing/deregistration`` (204, or 202 when only the local part
         could be done); 400 when already deregistered."""
         await self.transport.request(host, "DELETE", "/licensing/deregistration")
+
+    async def act_on_lab(self, host: str, lab_id: str, action: LabAction) -> None:
+        """``PUT /labs/{lab_id}/start|stop|wipe`` or ``DELETE /labs/{lab_id}`` (204)."""
+        method, template = action.call
+        await self.transport.request(host, method, template, path={"lab_id": lab_id})
 
 
 def _running_nodes(host: str, states: Any) -> int:

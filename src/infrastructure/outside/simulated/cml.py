@@ -14,7 +14,7 @@ from typing import Any
 from application import cml as api
 from application.ports_errors import CmlError, CmlUnreachable
 from infrastructure.outside.simulated import cml_bodies as bodies
-from infrastructure.outside.simulated.cml_host import token_accepted
+from infrastructure.outside.simulated.cml_host import LabRefused, token_accepted
 from infrastructure.outside.simulated.instance import SimInstance
 from infrastructure.outside.simulated.world import Fault, SimWorld
 
@@ -113,6 +113,16 @@ class SimulatedCml:
             if cml.registration == "IN_PROGRESS":
                 raise CmlError(host, "HTTP 409: registration in progress", status=409)
             self.world.license(instance, "deregister")
+
+    async def act_on_lab(self, host: str, lab_id: str, action: api.LabAction) -> None:
+        method, template = action.call
+        instance = await self._enter(f"{method} {template}", host)
+        try:
+            self.world.lab(instance, lab_id, action.value)
+        except LabRefused as refused:
+            raise CmlError(
+                host, f"HTTP {refused.status}: {refused}", status=refused.status
+            ) from None
 
 
 def stats_body(instance: SimInstance) -> dict[str, Any]:

@@ -54,6 +54,14 @@ class SimLab:
     state: str = "STOPPED"
 
 
+class LabRefused(Exception):
+    """CML refused an operator's action on a lab (``status``: the HTTP status it answers)."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status = status
+
+
 class SimCml:
     """CML on one instance. Stepped by its instance; time always comes in as ``at``."""
 
@@ -128,6 +136,24 @@ class SimCml:
     def _stop_lab(self, at: datetime, lab: SimLab) -> None:
         lab.state, lab.modified = "STOPPED", at
         self._event(at, "stop_lab", {"lab_id": lab.id, "user_name": lab.owner})
+
+    def act_on_lab(self, lab_id: str, action: str, at: datetime) -> None:
+        """An operator's ``start``, ``stop``, ``wipe`` or ``delete``; raises ``LabRefused``
+        (and changes nothing) where CML refuses it."""
+        lab = next((lab for lab in self.labs if lab.id == lab_id), None)
+        if lab is None:
+            raise LabRefused(404, f"Lab not found: {lab_id}")
+        if action in ("wipe", "delete") and lab.state == "STARTED":
+            raise LabRefused(400, f"Lab {lab_id} is running: stop it first")
+        if action == "delete":
+            self.labs.remove(lab)
+            return
+        wanted = {"start": "STARTED", "stop": "STOPPED", "wipe": "DEFINED_ON_CORE"}[action]
+        if lab.state == wanted:
+            return  # nothing to do, as CML answers
+        lab.state, lab.modified = wanted, at
+        if action in ("start", "stop"):
+            self._event(at, f"{action}_lab", {"lab_id": lab.id, "user_name": SERVICE_ACCOUNT})
 
     def _new_lab(self, rng: random.Random, at: datetime) -> SimLab:
         title = f"{rng.choice(LAB_TITLES)} {rng.randint(1, 99)}"

@@ -150,6 +150,14 @@ class SimWorld:
             entry = {"op": "license", "at": at.isoformat(), "id": instance.instance_id}
             self.journal.append(entry | {"action": action, "accepted": accepted})
 
+    def lab(self, instance: SimInstance, lab_id: str, action: str) -> None:
+        """An operator's action on a lab (``SimCml.act_on_lab``; a refusal journals nothing)."""
+        with self.lock:
+            at = self.now()
+            self._lab(instance, lab_id, action, at)
+            entry = {"op": "lab", "at": at.isoformat(), "id": instance.instance_id}
+            self.journal.append(entry | {"lab": lab_id, "action": action})
+
     def count_token(self, token: str) -> None:
         """A ``RunInstances`` call with this client token reached "AWS"."""
         with self.lock:
@@ -198,6 +206,10 @@ class SimWorld:
         for key in remove:
             instance.tags.pop(key, None)
 
+    def _lab(self, instance: SimInstance, lab_id: str, action: str, at: datetime) -> None:
+        instance.advance(at)
+        instance.cml.act_on_lab(lab_id, action, at)
+
     def _license(self, instance: SimInstance, action: str, accepted: bool, at: datetime) -> None:
         instance.advance(at)
         if action == "register":
@@ -238,6 +250,9 @@ class SimWorld:
             elif op == "license":
                 assert at is not None
                 self._license(instance, entry["action"], entry["accepted"], at)
+            elif op == "lab":
+                assert at is not None
+                self._lab(instance, entry["lab"], entry["action"], at)
 
     def _allocate_ip(self, instance: SimInstance) -> str:
         """A public address per boot, from the instance's id (not from who asked first)."""

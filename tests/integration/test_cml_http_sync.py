@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from application.cml import license_status_of
+from application.cml import LabAction, license_status_of
 from application.jobs.probe import probe_cml
 from application.ports_errors import CmlError
 from domain.status import LicenseStatus
@@ -69,13 +69,16 @@ async def test_every_call_the_client_makes_is_an_operation_of_the_spec(
     spec = load_spec()
     assert {(m, p) for m, p in ENDPOINTS} <= set(spec.operations)
 
-    rig.start_a_lab()
+    started = rig.start_a_lab()
     await probe_cml(cml, rig.host)
     await cml.register_license(rig.host, "c2VjcmV0LXRva2Vu")
     rig.clock.advance(timedelta(minutes=2))  # the registration completes
     rig.fake.expire_tokens()  # a re-authentication is part of the story too
     await cml.licensing(rig.host)
     await cml.deregister_license(rig.host)
+    for action in LabAction.STOP, LabAction.WIPE, LabAction.START, LabAction.STOP:
+        await cml.act_on_lab(rig.host, started, action)
+    await cml.act_on_lab(rig.host, started, LabAction.DELETE)
 
     made = {seen.operation for seen in rig.fake.seen}
     assert made == {f"{method} {path}" for method, path in ENDPOINTS}

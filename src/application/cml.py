@@ -128,6 +128,24 @@ class CmlPort(Protocol):
         """Every lab on the worker (all users'), with state and running node counts."""
         ...
 
+    async def lab_ids(self, host: str) -> tuple[str, ...]:
+        """The ids of every lab on the worker (all users'): one cheap call."""
+        ...
+
+    async def lab(self, host: str, lab_id: str) -> CmlLab | None:
+        """One lab with its running node count; ``None`` if there is no such lab."""
+        ...
+
+    async def download_lab(self, host: str, lab_id: str) -> str:
+        """The lab's topology as CML's YAML; an unknown lab raises ``CmlError`` (404)."""
+        ...
+
+    async def import_lab(self, host: str, topology: Mapping[str, Any], title: str | None) -> str:
+        """Create a lab from a topology (the spec's ``Topology``, already validated);
+        ``title`` replaces the topology's own. Returns the new lab's id; a topology CML
+        refuses raises ``CmlError`` (400)."""
+        ...
+
     async def telemetry_events(self, host: str) -> tuple[CmlTelemetryEvent, ...]:
         """The whole telemetry history, oldest first (the API takes no filter)."""
         ...
@@ -146,6 +164,14 @@ class CmlPort(Protocol):
         one does nothing; wiping or deleting a started lab is refused (``CmlError``,
         status 400); an unknown lab raises ``CmlError`` (status 404)."""
         ...
+
+
+LAB_EVENT_CATEGORIES = frozenset(
+    {"start_lab", "stop_lab", "queue_node", "start_node", "stop_node", "boot_node"}
+    | {"wipe_node", "import_lab"}
+)
+"""Telemetry categories that say a lab's state or nodes changed (the spec's
+``TelemetryEventCategory``); their ``data`` is free-form, so none is trusted to name its lab."""
 
 
 # ------------------------------------------------------------------ license states

@@ -6,6 +6,7 @@ from datetime import timedelta
 from uuid import uuid4
 
 import pytest
+import yaml
 
 from application.cloud import Launch
 from application.cml import LabAction, license_status_of
@@ -137,4 +138,44 @@ async def test_an_operator_starts_stops_wipes_and_deletes_a_lab(fleet: FleetHarn
     assert await state() is None
     with pytest.raises(CmlError) as unknown:
         await fleet.cml.act_on_lab(host, lab.id, LabAction.STOP)
+    assert unknown.value.status == 404
+
+
+TOPOLOGY = {
+    "lab": {"version": "0.2.2", "title": "Imported pair", "description": "two routers"},
+    "nodes": [
+        {"id": f"n{i}", "label": f"r{i}", "node_definition": "iosv", "x": 100 * i, "y": 0}
+        for i in range(2)
+    ],
+    "links": [{"id": "l0", "i1": "i0", "n1": "n0", "i2": "i0", "n2": "n1"}],
+}
+
+
+async def test_one_lab_is_read_by_id_and_an_unknown_one_is_none(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    fleet.let_time_pass(timedelta(hours=2))
+    ids = await fleet.cml.lab_ids(host)
+    everything = {lab.id: lab for lab in await fleet.cml.labs(host)}
+    assert set(ids) == set(everything) and ids
+    for lab_id in ids:
+        assert await fleet.cml.lab(host, lab_id) == everything[lab_id]
+    assert await fleet.cml.lab(host, str(uuid4())) is None
+
+
+async def test_a_topology_is_imported_and_downloaded_again(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    lab_id = await fleet.cml.import_lab(host, TOPOLOGY, "Renamed on import")
+    lab = await fleet.cml.lab(host, lab_id)
+    assert lab is not None and lab_id in await fleet.cml.lab_ids(host)
+    assert (lab.title, lab.node_count, lab.link_count) == ("Renamed on import", 2, 1)
+    assert lab.state in LAB_STATES and lab.running_nodes == 0
+    untitled = await fleet.cml.import_lab(host, TOPOLOGY, None)
+    assert (await fleet.cml.lab(host, untitled)).title == "Imported pair"  # type: ignore[union-attr]
+
+    text = await fleet.cml.download_lab(host, lab_id)
+    document = yaml.safe_load(text)
+    assert document["lab"]["title"] == "Renamed on import"
+    assert [n["label"] for n in document["nodes"]] == ["r0", "r1"] and len(document["links"]) == 1
+    with pytest.raises(CmlError) as unknown:
+        await fleet.cml.download_lab(host, str(uuid4()))
     assert unknown.value.status == 404

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -39,6 +39,7 @@ class Call:
     body: Any
     now: datetime
     world: SimWorld
+    query: Mapping[str, str] = field(default_factory=dict)
 
 
 def error(status: int, description: str) -> Answer:
@@ -119,6 +120,19 @@ def lab_action(action: str) -> Callable[[Call], Answer]:
     return act
 
 
+def download(call: Call) -> Answer:
+    found = _lab(call)
+    if found is None:
+        return error(404, "Lab not found")
+    return 200, bodies.lab_yaml(found)
+
+
+def import_lab(call: Call) -> Answer:
+    """``POST /import``: the body was checked against the spec's ``Topology``."""
+    lab_id = call.world.import_lab(call.instance, call.body, call.query.get("title"))
+    return 200, {"id": lab_id, "warnings": []}
+
+
 HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /system_information": system_information,
     "GET /system_health": system_health,
@@ -130,6 +144,8 @@ HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /labs/{lab_id}": lab,
     "GET /labs/{lab_id}/lab_element_state": lab_element_state,
     "GET /telemetry/events": telemetry_events,
+    "GET /labs/{lab_id}/download": download,
+    "POST /import": import_lab,
     **{" ".join(a.call): lab_action(a.value) for a in LabAction},
 }
 

@@ -180,7 +180,8 @@ class FakeCml:
             if handler is None:
                 self.violations.append(f"{operation.key} is in the spec but not in the fake")
                 return error(500, "Not implemented by the fake")
-            return handler(Call(instance, values, body, self.world.now(), self.world))
+            query = dict(request.query_params)
+            return handler(Call(instance, values, body, self.world.now(), self.world, query))
 
     def _send(self, operation: Operation, status: int, body: Any) -> Response:
         problems = self.spec.response_errors(operation, status, body)

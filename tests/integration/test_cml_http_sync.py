@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from application.cml import LabAction, license_status_of
 from application.jobs.probe import probe_cml
@@ -78,7 +79,11 @@ async def test_every_call_the_client_makes_is_an_operation_of_the_spec(
     await cml.deregister_license(rig.host)
     for action in LabAction.STOP, LabAction.WIPE, LabAction.START, LabAction.STOP:
         await cml.act_on_lab(rig.host, started, action)
+    copy = await cml.import_lab(
+        rig.host, yaml.safe_load(await cml.download_lab(rig.host, started)), None
+    )
     await cml.act_on_lab(rig.host, started, LabAction.DELETE)
+    assert await cml.lab(rig.host, copy) is not None
 
     made = {seen.operation for seen in rig.fake.seen}
     assert made == {f"{method} {path}" for method, path in ENDPOINTS}

@@ -42,6 +42,8 @@ ENDPOINTS = (
     ("GET", "/labs/{lab_id}"),
     ("GET", "/labs/{lab_id}/lab_element_state"),
     ("GET", "/telemetry/events"),
+    ("GET", "/labs/{lab_id}/download"),
+    ("POST", "/import"),
     *(action.call for action in LabAction),
 )
 """Every operation of the spec this adapter calls (a test checks them against it)."""
@@ -97,13 +99,20 @@ class HttpCml:
     async def labs(self, host: str) -> tuple[CmlLab, ...]:
         """``GET /labs?show_all=true`` (every user's labs, for an admin), then each lab;
         the node states of a started lab give its running nodes."""
-        ids = await self.transport.get_json(host, "/labs", params={"show_all": "true"})
-        if not isinstance(ids, list):
-            raise CmlError(host, "GET /labs: expected a list of lab ids", status=200)
-        labs = await asyncio.gather(*(self._lab(host, str(lab_id)) for lab_id in ids))
+        ids = await self.lab_ids(host)
+        labs = await asyncio.gather(*(self.lab(host, lab_id) for lab_id in ids))
         return tuple(lab for lab in labs if lab is not None)
 
-    async def _lab(self, host: str, lab_id: str) -> CmlLab | None:
+    async def lab_ids(self, host: str) -> tuple[str, ...]:
+        """``GET /labs?show_all=true``: every user's labs (for an admin)."""
+        ids = await self.transport.get_json(host, "/labs", params={"show_all": "true"})
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise CmlError(host, "GET /labs: expected a list of lab ids", status=200)
+        return tuple(ids)
+
+    async def lab(self, host: str, lab_id: str) -> CmlLab | None:
+        """``GET /labs/{lab_id}``; for a started lab its node states give its running
+        nodes. ``None`` when the lab is gone (404)."""
         path = {"lab_id": lab_id}
         try:
             body = await self.transport.get_json(host, "/labs/{lab_id}", path=path)
@@ -125,6 +134,27 @@ class HttpCml:
             raise CmlError(host, "GET /telemetry/events: expected a list", status=200)
         events = [_parsed(host, "/telemetry/events", parse_telemetry_event, e) for e in body]
         return tuple(sorted(events, key=lambda event: event.timestamp))
+
+    async def download_lab(self, host: str, lab_id: str) -> str:
+        """``GET /labs/{lab_id}/download``: the YAML, as a JSON string."""
+        body = await self.transport.get_json(
+            host, "/labs/{lab_id}/download", path={"lab_id": lab_id}
+        )
+        if not isinstance(body, str):
+            raise CmlError(host, "GET /labs/{lab_id}/download: expected a string", status=200)
+        return body
+
+    async def import_lab(self, host: str, topology: Mapping[str, Any], title: str | None) -> str:
+        """``POST /import?title=`` with the topology as JSON; the answer names the lab."""
+        params = {"title": title} if title else None
+        response = await self.transport.request(
+            host, "POST", "/import", params=params, json=dict(topology)
+        )
+        try:
+            lab_id = response.json()["id"]
+        except (ValueError, KeyError, TypeError):
+            raise CmlError(host, "POST /import: the answer names no lab", status=200) from None
+        return str(lab_id)
 
     # ---------------------------------------------------------- license
 

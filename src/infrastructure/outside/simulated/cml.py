@@ -8,13 +8,13 @@ read back with the same parsers the HTTP adapter uses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from application import cml as api
 from application.ports_errors import CmlError, CmlUnreachable
 from infrastructure.outside.simulated import cml_bodies as bodies
-from infrastructure.outside.simulated.cml_host import LabRefused, token_accepted
+from infrastructure.outside.simulated.cml_host import LabRefused, SimLab, token_accepted
 from infrastructure.outside.simulated.instance import SimInstance
 from infrastructure.outside.simulated.world import Fault, SimWorld
 
@@ -88,6 +88,34 @@ class SimulatedCml:
                 for lab in cml.labs
             )
 
+    async def lab_ids(self, host: str) -> tuple[str, ...]:
+        return tuple(await self._read("GET /labs", host, lambda i: [lab.id for lab in i.cml.labs]))
+
+    async def lab(self, host: str, lab_id: str) -> api.CmlLab | None:
+        def body(instance: SimInstance) -> api.CmlLab | None:
+            found = _lab(instance, lab_id)
+            if found is None:
+                return None
+            running = found.node_count if found.state == "STARTED" else 0
+            return api.parse_lab(bodies.lab(instance.cml, found), running)
+
+        result: api.CmlLab | None = await self._read("GET /labs/{lab_id}", host, body)
+        return result
+
+    async def download_lab(self, host: str, lab_id: str) -> str:
+        def body(instance: SimInstance) -> str | None:
+            found = _lab(instance, lab_id)
+            return None if found is None else bodies.lab_yaml(found)
+
+        text: str | None = await self._read("GET /labs/{lab_id}/download", host, body)
+        if text is None:
+            raise CmlError(host, f"HTTP 404: Lab not found: {lab_id}", status=404)
+        return text
+
+    async def import_lab(self, host: str, topology: Mapping[str, Any], title: str | None) -> str:
+        instance = await self._enter("POST /import", host)
+        return self.world.import_lab(instance, dict(topology), title)
+
     async def telemetry_events(self, host: str) -> tuple[api.CmlTelemetryEvent, ...]:
         events = await self._read("GET /telemetry/events", host, lambda i: list(i.cml.events))
         return tuple(api.parse_telemetry_event(e) for e in events)
@@ -123,6 +151,10 @@ class SimulatedCml:
             raise CmlError(
                 host, f"HTTP {refused.status}: {refused}", status=refused.status
             ) from None
+
+
+def _lab(instance: SimInstance, lab_id: str) -> SimLab | None:
+    return next((lab for lab in instance.cml.labs if lab.id == lab_id), None)
 
 
 def stats_body(instance: SimInstance) -> dict[str, Any]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import yaml
+
 from application.mapper import rfc3339
 from infrastructure.outside.simulated.cml_host import CML_VERSION, SSMS, SimCml, SimLab
 
@@ -132,6 +134,11 @@ def lab(cml: SimCml, item: SimLab) -> dict[str, Any]:
         "owner_fullname": item.owner.title(),
         "state": item.state,
         "node_count": item.node_count,
-        "link_count": max(0, item.node_count - 1),
+        "link_count": item.link_count,
         "effective_permissions": ["lab_admin", "lab_edit", "lab_exec", "lab_view"],
     }
+
+
+def lab_yaml(item: SimLab) -> str:
+    """``GET /labs/{lab_id}/download``: the lab's topology in CML's YAML."""
+    return yaml.safe_dump(item.as_topology(), sort_keys=False)

@@ -8,6 +8,7 @@ the spec, and the simulated port reads them with the same parsers as the HTTP ad
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from collections import deque
@@ -31,6 +32,9 @@ LICENSE_STATES = (
 )
 # Per 30 s tick on a busy worker: mean idle gap ~15 min, mean lab session ~20 min.
 P_LAB_START, P_LAB_STOP, P_USER_ACTIVE = 1 / 30, 1 / 40, 1 / 6
+P_LAB_EDIT = 1 / 60
+"""Per tick of a busy worker: a user edits a lab (adds a node), which CML's telemetry
+does not report: only a full refresh sees it."""
 
 
 def token_accepted(token: str) -> bool:
@@ -52,6 +56,25 @@ class SimLab:
     created: datetime
     modified: datetime
     state: str = "STOPPED"
+    topology: dict[str, Any] | None = None
+    """What it was imported from (``None``: made up by the simulation)."""
+
+    @property
+    def link_count(self) -> int:
+        if self.topology is not None:
+            return len(self.topology.get("links") or ())
+        return max(0, self.node_count - 1)
+
+    def as_topology(self) -> dict[str, Any]:
+        """The lab as the spec's ``Topology`` (what a download gives)."""
+        if self.topology is not None:
+            lab = dict(self.topology.get("lab") or {}) | {"title": self.title}
+            return self.topology | {"lab": lab}
+        nodes = [
+            {"id": f"n{i}", "label": f"node-{i}", "node_definition": "iosv", "x": 100 * i, "y": 0}
+            for i in range(self.node_count)
+        ]
+        return {"lab": {"version": "0.2.2", "title": self.title}, "nodes": nodes, "links": []}
 
 
 class LabRefused(Exception):
@@ -122,6 +145,10 @@ class SimCml:
             self._stop_lab(at, running[0])
         elif running and rng.random() < P_USER_ACTIVE:
             self._event(at, "user_activity", {"user_name": running[0].owner, "action": "console"})
+        elif self.labs and rng.random() < P_LAB_EDIT:
+            lab = rng.choice(self.labs)
+            if lab.topology is None:
+                lab.node_count, lab.modified = lab.node_count + 1, at
 
     def _start_lab(self, at: datetime, rng: random.Random) -> None:
         if not self.labs or rng.random() < 0.2:
@@ -154,6 +181,21 @@ class SimCml:
         lab.state, lab.modified = wanted, at
         if action in ("start", "stop"):
             self._event(at, f"{action}_lab", {"lab_id": lab.id, "user_name": SERVICE_ACCOUNT})
+        else:
+            self._event(at, "wipe_node", {"lab_id": lab.id, "user_name": SERVICE_ACCOUNT})
+
+    def import_lab(
+        self, lab_id: str, topology: dict[str, Any], title: str | None, at: datetime
+    ) -> None:
+        """A lab made from ``topology`` (already valid), owned by our service account."""
+        if SERVICE_ACCOUNT not in self.owner_ids:
+            digest = hashlib.blake2b(self.compute_id.encode(), digest_size=16).digest()
+            self.owner_ids[SERVICE_ACCOUNT] = str(uuid.UUID(bytes=digest, version=4))
+        title = title or (topology.get("lab") or {}).get("title") or f"Lab at {at:%a %H:%M}"
+        nodes = len(topology.get("nodes") or ())
+        lab = SimLab(lab_id, title, SERVICE_ACCOUNT, nodes, at, at, topology=topology)
+        self.labs.append(lab)
+        self._event(at, "import_lab", {"lab_id": lab_id, "user_name": SERVICE_ACCOUNT})
 
     def _new_lab(self, rng: random.Random, at: datetime) -> SimLab:
         title = f"{rng.choice(LAB_TITLES)} {rng.randint(1, 99)}"

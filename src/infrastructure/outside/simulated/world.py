@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -158,6 +159,16 @@ class SimWorld:
             entry = {"op": "lab", "at": at.isoformat(), "id": instance.instance_id}
             self.journal.append(entry | {"lab": lab_id, "action": action})
 
+    def import_lab(self, instance: SimInstance, topology: dict[str, Any], title: str | None) -> str:
+        """A lab imported by an operator (``SimCml.import_lab``); returns its id."""
+        with self.lock:
+            at, lab_id = self.now(), str(uuid.uuid4())
+            instance.advance(at)
+            instance.cml.import_lab(lab_id, topology, title, at)
+            entry = {"op": "import", "at": at.isoformat(), "id": instance.instance_id}
+            self.journal.append(entry | {"lab": lab_id, "topology": topology, "title": title})
+            return lab_id
+
     def count_token(self, token: str) -> None:
         """A ``RunInstances`` call with this client token reached "AWS"."""
         with self.lock:
@@ -253,6 +264,10 @@ class SimWorld:
             elif op == "lab":
                 assert at is not None
                 self._lab(instance, entry["lab"], entry["action"], at)
+            elif op == "import":
+                assert at is not None
+                instance.advance(at)
+                instance.cml.import_lab(entry["lab"], entry["topology"], entry["title"], at)
 
     def _allocate_ip(self, instance: SimInstance) -> str:
         """A public address per boot, from the instance's id (not from who asked first)."""

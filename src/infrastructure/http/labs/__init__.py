@@ -1,0 +1,1 @@
+"""The lab endpoints: a worker's labs, the fleet's labs, and what operators do to them."""

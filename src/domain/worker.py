@@ -17,6 +17,13 @@ from eventsourcing.domain import Aggregate
 from domain import worker_events as events
 from domain.cause import Cause
 from domain.errors import IllegalTransition, InvalidValue
+from domain.labs import (
+    MAX_PENDING_LAB_OPERATIONS,
+    LabImport,
+    LabOperation,
+    NotReadyForLabs,
+    TooManyLabOperations,
+)
 from domain.license import DEREGISTRABLE, REGISTRABLE
 from domain.policies import ExternalChange, assess_idle, external_change, material_changes
 from domain.spec import WorkerSpec
@@ -80,6 +87,9 @@ class CMLWorker(WorkerState, Aggregate):
     LicenseStatusObserved: TypeAlias = events.LicenseStatusObserved
     TagsChanged: TypeAlias = events.TagsChanged
     TagsApplied: TypeAlias = events.TagsApplied
+    LabOperationRequested: TypeAlias = events.LabOperationRequested
+    LabOperationDone: TypeAlias = events.LabOperationDone
+    LabOperationFailed: TypeAlias = events.LabOperationFailed
 
     def _record(self, event: type[events.WorkerEvent], cause: Cause, **fields: Any) -> None:
         self.trigger_event(event, actor=cause.actor, correlation_id=cause.correlation_id, **fields)
@@ -483,6 +493,54 @@ class CMLWorker(WorkerState, Aggregate):
         self._record(
             self.OperationFailed, cause, operation=TAG_OPERATION, reason=reason, status=self.status
         )
+
+    # -------------------------------------------------------------------- labs
+
+    def request_lab_operation(
+        self, operation: LabOperation, *, cause: Cause, import_of: LabImport | None = None
+    ) -> None:
+        """Ask for ``operation``; only on a running worker whose CML is ready, with at
+        most ``MAX_PENDING_LAB_OPERATIONS`` still under way."""
+        if self.status is not S.RUNNING or self.service_status is not ServiceStatus.READY:
+            raise NotReadyForLabs(self.status.value, self.service_status.value)
+        if len(self.lab_operations_pending) >= MAX_PENDING_LAB_OPERATIONS:
+            raise TooManyLabOperations(MAX_PENDING_LAB_OPERATIONS)
+        extra = {} if import_of is None else import_of.fields()
+        requested = self.LabOperationRequested
+        self._record(requested, cause, operation=operation.kind, lab_id=operation.lab_id, **extra)
+
+    def complete_lab_operation(
+        self, request_version: int, done: LabOperation, lab_state: str | None, *, cause: Cause
+    ) -> bool:
+        """Record the outcome of the request at ``request_version`` (nothing if it has
+        one already). Returns whether recorded."""
+        if request_version not in self.lab_operations_pending:
+            return False
+        assert done.lab_id is not None
+        self._record(
+            self.LabOperationDone,
+            cause,
+            request_version=request_version,
+            operation=done.kind,
+            lab_id=done.lab_id,
+            lab_state=lab_state,
+        )
+        return True
+
+    def fail_lab_operation(
+        self, request_version: int, failed: LabOperation, reason: str, *, cause: Cause
+    ) -> bool:
+        if request_version not in self.lab_operations_pending:
+            return False
+        self._record(
+            self.LabOperationFailed,
+            cause,
+            request_version=request_version,
+            operation=failed.kind,
+            lab_id=failed.lab_id,
+            reason=reason,
+        )
+        return True
 
 
 def _check_timeout(minutes: int | None) -> None:

@@ -384,3 +384,50 @@ class TagsApplied(WorkerEvent):
         pending = worker.tags_pending_version
         if pending is not None and pending <= self.version:
             worker.tags_pending_version = None
+
+
+class LabOperationRequested(WorkerEvent):
+    """An operator asked for something to be done to a lab on the worker's CML
+    (``start``, ``stop``, ``wipe``, ``delete``; ``import`` with the topology's size and
+    digest, the topology itself never in the log). The operations engine carries it out."""
+
+    TOPIC = "cml-fleet:CMLWorker.LabOperationRequested"
+    operation: str
+    lab_id: str | None
+    title: str | None = None
+    size: int | None = None
+    digest: str | None = None
+
+    def apply_to(self, worker: WorkerState) -> None:
+        worker.lab_operations_pending = (*worker.lab_operations_pending, self.originator_version)
+
+
+class LabOperationDone(WorkerEvent):
+    """The lab operation requested at ``request_version`` is done; ``lab_state`` is the
+    lab's state CML reported after it (``None``: deleted)."""
+
+    TOPIC = "cml-fleet:CMLWorker.LabOperationDone"
+    request_version: int
+    operation: str
+    lab_id: str
+    lab_state: str | None
+
+    def apply_to(self, worker: WorkerState) -> None:
+        worker.lab_operations_pending = _without(worker, self.request_version)
+
+
+class LabOperationFailed(WorkerEvent):
+    """The lab operation requested at ``request_version`` could not be done."""
+
+    TOPIC = "cml-fleet:CMLWorker.LabOperationFailed"
+    request_version: int
+    operation: str
+    lab_id: str | None
+    reason: str
+
+    def apply_to(self, worker: WorkerState) -> None:
+        worker.lab_operations_pending = _without(worker, self.request_version)
+
+
+def _without(worker: WorkerState, version: int) -> tuple[int, ...]:
+    return tuple(v for v in worker.lab_operations_pending if v != version)

@@ -60,6 +60,8 @@ class WorkerState:
     tags: dict[str, str]
     tags_pending_version: int | None = None
     """Version of the last tag change not yet written to EC2 (``None``: none pending)."""
+    lab_operations_pending: tuple[int, ...] = ()
+    """Versions of the lab operations requested and not yet done or failed."""
     created_by: str
     last_actor: str
     last_correlation_id: str

@@ -18,7 +18,7 @@ class TopologyRejected(ValueError):
     """Why a topology cannot be imported (said to the operator as it is)."""
 
 
-class _PlainLoader(yaml.SafeLoader):
+class _PlainLoader(yaml.SafeLoader):  # type: ignore[misc]
     """The safe loader without anchors and aliases."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:

@@ -141,4 +141,5 @@ def lab(cml: SimCml, item: SimLab) -> dict[str, Any]:
 
 def lab_yaml(item: SimLab) -> str:
     """``GET /labs/{lab_id}/download``: the lab's topology in CML's YAML."""
-    return yaml.safe_dump(item.as_topology(), sort_keys=False)
+    text: str = yaml.safe_dump(item.as_topology(), sort_keys=False)
+    return text

@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 
 from application.queries import SORTABLE_FIELDS
+from infrastructure.shared.lab_tables import SCHEMA as LAB_SCHEMA
 from infrastructure.shared.names import EVENT_STORE_NAME
 from infrastructure.shared.postgres.config import (
     connection_kwargs,
@@ -25,7 +26,9 @@ from infrastructure.shared.postgres.config import (
 from infrastructure.shared.postgres.database import Database, lock_key, probe
 from infrastructure.shared.settings import Settings
 
-SCHEMA_VERSION = "2"  # 2: token_usage. Bump with a migration in init_schema when a table changes
+SCHEMA_VERSION = "3"
+"""2: token_usage; 3: worker_labs, lab_imports. Bump with a migration in init_schema
+when a table changes (new tables need none: ``db init`` creates what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"
 TEXT = 'TEXT COLLATE "C"'  # byte order, like SQLite's: sorts and cursors agree everywhere
 SORT_COLUMNS = {field: ("name_key" if field == "name" else field) for field in SORTABLE_FIELDS}
@@ -83,11 +86,11 @@ META = (
     "INSERT INTO schema_meta VALUES ('schema_version', %s)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 )
-OUR_DDL = (*READ_MODEL, *AUTH, *IDEMPOTENCY, *METRICS, *REACTOR, *LEADERSHIP)
+OUR_DDL = (*READ_MODEL, *AUTH, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA, *REACTOR, *LEADERSHIP)
 OUR_TABLES = (
     *("workers", "worker_dtos", "workers_tracking", "workers_meta", "worker_costs"),
     *("tokens", "sessions", "token_usage", "idempotency", "metric_samples", "reactor_tracking"),
-    *("leader_terms", "schema_meta"),
+    *("worker_labs", "lab_imports", "leader_terms", "schema_meta"),
 )
 
 

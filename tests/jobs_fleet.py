@@ -12,6 +12,7 @@ from uuid import UUID
 from application.commands.lifecycle import import_command, import_worker
 from application.dto import CMLWorkerDto
 from application.jobs.metrics import CycleReport, MetricsJob
+from application.labs import LabsChanged
 from application.queries import GetWorker
 from domain.cause import Cause
 from infrastructure.outside.simulated import SimulatedCloud, SimWorld, new_world
@@ -27,9 +28,13 @@ class RecordingHub:
 
     def __init__(self) -> None:
         self.sent: list[tuple[tuple[str, ...], int]] = []
+        self.labs: list[LabsChanged] = []
 
     def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> None:
         self.sent.append((tuple(d.id for d in dtos), position))
+
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+        self.labs.extend(changes)
 
 
 class JobsFleet:

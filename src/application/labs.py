@@ -94,3 +94,40 @@ class LabStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class LabsChanged:
+    """What the metrics job saw change in one worker's labs (``worker.labs.changed``)."""
+
+    worker_id: str
+    at: datetime
+    added: tuple[CmlLab, ...]
+    changed: tuple[CmlLab, ...]
+    removed: tuple[str, ...]
+
+    def payload(self) -> dict[str, Any]:
+        def brief(lab: CmlLab) -> dict[str, Any]:
+            return {"lab_id": lab.id, "title": lab.title, "state": lab.state,
+                    "running_nodes": lab.running_nodes, "node_count": lab.node_count}  # fmt: skip
+
+        return {
+            "worker_id": self.worker_id,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "added": [brief(lab) for lab in self.added],
+            "changed": [brief(lab) for lab in self.changed],
+            "removed": list(self.removed),
+        }
+
+
+def labs_changed(
+    worker_id: str, before: Sequence[CmlLab], after: Sequence[CmlLab], at: datetime
+) -> LabsChanged | None:
+    """The difference between two looks at a worker's labs (``None``: none)."""
+    old, new = {lab.id: lab for lab in before}, {lab.id: lab for lab in after}
+    added = tuple(lab for lab_id, lab in new.items() if lab_id not in old)
+    changed = tuple(lab for lab_id, lab in new.items() if lab_id in old and old[lab_id] != lab)
+    removed = tuple(sorted(lab_id for lab_id in old if lab_id not in new))
+    if not (added or changed or removed):
+        return None
+    return LabsChanged(worker_id, at, added, changed, removed)

@@ -204,6 +204,34 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         },
     ),
     W.TagsApplied: ("worker.tags.applied", lambda e: {"tags_version": e.version}),
+    W.LabOperationRequested: (
+        "worker.lab.operation.requested",
+        lambda e: {
+            "operation": e.operation,
+            "lab_id": e.lab_id,
+            "title": e.title,
+            "size": e.size,
+            "digest": e.digest,
+        },
+    ),
+    W.LabOperationDone: (
+        "worker.lab.operation.done",
+        lambda e: {
+            "operation": e.operation,
+            "lab_id": e.lab_id,
+            "lab_state": e.lab_state,
+            "request_version": e.request_version,
+        },
+    ),
+    W.LabOperationFailed: (
+        "worker.lab.operation.failed",
+        lambda e: {
+            "operation": e.operation,
+            "lab_id": e.lab_id,
+            "reason": e.reason,
+            "request_version": e.request_version,
+        },
+    ),
 }
 
 NOTIFICATION_TYPES: tuple[str, ...] = tuple(entry[0] for entry in CATALOGUE.values())

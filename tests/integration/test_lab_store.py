@@ -12,7 +12,8 @@ import pytest
 from application.cml import CmlLab
 from application.labs import ListLabs
 from infrastructure.shared.postgres.database import Database
-from infrastructure.store.lab_store import SqlLabStore, SqliteLabStore
+from infrastructure.store.lab_sql import SqlLabStore
+from infrastructure.store.lab_store import SqliteLabStore
 from infrastructure.store.postgres.lab_store import PgLabStore
 from tests.postgres_support import pg_settings
 

@@ -19,6 +19,7 @@ from application.notifications import (
     to_notification,
 )
 from domain.cause import Cause
+from domain.labs import LabImport, LabOperation
 from domain.spec import WorkerSpec
 from domain.status import LicenseStatus, PauseReason, ServiceStatus, WorkerStatus
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
@@ -86,6 +87,13 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.change_tags({"owner": "bob"}, ("team",), cause=CAUSE)
     w.confirm_tags(w.version, cause=CAUSE)
     w.observe_tags({"owner": "carol", "Name": "lab-1"}, cause=CAUSE)
+    w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
+    lab = "90f84e38-a71c-4d57-8d90-00fa8a197385"
+    w.request_lab_operation(LabOperation("stop", lab), cause=CAUSE)
+    w.complete_lab_operation(w.version, LabOperation("stop", lab), "STOPPED", cause=CAUSE)
+    topology = LabImport(size=420, digest="sha256:" + "0" * 64, title="copy")
+    w.request_lab_operation(LabOperation("import", None), cause=CAUSE, import_of=topology)
+    w.fail_lab_operation(w.version, LabOperation("import", None), "CML refused", cause=CAUSE)
     w.request_terminate(cause=CAUSE)
     w.observe_status(WorkerStatus.TERMINATED, reason="EC2 reports it terminated", cause=CAUSE)
     imported = CMLWorker.import_instance(

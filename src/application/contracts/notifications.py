@@ -314,6 +314,63 @@ class WorkerTagsApplied(WorkerNotificationPayload):
     tags_version: int = Field(description="Worker version of the last tag change applied.")
 
 
+_OPERATION = Field(description="start, stop, wipe, delete or import.")
+_REQUEST = Field(description="Worker version of the request this ends.")
+
+
+class WorkerLabOperationRequested(WorkerNotificationPayload):
+    """worker.lab.operation.requested: an operator asked for something to be done to a
+    lab on the worker's CML; worker.lab.operation.done or .failed follows."""
+
+    operation: str = _OPERATION
+    lab_id: str | None = Field(description="The lab (null for an import: no lab yet).")
+    title: str | None = Field(description="Import: the title asked for (null: the file's).")
+    size: int | None = Field(description="Import: the topology's size in bytes.")
+    digest: str | None = Field(description="Import: sha256 of the topology sent.")
+
+
+class WorkerLabOperationDone(WorkerNotificationPayload):
+    """worker.lab.operation.done: CML did it; lab_state is what CML reports after it."""
+
+    operation: str = _OPERATION
+    lab_id: str = Field(description="The lab (for an import: the new lab).")
+    lab_state: str | None = Field(
+        description="DEFINED_ON_CORE, STOPPED or STARTED; null when the lab was deleted."
+    )
+    request_version: int = _REQUEST
+
+
+class WorkerLabOperationFailed(WorkerNotificationPayload):
+    """worker.lab.operation.failed: it could not be done, and why."""
+
+    operation: str = _OPERATION
+    lab_id: str | None = Field(description="The lab (null for an import that made none).")
+    reason: str = Field(description="Why, in words an operator reads.")
+    request_version: int = _REQUEST
+
+
+class LabChange(NotificationContract):
+    """A lab that appeared or changed."""
+
+    lab_id: str = Field(description="CML lab id.")
+    title: str = Field(description="Lab title.")
+    state: str = Field(description="DEFINED_ON_CORE, STOPPED or STARTED.")
+    running_nodes: int | None = Field(description="Nodes running.")
+    node_count: int = Field(description="Nodes in the lab.")
+
+
+class WorkerLabsChanged(NotificationContract):
+    """worker.labs.changed: the metrics job saw the worker's labs change on its CML.
+    Not in the event log (CML is the truth of what runs on it): a resuming client that
+    missed one refetches GET /api/workers/{id}/labs after the stream.resync frame."""
+
+    worker_id: str = Field(description="Worker id (UUID).")
+    at: str = Field(description="When the labs were seen, RFC 3339 UTC with Z.")
+    added: tuple[LabChange, ...] = Field(description="Labs new on the worker.")
+    changed: tuple[LabChange, ...] = Field(description="Labs whose facts changed.")
+    removed: tuple[str, ...] = Field(description="Ids of labs no longer on the worker.")
+
+
 PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.created": WorkerCreated,
     "worker.imported": WorkerImported,
@@ -342,12 +399,16 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.license.observed": WorkerLicenseObserved,
     "worker.tags.changed": WorkerTagsChanged,
     "worker.tags.applied": WorkerTagsApplied,
+    "worker.lab.operation.requested": WorkerLabOperationRequested,
+    "worker.lab.operation.done": WorkerLabOperationDone,
+    "worker.lab.operation.failed": WorkerLabOperationFailed,
 }
 
 CONTROL_CONTRACTS: Mapping[str, type[BaseModel]] = {
     "hello": StreamHello,
     "stream.resync": StreamResync,
     "worker.snapshot": WorkerSnapshot,
+    "worker.labs.changed": WorkerLabsChanged,
 }
 
 DATA_CONTRACTS: Mapping[str, type[BaseModel]] = {**PAYLOAD_CONTRACTS, **CONTROL_CONTRACTS}

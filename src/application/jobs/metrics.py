@@ -19,14 +19,16 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 
 from application.cloud import CloudPort
-from application.cml import CmlPort
+from application.cml import CmlLab, CmlPort
 from application.commands.group_commit import GroupCommit
 from application.dto import CMLWorkerDto
 from application.jobs.backoff import Backoff
+from application.jobs.lab_watch import LabWatch
 from application.jobs.ports import FleetView, SnapshotSink, UtilizationHistory
 from application.jobs.region import NOT_ASKED, RegionView, look_at_region
 from application.jobs.region_health import RegionHealth
 from application.jobs.worker_sync import WorkerOutcome, WorkerSync
+from application.labs import LabsChanged, LabStore, labs_changed
 from application.ports import RunSync, WorkerStore
 from domain.values import MetricThresholds
 
@@ -51,6 +53,9 @@ class MetricsJobConfig:
     """Failed looks in a row after which a region counts as unhealthy."""
     region_timeout: float = 30.0
     """Longest wait for one region's EC2/CloudWatch calls in a cycle, in seconds."""
+    labs_full_refresh_every_n_cycles: int = 10
+    """Every lab's details are read again each N cycles (telemetry does not report
+    every change, e.g. an edited lab); in between only new or reported labs are."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class CycleReport:
     """Commands that recorded at least one event."""
     snapshots_broadcast: int
     samples: int
+    labs_changed: int
+    """Workers whose labs changed (rows written, ``worker.labs.changed`` sent)."""
     duration_seconds: float
 
 
@@ -92,6 +99,7 @@ class MetricsJob:
         history: UtilizationHistory | None = None,
         config: MetricsJobConfig | None = None,
         regions: RegionHealth | None = None,
+        labs: LabStore | None = None,
     ) -> None:
         self.config = config or MetricsJobConfig()
         self.regions = regions or RegionHealth(
@@ -104,7 +112,12 @@ class MetricsJob:
         self.history = history
         self.run_sync = run_sync
         self.backoff = Backoff(self.config.backoff_base, self.config.backoff_max)
+        self.labs = labs
+        self.lab_watch = LabWatch(self.config.labs_full_refresh_every_n_cycles)
+        self._lab_rows: dict[str, tuple[CmlLab, ...]] = {}
+        self._labs_retained = False
         self.sync = WorkerSync(
+            labs=self.lab_watch,
             commit=GroupCommit(store, run_sync),
             cml=cml,
             backoff=self.backoff,
@@ -131,6 +144,7 @@ class MetricsJob:
             await self.run_sync(self.history.append, samples)
             await self.run_sync(self.history.prune, now - self.config.retention)
         sent = await self._broadcast_snapshots(workers, outcomes)
+        labs_changed = await self._keep_labs(workers, outcomes, now)
         self.sync.forget_all_but({w.id for w in workers})
         self._failing_turns &= {w.id for w in workers}
         failed = tuple(o.worker_id for o in outcomes if o.failed)
@@ -148,6 +162,7 @@ class MetricsJob:
             changes_recorded=sum(o.changes for o in outcomes),
             snapshots_broadcast=sent,
             samples=len(samples),
+            labs_changed=labs_changed,
             duration_seconds=time.perf_counter() - started,
         )
 
@@ -221,6 +236,41 @@ class MetricsJob:
             return WorkerOutcome(dto.id, failed=True)
         self._failing_turns.discard(dto.id)
         return outcome
+
+    async def _keep_labs(
+        self, workers: Sequence[CMLWorkerDto], outcomes: Sequence[WorkerOutcome], now: datetime
+    ) -> int:
+        """Write the rows of the workers whose labs changed (one transaction), tell the
+        subscribers what changed, and drop the rows of workers no longer managed."""
+        if self.labs is None:
+            return 0
+        writes: dict[str, tuple[CmlLab, ...]] = {}
+        changes: list[LabsChanged] = []
+        for outcome in outcomes:
+            if outcome.labs is None:
+                continue
+            before = self._lab_rows.get(outcome.worker_id)
+            if before == outcome.labs:
+                continue
+            writes[outcome.worker_id] = outcome.labs
+            change = labs_changed(outcome.worker_id, before or (), outcome.labs, now)
+            if change is not None:
+                changes.append(change)
+        present = {w.id for w in workers}
+        gone = [worker_id for worker_id in self._lab_rows if worker_id not in present]
+        if writes:
+            await self.run_sync(self.labs.replace, writes, now)
+            self._lab_rows.update(writes)
+        if gone:
+            await self.run_sync(self.labs.forget, gone)
+            for worker_id in gone:
+                del self._lab_rows[worker_id]
+        if not self._labs_retained:  # once per process: workers gone while it was down
+            await self.run_sync(self.labs.retain, sorted(present))
+            self._labs_retained = True
+        if changes and self.hub is not None:
+            self.hub.broadcast_labs(changes)
+        return len(changes)
 
     async def _broadcast_snapshots(
         self, workers: Sequence[CMLWorkerDto], outcomes: Sequence[WorkerOutcome]

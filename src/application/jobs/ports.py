@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from application.dto import CMLWorkerDto
+from application.labs import LabsChanged
 
 
 class FleetView(Protocol):
@@ -32,6 +33,10 @@ class SnapshotSink(Protocol):
     """The SSE hub: sends full ``worker.snapshot`` frames (called on the event loop)."""
 
     def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> object: ...
+
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+        """Send ``worker.labs.changed`` frames (not in the log)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from application.cml import (
@@ -45,14 +46,19 @@ class CmlProbe:
         return sum(lab.running_nodes or 0 for lab in self.labs)
 
 
-async def probe_cml(cml: CmlPort, host: str) -> CmlProbe:
+LabLook = Callable[[Sequence[str], Sequence[CmlTelemetryEvent]], Awaitable[tuple[CmlLab, ...]]]
+"""Given the lab ids and the telemetry, the labs (``LabWatch.look``, bound to a worker)."""
+
+
+async def probe_cml(cml: CmlPort, host: str, look: LabLook | None = None) -> CmlProbe:
     """System information first (it needs no login and says whether CML answers at
-    all), then the other reads concurrently. Any failure raises ``CmlError``."""
+    all), then the other reads concurrently, then the details of the labs ``look``
+    wants (without it: every lab). Any failure raises ``CmlError``."""
     info = await cml.system_information(host)
     answers = await asyncio.gather(
         cml.system_health(host),
         cml.system_stats(host),
-        cml.labs(host),
+        cml.lab_ids(host),
         cml.licensing(host),
         cml.telemetry_events(host),
         return_exceptions=True,
@@ -60,10 +66,15 @@ async def probe_cml(cml: CmlPort, host: str) -> CmlProbe:
     for answer in answers:
         if isinstance(answer, BaseException):
             raise answer
-    health, stats, labs, licensing, events = answers
+    health, stats, ids, licensing, events = answers
     assert isinstance(health, CmlHealth) and isinstance(stats, CmlStats)
-    assert isinstance(labs, tuple) and isinstance(licensing, CmlLicensing)
+    assert isinstance(ids, tuple) and isinstance(licensing, CmlLicensing)
     assert isinstance(events, tuple)
+    if look is None:
+        found = await asyncio.gather(*(cml.lab(host, lab_id) for lab_id in ids))
+        labs = tuple(lab for lab in found if lab is not None)
+    else:
+        labs = await look(ids, events)
     return CmlProbe(info, health, stats, labs, licensing, events)
 
 

@@ -8,11 +8,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from application.cloud import InstanceInfo
-from application.cml import CmlPort
+from application.cml import CmlLab, CmlPort
 from application.dto import CMLWorkerDto
 from application.jobs.backoff import Backoff
+from application.jobs.lab_watch import LabWatch
 from application.jobs.observe import host_of, service_status_of
 from application.jobs.ports import UtilizationSample
 from application.jobs.probe import CmlProbe, failure_detail, probe_cml
@@ -36,6 +38,14 @@ class Seen:
     failure: str | None = None
     backed_off: bool = False
 
+    @property
+    def labs(self) -> tuple[CmlLab, ...] | None:
+        """The worker's labs as seen now: none when EC2 says it is not running,
+        ``None`` when this cycle did not look (backed off, failed, EC2 mute)."""
+        if self.probe is not None:
+            return self.probe.labs
+        return () if self.ec2_known and self.running is False else None
+
     def service(self) -> tuple[ServiceStatus, str | None] | None:
         """The service status seen, or ``None`` when this cycle says nothing about it
         (backed off, no address yet, EC2 not answering)."""
@@ -49,8 +59,11 @@ class Seen:
 class Observer:
     """Observes workers: EC2 from the region's view, CML by a probe."""
 
-    def __init__(self, cml: CmlPort, backoff: Backoff, worker_timeout: float) -> None:
+    def __init__(
+        self, cml: CmlPort, backoff: Backoff, worker_timeout: float, labs: LabWatch
+    ) -> None:
         self.cml, self.backoff, self.worker_timeout = cml, backoff, worker_timeout
+        self.labs = labs
 
     async def observe(self, dto: CMLWorkerDto, region: RegionView, now: datetime) -> Seen:
         assert dto.instance_id is not None
@@ -63,12 +76,15 @@ class Observer:
         source = info or dto
         host = host_of(source.public_dns, source.public_ip, source.private_ip)
         if not running or host is None:
+            if running is False:
+                self.labs.forget(dto.id)
             return Seen(dto, info, known, running)
         if not self.backoff.ready(dto.id, now):
             return Seen(dto, info, known, running, backed_off=True)
         try:
             async with asyncio.timeout(self.worker_timeout):
-                probe = await probe_cml(self.cml, host)
+                look = partial(self.labs.look, self.cml, host, dto.id)
+                probe = await probe_cml(self.cml, host, look)
         except (CmlError, TimeoutError) as error:
             self.backoff.failed(dto.id, now)
             return Seen(dto, info, known, running, failure=failure_detail(error))

@@ -12,12 +12,13 @@ from datetime import datetime
 from functools import partial
 from uuid import UUID
 
-from application.cml import CmlPort
+from application.cml import CmlLab, CmlPort
 from application.commands.common import CommandResult
 from application.commands.group_commit import GroupCommit
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.backoff import Backoff
+from application.jobs.lab_watch import LabWatch
 from application.jobs.ports import UtilizationSample
 from application.jobs.region import RegionView
 from application.jobs.sync_observe import Observer, sample_of
@@ -36,6 +37,8 @@ class WorkerOutcome:
     changes: int = 0
     position: int = 0
     sample: UtilizationSample | None = None
+    labs: tuple[CmlLab, ...] | None = None
+    """The worker's labs as seen this cycle (``None``: not looked at)."""
 
 
 class WorkerSync:
@@ -51,9 +54,10 @@ class WorkerSync:
         worker_timeout: float,
         service_account: re.Pattern[str],
         actor: str,
+        labs: LabWatch,
     ) -> None:
         self.commit, self.backoff = commit, backoff
-        self.observer = Observer(cml, backoff, worker_timeout)
+        self.observer = Observer(cml, backoff, worker_timeout, labs)
         self.planner = Planner(thresholds=thresholds, service_account=service_account, actor=actor)
 
     async def run(
@@ -75,7 +79,9 @@ class WorkerSync:
             try:  # one load and one save for all its recordings, with other workers'
                 results = await self.commit.record(UUID(dto.id), recording)
             except (ApplicationError, DomainError):
-                return WorkerOutcome(dto.id, failed=True, probed=seen.probe is not None)
+                return WorkerOutcome(
+                    dto.id, failed=True, probed=seen.probe is not None, labs=seen.labs
+                )
             self.planner.saved(plan)
         return WorkerOutcome(
             dto.id,
@@ -85,6 +91,7 @@ class WorkerSync:
             changes=len(results),
             position=max((r.position for r in results), default=0),
             sample=sample_of(seen, region, now),
+            labs=seen.labs,
         )
 
     def _step_for(self, plan: Plan, mirror: Mirror) -> MetricsStep | None:
@@ -93,3 +100,4 @@ class WorkerSync:
     def forget_all_but(self, worker_ids: set[str]) -> None:
         self.planner.forget_all_but(worker_ids)
         self.backoff.forget_all_but(worker_ids)
+        self.observer.labs.forget_all_but(worker_ids)

@@ -12,6 +12,7 @@ from uuid import UUID
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.common import CommandResult
+from application.labs import LabStore
 from application.operations.retry import Random, RetryPolicy, Sleep, retrying
 from application.ports import Clock, RunSync, WorkerStore
 from domain.worker import CMLWorker
@@ -79,6 +80,9 @@ class OperationContext:
     config: OperationsConfig
     sleep: Sleep
     random: Random
+    labs: LabStore | None = None
+    """Where lab rows are refreshed after an operation and imports wait (the engine
+    works without it, leaving the rows to the metrics job, and refuses imports)."""
 
     async def load(self, worker_id: UUID) -> CMLWorker:
         """The worker's current state, read from the store (off the event loop)."""

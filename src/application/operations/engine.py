@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 
+from application.commands.labs import FailLabOperation, fail_lab_operation
 from application.commands.outcomes import (
     FailLicenseDeregistration,
     FailLicenseRegistration,
@@ -17,6 +18,7 @@ from application.commands.outcomes import (
 )
 from application.errors import ApplicationError
 from application.operations.context import OperationContext, Outcome
+from application.operations.labs import act_on_lab
 from application.operations.licensing import deregister, register
 from application.operations.power import INTENT, change_power
 from application.operations.provision import provision
@@ -36,6 +38,7 @@ FLOWS: dict[OperationKind, Flow] = {
     K.REGISTER_LICENSE: register,
     K.DEREGISTER_LICENSE: deregister,
     K.TAGS: write_tags,
+    K.LAB: act_on_lab,
 }
 
 
@@ -68,6 +71,9 @@ class OperationEngine:
         ):
             command = FailLicenseDeregistration(*who, reason=reason, status=before)
             await ctx.record(fail_license_deregistration, command)
+        elif op.kind is K.LAB and op.lab is not None:
+            lab_failure = FailLabOperation(*who, op.version, op.lab, reason)
+            await ctx.record(fail_lab_operation, lab_failure)
         elif op.kind is K.TAGS:
             await ctx.record(fail_tag_change, FailTagChange(*who, reason=reason))
         elif worker.status is INTENT.get(op.kind, WorkerStatus.PENDING):

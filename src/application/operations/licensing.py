@@ -22,8 +22,8 @@ from application.commands.outcomes import (
     fail_license_deregistration,
     fail_license_registration,
 )
-from application.jobs.observe import host_of
 from application.operations.context import OperationContext, Outcome, done, failed, skipped
+from application.operations.host import cml_host
 from application.operations.requests import Operation
 from application.operations.retry import GaveUp, describe, is_transient
 from application.operations.verdicts import (
@@ -33,8 +33,8 @@ from application.operations.verdicts import (
     redact,
     registration_verdict,
 )
-from application.ports_errors import CloudError, CmlError
-from domain.status import LicenseStatus, WorkerStatus
+from application.ports_errors import CmlError
+from domain.status import LicenseStatus
 from domain.worker import CMLWorker
 
 TOKEN_GONE = "registration token not available after a restart; submit it again"
@@ -43,21 +43,6 @@ TOKEN_GONE = "registration token not available after a restart; submit it again"
 def _current(worker: CMLWorker, op: Operation, status: LicenseStatus) -> bool:
     """Is this request the license operation in progress (not an older one)?"""
     return worker.license_status is status and worker.license_request_version == op.version
-
-
-async def _where(ctx: OperationContext, worker: CMLWorker) -> tuple[str | None, str]:
-    """Where the worker's CML answers (its recorded address, else what EC2 says: a
-    worker imported a moment ago has none recorded yet), or why it cannot be reached."""
-    if worker.status is not WorkerStatus.RUNNING or worker.instance_id is None:
-        return None, f"the worker is not running ({worker.status.value}); start it and try again"
-    host = host_of(worker.public_dns, worker.public_ip, worker.private_ip)
-    if host is None:
-        try:
-            found = await ctx.cloud.describe_instances(worker.region, [worker.instance_id])
-        except CloudError as error:
-            return None, f"the worker's address is not known: {describe(error)}"
-        host = next((host_of(i.public_dns, i.public_ip, i.private_ip) for i in found), None)
-    return host, "the worker has no address yet; try again shortly"
 
 
 # ------------------------------------------------------------------ registration
@@ -70,7 +55,7 @@ async def register(ctx: OperationContext, op: Operation) -> Outcome:
         return skipped(f"superseded: the license is {worker.license_status.value}")
     if token is None:
         return await _registration_failed(ctx, op, TOKEN_GONE)
-    host, unreachable = await _where(ctx, worker)
+    host, unreachable = await cml_host(ctx, worker)
     if host is None:
         return await _registration_failed(ctx, op, unreachable)
     try:
@@ -113,7 +98,7 @@ async def deregister(ctx: OperationContext, op: Operation) -> Outcome:
     if not _current(worker, op, LicenseStatus.DEREGISTERING):
         return skipped(f"superseded: the license is {worker.license_status.value}")
     before = worker.license_status_before_request or LicenseStatus.FAILED
-    host, unreachable = await _where(ctx, worker)
+    host, unreachable = await cml_host(ctx, worker)
     if host is None:
         return await _deregistration_failed(ctx, op, unreachable, before)
     try:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import Enum
 from uuid import UUID
 
+from domain.labs import LabImport, LabOperation
 from domain.status import PauseReason
 from domain.worker import CMLWorker
 
@@ -25,6 +26,7 @@ class OperationKind(Enum):
     REGISTER_LICENSE = "license registration"
     DEREGISTER_LICENSE = "license deregistration"
     TAGS = "tags"
+    LAB = "lab"
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class Operation:
     actor: str
     tags: TagPatch | None = None
     """For ``TAGS``: the change to write."""
+    lab: LabOperation | None = None
+    """For ``LAB``: what to do to which lab."""
+    lab_import: LabImport | None = None
+    """For a lab import: the topology's digest and the title asked for."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ _BY_EVENT: dict[type[CMLWorker.Event], OperationKind] = {
     W.LicenseRegistrationStarted: OperationKind.REGISTER_LICENSE,
     W.LicenseDeregistrationStarted: OperationKind.DEREGISTER_LICENSE,
     W.TagsChanged: OperationKind.TAGS,
+    W.LabOperationRequested: OperationKind.LAB,
 }
 
 REQUEST_TOPICS: frozenset[str] = frozenset(str(cls.__dict__["TOPIC"]) for cls in _BY_EVENT)
@@ -80,9 +87,16 @@ def operation_for(event: object, position: int) -> Operation | None:
     patch = None
     if isinstance(event, W.TagsChanged):
         patch = TagPatch(dict(event.added), tuple(event.removed))
+    lab, lab_import = None, None
+    if isinstance(event, W.LabOperationRequested):
+        lab = LabOperation(event.operation, event.lab_id)
+        if event.digest is not None:
+            lab_import = LabImport(event.size or 0, event.digest, event.title)
     return Operation(
         kind=kind,
         tags=patch,
+        lab=lab,
+        lab_import=lab_import,
         worker_id=event.originator_id,
         position=position,
         version=event.originator_version,

@@ -21,6 +21,7 @@ from application.notifications import WorkerNotification
 
 SOURCE = "/cml-fleet"
 SNAPSHOT = "worker.snapshot"
+LABS_CHANGED = "worker.labs.changed"
 HELLO = "hello"
 RESYNC = "stream.resync"
 
@@ -106,6 +107,18 @@ def snapshot_frame(dto: CMLWorkerDto, position: int, now: datetime) -> Frame:
         subject=dto.id,
     )
     return Frame(SNAPSHOT, dto.id, None, encode(SNAPSHOT, body))
+
+
+def labs_frame(payload: Mapping[str, Any]) -> Frame:
+    """``worker.labs.changed`` (the metrics job's, not in the log): no SSE id."""
+    body = envelope(
+        LABS_CHANGED,
+        event_id=str(uuid4()),
+        time=str(payload["at"]),
+        data=payload,
+        subject=str(payload["worker_id"]),
+    )
+    return Frame(LABS_CHANGED, str(payload["worker_id"]), None, encode(LABS_CHANGED, body))
 
 
 def snapshot_frames(dtos: Sequence[CMLWorkerDto], position: int, now: datetime) -> bytes:

@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from application.dto import CMLWorkerDto
+from application.labs import LabsChanged
 from application.notifications import to_notification
 from application.ports import Clock
-from infrastructure.fanout.envelope import SNAPSHOT, Frame, event_frame, snapshot_frame
+from infrastructure.fanout.envelope import (
+    SNAPSHOT,
+    Frame,
+    event_frame,
+    labs_frame,
+    snapshot_frame,
+)
 
 log = logging.getLogger(__name__)
 
@@ -263,6 +270,15 @@ class Hub:
         now = self._clock.now()
         encoding = loop.run_in_executor(None, _snapshot_batch, tuple(dtos), position, now)
         encoding.add_done_callback(self._send_snapshots)
+
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+        """Send ``worker.labs.changed`` for each change (metrics job). Call on the loop."""
+        self.publish_labs([change.payload() for change in changes])
+
+    def publish_labs(self, payloads: Sequence[Mapping[str, Any]]) -> None:
+        if self._loop is None or not payloads or not self._subscribers:
+            return
+        self.publish([labs_frame(payload) for payload in payloads])
 
     def _send_snapshots(self, encoding: asyncio.Future[tuple[list[Frame], Frame]]) -> None:
         if encoding.cancelled():

@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from uuid import uuid4
 
 import anyio.to_thread
 
 from application.dto import CMLWorkerDto
+from application.labs import LabsChanged
 from application.ports import Clock
 from infrastructure.fanout.envelope import SNAPSHOT
 from infrastructure.fanout.hub import Hub
@@ -30,6 +31,7 @@ from infrastructure.shared.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_IDS = 150  # 150 UUIDs ≈ 6 KB of JSON
+MAX_MESSAGE = 7_000
 READ_WAIT_SECONDS = 5.0
 
 
@@ -64,6 +66,17 @@ class ClusterHub(Hub):
         payload = json.dumps({"origin": self.origin, "position": position, "workers": ids})
         loop.run_in_executor(None, self._announce, payload)  # a database call: off the loop
 
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+        """Send to this process's subscribers, and tell the other processes (the
+        changes themselves, in messages under PostgreSQL's payload limit)."""
+        payloads = [change.payload() for change in changes]
+        super().publish_labs(payloads)
+        loop = self._loop
+        if loop is None or not payloads:
+            return
+        for message in _lab_messages(self.origin, payloads):
+            loop.run_in_executor(None, self._announce, message)
+
     def on_announcement(self, payload: str) -> None:
         """Listener callback (its thread): another process broadcast snapshots."""
         loop = self._loop
@@ -71,6 +84,9 @@ class ClusterHub(Hub):
             return
         message = json.loads(payload)
         if message.get("origin") == self.origin:
+            return
+        if "labs" in message:
+            loop.call_soon_threadsafe(self.publish_labs, message["labs"])
             return
         try:
             asyncio.run_coroutine_threadsafe(self._relay(message), loop)
@@ -87,6 +103,33 @@ class ClusterHub(Hub):
         dtos, reached = await anyio.to_thread.run_sync(self._read_model.snapshot, ids)
         self.relayed += 1
         super().broadcast_snapshots(dtos, reached)
+
+
+def _lab_messages(origin: str, payloads: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The changes in as few messages as fit under ``MAX_MESSAGE``; a change too big
+    alone goes with its lab ids and states only."""
+    messages: list[str] = []
+    batch: list[Mapping[str, Any]] = []
+
+    def close() -> None:
+        if batch:
+            messages.append(json.dumps({"origin": origin, "labs": batch}))
+
+    for payload in payloads:
+        if len(json.dumps(payload)) > MAX_MESSAGE:
+            payload = {**payload, "added": [_brief(x) for x in payload["added"]],
+                       "changed": [_brief(x) for x in payload["changed"]]}  # fmt: skip
+        if batch and len(json.dumps({"origin": origin, "labs": [*batch, payload]})) > MAX_MESSAGE:
+            close()
+            batch = []
+        batch.append(payload)
+    close()
+    return messages
+
+
+def _brief(lab: Mapping[str, Any]) -> dict[str, Any]:
+    return {"lab_id": lab["lab_id"], "title": "", "state": lab["state"],
+            "running_nodes": lab["running_nodes"], "node_count": lab["node_count"]}  # fmt: skip
 
 
 def build_cluster_hub(

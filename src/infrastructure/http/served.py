@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from application.commands.group_commit import GroupCommit
     from application.jobs.discovery import Discovery
     from application.jobs.region_health import RegionHealth
+    from application.labs import LabStore
     from application.ports import Clock
     from infrastructure.fanout.hub import Hub
     from infrastructure.http.access.auth import AuthStore
@@ -49,6 +50,8 @@ class Reading(Protocol):
     def read_model(self) -> ReadModel: ...
     @property
     def metrics_history(self) -> MetricsHistory: ...
+    @property
+    def labs(self) -> LabStore: ...
     @property
     def configs(self) -> Configs: ...
 

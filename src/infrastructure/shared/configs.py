@@ -79,6 +79,7 @@ def metrics_job_config(settings: Settings) -> MetricsJobConfig:
         service_account_pattern=settings.cml_service_account_pattern,
         region_unhealthy_after=settings.health_failures_in_a_row,
         region_timeout=settings.job_region_timeout_seconds,
+        labs_full_refresh_every_n_cycles=settings.labs_refresh_every_n_cycles,
     )
 
 

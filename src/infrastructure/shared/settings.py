@@ -144,6 +144,15 @@ class Settings(BaseSettings):
     snapshot_every_n_cycles: int = Field(
         10, description="Broadcast every worker's snapshot every N metrics cycles."
     )
+    labs_refresh_every_n_cycles: int = Field(
+        10,
+        ge=1,
+        description="Read every lab's details again every N metrics cycles (in between, only"
+        " new labs and labs CML's telemetry reports changed are read).",
+    )
+    lab_import_max_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest lab topology (YAML) accepted for import."
+    )
     metrics_retention_hours: float = Field(24.0, description="Utilization samples kept.")
     job_misfire_grace_seconds: int = Field(default=60, description="A late run still runs.")
     job_backoff_max_seconds: float = Field(default=900.0, description="Max back-off per worker.")

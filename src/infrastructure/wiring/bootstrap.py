@@ -45,6 +45,8 @@ from infrastructure.shared.postgres.notify import Listener
 from infrastructure.shared.settings import Settings
 from infrastructure.store.conflicts import ConflictRetries
 from infrastructure.store.event_store import FleetEventStore
+from infrastructure.store.lab_sql import SqlLabStore
+from infrastructure.store.lab_store import open_lab_store
 from infrastructure.store.metrics_history import MetricsHistory, open_metrics_history
 from infrastructure.wiring.builders import (
     build_discovery,
@@ -104,6 +106,7 @@ class Core:
     cml: CmlPort
     database: Database | None
     metrics_history: MetricsHistory
+    labs: SqlLabStore
     license_tokens: LicenseTokenBox
     configs: Configs  # what each component takes of the settings
 
@@ -155,7 +158,8 @@ class System(Core):
 
     def close(self) -> None:
         """Release connections and files (after :meth:`stop`); unusable afterwards."""
-        for part in (self.read_model, self.auth, self.idempotency, self.metrics_history):
+        parts = (self.read_model, self.auth, self.idempotency, self.metrics_history, self.labs)
+        for part in parts:
             part.close()
         self.store.close()
         if self.database is not None:
@@ -208,6 +212,7 @@ def bootstrap(
         cml=cml,
         database=database,
         metrics_history=open_metrics_history(settings, database),
+        labs=open_lab_store(settings, database),
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
         ),

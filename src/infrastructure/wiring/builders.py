@@ -47,6 +47,7 @@ def build_engine(system: FleetParts) -> OperationEngine:
         config=system.configs.operations,
         sleep=asyncio.sleep,
         random=random.random,
+        labs=system.labs,
     )
     return OperationEngine(context)
 
@@ -92,6 +93,7 @@ def build_metrics_job(system: FleetParts) -> MetricsJob:
         hub=system.hub,
         history=system.metrics_history,
         config=system.configs.metrics,
+        labs=system.labs,
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from infrastructure.shared.postgres.database import Database
-from infrastructure.store.lab_store import SqlLabStore
+from infrastructure.store.lab_sql import SqlLabStore
 
 
 class PgLabStore(SqlLabStore):

@@ -28,7 +28,10 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.license.deregistration.failed",
   "worker.license.observed",
   "worker.tags.changed",
-  "worker.tags.applied"
+  "worker.tags.applied",
+  "worker.lab.operation.requested",
+  "worker.lab.operation.done",
+  "worker.lab.operation.failed"
 ]);
 export const STATUSES = Object.freeze([
   "pending",

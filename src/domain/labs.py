@@ -14,7 +14,8 @@ IMPORT = "import"
 MAX_PENDING_LAB_OPERATIONS = 20
 """Lab operations a worker may have under way at once: more is a runaway client."""
 MAX_TITLE = 64  # the spec's lab_title
-_LAB_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+LAB_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+_LAB_ID = re.compile(LAB_ID_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -200,3 +200,21 @@ async def test_a_stopped_worker_is_not_watched(rig: IdleRig) -> None:
 
     assert (report.watched, report.paused) == (0, 0)
     assert rig.fleet.worker(stopped).auto_pause_count == 0
+
+
+async def test_the_look_before_pausing_reads_the_labs_the_metrics_job_keeps_not_cml(
+    rig: IdleRig,
+) -> None:
+    worker_id = rig.fleet.add("quiet")
+    await rig.after(MINUTE)
+    rig.fleet.clock.advance(61 * MINUTE)
+    await rig.metrics.run(rig.now())
+    await rig.caught_up()
+    world = rig.fleet.world
+    lab_calls = world.count("cml:GET /labs") + world.count("cml:GET /labs/{lab_id}")
+
+    report = await rig.idle.run(rig.now())
+
+    assert (report.checked, report.paused) == (1, 1)  # it looked (telemetry), then paused
+    assert world.count("cml:GET /labs") + world.count("cml:GET /labs/{lab_id}") == lab_calls
+    assert rig.fleet.worker(worker_id).status is not WorkerStatus.RUNNING

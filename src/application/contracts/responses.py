@@ -104,3 +104,37 @@ class HealthStatus(ResponseContract):
     problems: tuple[HealthProblem, ...] = Field(
         (), description="What keeps failing (degraded); empty when all is well."
     )
+
+
+class LabView(ResponseContract):
+    """One lab on a worker's CML, as the metrics job last saw it."""
+
+    worker_id: str = Field(description="The worker (UUID).")
+    worker_name: str | None = Field(description="The worker's name.")
+    lab_id: str = Field(description="CML lab id.")
+    title: str = Field(description="Lab title.")
+    owner_id: str | None = Field(description="CML user id of the owner.")
+    owner_username: str | None = Field(description="CML user name of the owner.")
+    state: str = Field(description="DEFINED_ON_CORE, STOPPED or STARTED.")
+    node_count: int = Field(description="Nodes in the lab.")
+    running_nodes: int | None = Field(description="Nodes running (booted or started).")
+    link_count: int | None = Field(description="Links in the lab.")
+    created: str | None = Field(description="When the lab was made, RFC 3339 UTC.")
+    modified: str | None = Field(description="When the lab last changed, RFC 3339 UTC.")
+    seen_at: str = Field(description="When cml-fleet last saw it so, RFC 3339 UTC.")
+    cml_url: str | None = Field(description="The lab in the worker's CML UI (null: no address).")
+
+
+class WorkerLabsResponse(ResponseContract):
+    """A worker's labs, by title."""
+
+    worker_id: str = Field(description="The worker (UUID).")
+    items: list[LabView] = Field(description="The labs; empty while the worker is not running.")
+
+
+class LabPageResponse(ResponseContract):
+    """One page of the fleet's labs (by worker, then lab id); pass ``next_cursor`` as
+    ``cursor`` for the next."""
+
+    items: list[LabView] = Field(description="The labs of this page.")
+    next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")

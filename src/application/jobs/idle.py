@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from application.cml import CmlPort
+from application.cml import CmlLab, CmlPort
 from application.commands.idle import PauseIdleWorker, pause_idle_worker
 from application.commands.observations import RecordActivity, record_activity
 from application.dto import CMLWorkerDto
@@ -30,6 +30,7 @@ from application.errors import ApplicationError
 from application.jobs.idle_rules import IdleRules, labs_running
 from application.jobs.observe import activity_in, host_of
 from application.jobs.ports import FleetView
+from application.labs import LabStore
 from application.mapper import rfc3339
 from application.ports import RunSync, WorkerStore
 from application.ports_errors import CmlError
@@ -99,8 +100,10 @@ class IdleJob:
         cml: CmlPort,
         run_sync: RunSync,
         config: IdleJobConfig | None = None,
+        labs: LabStore | None = None,
     ) -> None:
         self.config = config or IdleJobConfig()
+        self.labs = labs
         self.store, self.read_model, self.cml, self.run_sync = store, read_model, cml, run_sync
         self.rules = IdleRules(
             enabled=self.config.enabled,
@@ -180,7 +183,7 @@ class IdleJob:
         """Ask CML what happened since the last look; record it. Returns 1 if anything."""
         async with asyncio.timeout(self.config.cml_timeout):
             events, labs = await asyncio.gather(
-                self.cml.telemetry_events(host), self.cml.labs(host)
+                self.cml.telemetry_events(host), self._labs(dto.id, host)
             )
         after = datetime.fromisoformat(dto.last_activity_at) if dto.last_activity_at else None
         records = activity_in(events, after, self.service_account)
@@ -193,6 +196,14 @@ class IdleJob:
         command = self._activity(dto, records, rfc3339(newest), correlation_id)
         result = await self.run_sync(record_activity, command, self.store)
         return int(result.changed)
+
+    async def _labs(self, worker_id: str, host: str) -> tuple[CmlLab, ...]:
+        """The worker's labs as the metrics job last saw them (no call to CML: a lab
+        started since shows in the telemetry just read); from CML without the rows."""
+        if self.labs is None:
+            return await self.cml.labs(host)
+        rows = await self.run_sync(self.labs.labs_of, worker_id)
+        return tuple(row.lab for row in rows)
 
     def _activity(
         self,

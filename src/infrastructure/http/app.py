@@ -83,6 +83,7 @@ def create_app(system: Served) -> Starlette:
             Middleware(
                 EdgeMiddleware,
                 max_body_bytes=system.settings.max_body_bytes,
+                upload_bytes=system.settings.lab_import_max_bytes,
                 metrics=metrics,
                 commands=command_names(OPERATIONS),
             ),

@@ -15,6 +15,7 @@ command path; SSE writes cross the ``send`` wrapper for every frame).
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from typing import Any
@@ -47,9 +48,11 @@ class EdgeMiddleware:
         metrics: Any,
         commands: dict[str, str],
         max_header_bytes: int = MAX_HEADER_BYTES,
+        upload_bytes: int | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.upload_bytes = upload_bytes or max_body_bytes
         self.max_header_bytes = max_header_bytes
         self.metrics = metrics
         self.commands = CommandRoutes(commands)
@@ -81,7 +84,7 @@ class EdgeMiddleware:
             if refusal is not None:
                 await refusal(scope, receive, edge_send)
             else:
-                await self.app(scope, self._counted(receive), edge_send)
+                await self.app(scope, self._counted(receive, self._limit(scope)), edge_send)
         finally:
             if command is not None:
                 self.metrics.record(command, answer[0], answer[1])
@@ -107,21 +110,24 @@ class EdgeMiddleware:
                 conn, 431, detail, kind="headers-too-large", max_bytes=self.max_header_bytes
             )
         declared = conn.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+        limit = self._limit(conn.scope)
+        if declared.isdigit() and int(declared) > limit:
             return problem(
-                conn,
-                413,
-                str(BodyTooLarge(self.max_body_bytes)),
-                kind="body-too-large",
-                max_bytes=self.max_body_bytes,
+                conn, 413, str(BodyTooLarge(limit)), kind="body-too-large", max_bytes=limit
             )
         return None
 
-    def _counted(self, receive: Receive) -> Receive:
+    def _limit(self, scope: Scope) -> int:
+        """The body limit of this request: uploads (a lab's topology) have their own."""
+        path = scope.get("path", "")
+        if scope.get("method") == "POST" and _UPLOAD.match(path):
+            return self.upload_bytes
+        return self.max_body_bytes
+
+    def _counted(self, receive: Receive, limit: int) -> Receive:
         """``receive`` that raises :class:`BodyTooLarge` once the body passes the limit
         (a chunked body declares no length); the exception handler answers 413."""
         received = [0]
-        limit = self.max_body_bytes
 
         async def counted_receive() -> Message:
             message = await receive()
@@ -132,6 +138,9 @@ class EdgeMiddleware:
             return message
 
         return counted_receive
+
+
+_UPLOAD = re.compile(r"^/api/workers/[^/]+/labs/import$")
 
 
 def _bad_correlation_id(conn: HTTPConnection) -> Any:

@@ -30,7 +30,7 @@ from infrastructure.http.problems import (
     problem,
     problem_for,
 )
-from infrastructure.http.served import Acting, Administering, Guarding, Observed, Reading
+from infrastructure.http.served import Acting, Administering, Guarding, Observed, Parts, Reading
 
 M = TypeVar("M", bound=BaseModel)
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -48,6 +48,7 @@ acting: Callable[[Request], Acting] = _system  # commands
 administering: Callable[[Request], Administering] = _system  # jobs, leadership, discovery
 observing: Callable[[Request], Observed] = _system  # readiness, /metrics
 guarding: Callable[[Request], Guarding] = _system  # tokens, sessions
+outside: Callable[[Request], Parts] = _system  # what reaches the cloud and CML
 
 
 def actor(request: Request) -> str:

@@ -20,6 +20,7 @@ from application.contracts.base import VERSION, ExactJsonSchema
 from application.contracts.responses import ProblemDetails
 from infrastructure.http.correlation import CORRELATION_PATTERN
 from infrastructure.http.handling import IDEMPOTENCY_PATTERN
+from infrastructure.http.labs.topology import openapi_schemas
 from infrastructure.http.route_docs import OTHER_ROUTES, UUID_ID, Answer, RouteDoc
 from infrastructure.http.routes import OPERATIONS, Operation, Param
 
@@ -37,11 +38,12 @@ ERRORS = {
     "saying which; a concurrent change; a job running; an Idempotency-Key still in use; "
     "a position the event log has not reached).",
     413: "Body too large (Content-Length, or the bytes read, over the limit).",
-    415: "The body is not sent as application/json.",
+    415: "The body is not sent in the operation's media type (JSON, or a lab's YAML).",
     422: "Invalid body, parameter or header; errors[] names each field.",
     429: "Too many failed logins from this client or token prefix, or too many open event "
     "streams for this credential; wait Retry-After seconds.",
     431: "Request headers too large.",
+    502: "The worker's CML did not answer, or refused (the problem says which).",
     503: "Not available now (the read model behind ?min_position, the cloud not "
     "answering, the process starting); wait Retry-After seconds.",
 }
@@ -112,6 +114,7 @@ class Documented(RouteDoc):
 
     body: type[BaseModel] | None = None
     keyed: bool = False
+    body_media: str | None = None
 
 
 def as_route_doc(op: Operation) -> Documented:
@@ -123,11 +126,12 @@ def as_route_doc(op: Operation) -> Documented:
         op.path,
         op.summary,
         op.role,
-        (Answer(op.status, word, op.answer),),
+        (Answer(op.status, word, op.answer, media=op.answer_media),),
         op.errors,
         (*params, *op.params),
         body=op.body,
         keyed=op.keyed,
+        body_media=op.body_media,
     )
 
 
@@ -175,6 +179,14 @@ def _operation(doc: RouteDoc, schemas: Schemas) -> dict[str, Any]:
         operation["requestBody"] = {
             "required": True,
             "content": {"application/json": {"schema": schema}},
+        }
+    media = doc.body_media if isinstance(doc, Documented) else None
+    if media is not None:  # a lab's topology, in CML's YAML
+        name, topology = openapi_schemas()
+        schemas.defs.update(topology)
+        operation["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": {"$ref": REF.format(model=name)}}},
         }
     if doc.role is None:
         operation["security"] = []

@@ -28,6 +28,7 @@ from application.errors import (
     WorkerNotFound,
 )
 from domain.errors import DomainError, IllegalTransition, InvalidValue
+from domain.labs import NotReadyForLabs
 
 PROBLEM_TYPE = "urn:cml-fleet:problem:"
 
@@ -109,6 +110,15 @@ def problem_for(conn: HTTPConnection, exc: Exception) -> ProblemResponse:
                 kind="illegal-transition",
                 current_status=exc.current,
                 allowed_from=list(exc.allowed),
+            )
+        case NotReadyForLabs():
+            return problem(
+                conn,
+                409,
+                str(exc),
+                kind="not-ready-for-labs",
+                worker_status=exc.status,
+                service_status=exc.service_status,
             )
         case ConcurrencyConflict():
             return problem(conn, 409, str(exc), kind="concurrent-change", headers=RETRY_SOON)

@@ -1,7 +1,8 @@
 """The REST API's one table of operations: it builds the routes and the OpenAPI paths.
 
-Roles: ``viewer`` reads and streams, ``operator`` starts/stops/pauses/resumes and sets
-idle detection, ``admin`` creates, imports, terminates, releases, licenses and tags.
+Roles: ``viewer`` reads and streams (and downloads labs), ``operator``
+starts/stops/pauses/resumes, sets idle detection and starts, stops and wipes labs,
+``admin`` creates, imports, terminates, releases, licenses, tags, deletes and imports labs.
 """
 
 from __future__ import annotations
@@ -20,12 +21,15 @@ from application.contracts import requests as rq
 from application.contracts import responses as rs
 from application.contracts.operations import DiscoveryResult
 from application.contracts.worker_view import WorkerView
+from application.labs import CURSOR_PATTERN as LAB_CURSOR
+from application.labs import LAB_STATES
 from application.queries import CURSOR_PATTERN
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.handling import FALSE, TRUE
+from infrastructure.http.labs import endpoints as labs
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"
@@ -55,6 +59,8 @@ class Operation:
     params: tuple[Param, ...] = ()
     errors: tuple[int, ...] = ()  # problem statuses besides those of every request
     keyed: bool = False  # takes Idempotency-Key
+    body_media: str | None = None  # a body that is not JSON: its media type (a string)
+    answer_media: str | None = None  # an answer that is not JSON: its media type
 
 
 INT64_MAX = 2**63 - 1
@@ -105,6 +111,26 @@ HISTORY_PARAMS = (
     ),
 )
 ACCEPTED = rs.CommandAccepted
+L = f"{W}/labs/{{lab_id}}"
+LAB_ID = Param(
+    "lab_id",
+    {"type": "string", "format": "uuid"},
+    "The CML lab's id (a UUID4; another UUID is refused with 422, anything else names no lab).",
+    "path",
+    True,
+)
+LAB_LIST_PARAMS = (
+    Param("worker", {"type": "string", "format": "uuid"}, "Only this worker's labs."),
+    Param("owner", {"type": "string"}, "Only labs of this CML user name."),
+    Param("state", {"type": "string", "enum": list(LAB_STATES)}, "Only labs in this state."),
+    limit_param(labs.MAX_PAGE_SIZE, labs.PAGE_SIZE),
+    Param("cursor", {"type": "string", "pattern": LAB_CURSOR}, "next_cursor of the previous page."),
+)
+TITLE = Param(
+    "title",
+    {"type": "string", "minLength": 1, "maxLength": 64},
+    "Title of the new lab (default: the topology's own).",
+)
 ON_WORKER = (404, 409, 422)  # no such worker; refused in its status or a race; bad body/key
 NEW = (409, 422, 503)  # key in use; invalid; the cloud did not answer a needed question
 
@@ -157,6 +183,23 @@ OPERATIONS: tuple[Operation, ...] = (
            rs.WorkerHistoryPage, HISTORY_PARAMS, errors=(422,)),
     _query("/api/fleet/summary", qry.fleet_summary, "Counts by status, running and saved cost",
            rs.FleetSummaryResponse, (MIN_POSITION, PER_WORKER)),
+    _query(f"{W}/labs", labs.worker_labs, "A worker's labs, as last seen", rs.WorkerLabsResponse,
+           ()),
+    _query("/api/labs", labs.fleet_labs, "The fleet's labs", rs.LabPageResponse,
+           LAB_LIST_PARAMS, errors=(422,)),
+    Operation("POST", f"{W}/labs/import", labs.import_, "Import a lab from its YAML", "admin",
+              202, answer=ACCEPTED, params=(TITLE,), errors=(*ON_WORKER, 413, 415), keyed=True,
+              body_media="application/yaml"),
+    Operation("GET", f"{L}/download", labs.download, "A lab's topology (CML YAML)", "viewer",
+              params=(LAB_ID,), errors=(404, 409, 422, 502), answer_media="application/yaml"),
+    Operation("POST", f"{L}/start", labs.start, "Start a lab", "operator", 202, answer=ACCEPTED,
+              params=(LAB_ID,), errors=ON_WORKER, keyed=True),
+    Operation("POST", f"{L}/stop", labs.stop, "Stop a lab", "operator", 202, answer=ACCEPTED,
+              params=(LAB_ID,), errors=ON_WORKER, keyed=True),
+    Operation("POST", f"{L}/wipe", labs.wipe, "Wipe a stopped lab", "operator", 202,
+              answer=ACCEPTED, params=(LAB_ID,), errors=ON_WORKER, keyed=True),
+    Operation("DELETE", L, labs.delete, "Delete a stopped lab", "admin", 202, answer=ACCEPTED,
+              params=(LAB_ID,), errors=ON_WORKER),
     Operation("POST", "/api/admin/discovery", ops_http.discover,
               "Import EC2 instances matching the discovery filters", "admin",
               answer=DiscoveryResult, errors=(409, 422, 503)),
@@ -183,7 +226,9 @@ def operation_routes(operations: tuple[Operation, ...] = OPERATIONS) -> list[Rou
 def uuid_ids(path: str) -> str:
     """A worker's ``{id}`` matches a UUID only: ``GET /api/workers/import`` is then the
     import path's 405, not a lookup of a worker called "import"."""
-    return path.replace("/api/workers/{id}", "/api/workers/{id:uuid}")
+    return path.replace("/api/workers/{id}", "/api/workers/{id:uuid}").replace(
+        "{lab_id}", "{lab_id:uuid}"
+    )
 
 
 def _by_method(endpoints: dict[str, Endpoint]) -> Endpoint:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
 
 if TYPE_CHECKING:
     from application.cloud import CloudPort
+    from application.cml import CmlPort
     from application.commands.group_commit import GroupCommit
     from application.jobs.discovery import Discovery
     from application.jobs.region_health import RegionHealth
@@ -63,6 +64,8 @@ class Parts(Reading, Protocol):
     def hub(self) -> Hub: ...
     @property
     def cloud(self) -> CloudPort: ...
+    @property
+    def cml(self) -> CmlPort: ...
 
 
 class Acting(Parts, Protocol):

@@ -69,6 +69,7 @@ def build_idle_job(system: FleetParts) -> IdleJob:
         cml=system.cml,
         run_sync=system.run_sync,
         config=system.configs.idle,
+        labs=system.labs,
     )
 
 

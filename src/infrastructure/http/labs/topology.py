@@ -31,9 +31,24 @@ class _PlainLoader(yaml.SafeLoader):  # type: ignore[misc]
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def topology_schema() -> dict[str, Any]:
+    """The CML 2.9 ``Topology`` schema (``$ref`` to ``$defs``), as committed."""
     text = files(__package__).joinpath("topology.schema.json").read_text(encoding="utf-8")
-    return Draft202012Validator(json.loads(text))
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def openapi_schemas(prefix: str = "Cml") -> tuple[str, dict[str, Any]]:
+    """The schema's definitions as OpenAPI components, each named ``prefix`` + its
+    name (so none meets one of ours), and the name of the topology's."""
+    text = json.dumps(topology_schema()["$defs"])
+    text = text.replace('"#/$defs/', f'"#/components/schemas/{prefix}')
+    return f"{prefix}Topology", {prefix + k: v for k, v in json.loads(text).items()}
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(topology_schema())
 
 
 def parse_topology(raw: bytes, limit: int) -> dict[str, Any]:

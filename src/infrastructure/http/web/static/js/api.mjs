@@ -23,14 +23,15 @@ async function body(response) {
   return response.json();
 }
 
-async function call(method, path, { json, correlationId } = {}) {
+async function call(method, path, { json, text, mediaType, correlationId } = {}) {
   const headers = { Accept: 'application/json, application/problem+json' };
   if (method !== 'GET') headers['X-CSRF-Token'] = cookie(CSRF_COOKIE) ?? '';
   if (correlationId) headers['X-Correlation-ID'] = correlationId;
   if (json !== undefined) headers['Content-Type'] = 'application/json';
+  if (text !== undefined) headers['Content-Type'] = mediaType;
   const response = await fetch(path, {
     method, headers, credentials: 'same-origin', cache: 'no-store',
-    body: json === undefined ? undefined : JSON.stringify(json),
+    body: json === undefined ? text : JSON.stringify(json),
   });
   const answer = await body(response);
   if (!response.ok) throw new ApiError(response.status, answer);
@@ -41,5 +42,9 @@ export const getJson = (path) => call('GET', path);
 
 /** Send a command; resolves to `{worker_id, position, correlation_id}`. */
 export const send = (method, path, json, correlationId) => call(method, path, { json, correlationId });
+
+/** Send a command whose body is text of `mediaType` (a lab's YAML). */
+export const sendText = (method, path, text, mediaType, correlationId) =>
+  call(method, path, { text, mediaType, correlationId });
 
 export const logout = () => call('POST', '/logout');

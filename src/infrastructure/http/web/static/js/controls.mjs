@@ -1,6 +1,8 @@
 /** The filter, sort and layout controls above the fleet, wired to the view. */
 
+import { getJson } from './api.mjs';
 import { h } from './dom.mjs';
+import { workersWithLabsOf } from './labs.mjs';
 import { regions } from './filters.mjs';
 import { STATUSES } from './rules.mjs';
 
@@ -17,6 +19,9 @@ export class Controls {
     this.form = $('#filters');
     this.direction = $('#sort-direction');
     this.knownRegions = '';
+    this.owner = '';
+    this.ownerWorkers = null;
+    this.ownerTimer = null;
   }
 
   wire() {
@@ -38,13 +43,43 @@ export class Controls {
   /** Read the controls into the view (which re-renders) and the column headers. */
   apply() {
     const form = this.form.elements;
-    this.view.filter = { status: form.status.value, region: form.region.value, text: form.q.value };
+    const owner = form.owner.value.trim();
+    if (owner !== this.owner) {
+      this.owner = owner;
+      this.ownerWorkers = owner === '' ? null : new Set();  // none until the server answers
+      this.askOwner();
+    }
+    this.view.filter = { status: form.status.value, region: form.region.value, text: form.q.value,
+      labOwner: owner, ownerWorkers: this.ownerWorkers };
     const descending = this.direction.getAttribute('aria-pressed') === 'true';
     this.view.setSort({ key: form.sort.value, descending });
     for (const header of document.querySelectorAll('#fleet-table [role="columnheader"][data-column]')) {
       const sorted = header.dataset.column === form.sort.value;
       header.setAttribute('aria-sort', !sorted ? 'none' : descending ? 'descending' : 'ascending');
     }
+  }
+
+  /** Which workers have a lab of the owner asked for (soon after typing stops). */
+  askOwner(delayMs = 250) {
+    clearTimeout(this.ownerTimer);
+    if (this.owner === '') return;
+    const owner = this.owner;
+    this.ownerTimer = setTimeout(async () => {
+      let ids;
+      try {
+        ids = await workersWithLabsOf(owner, getJson);
+      } catch {
+        return;  // the next change or labs event asks again
+      }
+      if (owner !== this.owner) return;
+      this.ownerWorkers = ids;
+      this.view.setFilter({ ...this.view.filter, ownerWorkers: ids });
+    }, delayMs);
+  }
+
+  /** Some worker's labs changed: who owns labs where may have too. */
+  labsChanged() {
+    if (this.owner !== '') this.askOwner(1000);
   }
 
   /** A column header: sort by it, or flip the direction if it already sorts. */

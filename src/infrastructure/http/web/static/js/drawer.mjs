@@ -15,11 +15,12 @@ import { countdown, licenseTone, serviceTone, statusTone, words } from './format
 import { Timeline } from './timeline.mjs';
 
 const CHART_HOURS = 6;
+const LAB_OUTCOMES = new Set(['worker.lab.operation.done', 'worker.lab.operation.failed']);
 const FOCUSABLE = 'button:not([disabled]):not([hidden]), input:not([disabled]), select, [href], [tabindex="0"]';
 
 export class Drawer {
-  constructor({ root, backdrop, fleet, role, now }) {
-    Object.assign(this, { root, backdrop, fleet, role, now });
+  constructor({ root, backdrop, fleet, role, now, labs }) {
+    Object.assign(this, { root, backdrop, fleet, role, now, labs });
     this.id = null;
     this.opener = null;
     this.frame = 0;
@@ -55,6 +56,7 @@ export class Drawer {
     this.$('[data-drawer-close]').focus();
     this.timeline.show(id).catch(() => {});
     this._loadChart().catch(() => {});
+    this.labs.show(id).catch(() => {});
   }
 
   close() {
@@ -66,6 +68,7 @@ export class Drawer {
     document.body.classList.remove('drawer-open');
     this._background(false);
     this.chart.clear();
+    this.labs.show(null).catch(() => {});
     const back = this.opener?.isConnected ? this.opener
       : document.querySelector(`[data-action="open"][data-id="${CSS.escape(id)}"]`);
     back?.focus();
@@ -87,7 +90,14 @@ export class Drawer {
 
   /** A stored event about the open worker: add it to the top of the timeline. */
   event(type, envelope) {
-    if (this.isOpen) this.timeline.live(type, envelope);
+    if (!this.isOpen) return;
+    this.timeline.live(type, envelope);
+    if (LAB_OUTCOMES.has(type) && envelope.data?.worker_id === this.id) this.labsChanged(this.id);
+  }
+
+  /** The worker's labs changed (seen by the metrics job, or an operation ended). */
+  labsChanged(id) {
+    if (id === this.id) this.labs.refresh(id).catch(() => {});
   }
 
   /** A snapshot of the open worker (a metrics cycle ran): chart the new samples. */

@@ -9,8 +9,12 @@ export function isPaused(w) {
   return !w.last_resumed_at || Date.parse(w.last_paused_at) >= Date.parse(w.last_resumed_at);
 }
 
-/** The filter a person sets: `status` (a status, `paused`, or '' for all), `region`, `text`. */
-export const NO_FILTER = Object.freeze({ status: '', region: '', text: '' });
+/**
+ * The filter a person sets: `status` (a status, `paused`, or '' for all), `region`,
+ * `text`, and `labOwner` with `ownerWorkers` (the ids of the workers that have a lab
+ * of that CML user, from the server; null while no owner is asked for).
+ */
+export const NO_FILTER = Object.freeze({ status: '', region: '', text: '', labOwner: '', ownerWorkers: null });
 
 function haystack(w) {
   const tags = Object.entries(w.tags ?? {}).map(([k, v]) => `${k}=${v}`);
@@ -23,6 +27,7 @@ export function matches(w, filter) {
     return false;
   }
   if (filter.region && w.region !== filter.region) return false;
+  if (filter.ownerWorkers && !filter.ownerWorkers.has(w.id)) return false;
   const text = (filter.text ?? '').trim().toLowerCase();
   return text === '' || text.split(/\s+/).every((part) => haystack(w).includes(part));
 }

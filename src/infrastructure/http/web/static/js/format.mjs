@@ -152,7 +152,16 @@ const DESCRIBE = {
     `License seen ${words(p.license_status)} on CML${p.license_detail ? `: ${p.license_detail}` : ''}`,
   'worker.tags.changed': (p) => `Tags ${tagChanges(p)}${p.observed ? ' (seen in EC2)' : ''}`,
   'worker.tags.applied': () => 'Tags written to EC2',
+  'worker.lab.operation.requested': (p) => `Lab ${p.operation} requested${labName(p)}`,
+  'worker.lab.operation.done': (p) =>
+    `Lab ${p.operation} done${labName(p)}${p.lab_state ? ` (${words(p.lab_state.toLowerCase())})` : ''}`,
+  'worker.lab.operation.failed': (p) => `Lab ${p.operation} failed${labName(p)}: ${p.reason}`,
 };
+
+function labName(p) {
+  if (p.title) return `: ${p.title}`;
+  return p.lab_id ? ` (${p.lab_id.slice(0, 8)})` : '';
+}
 
 /** One line for a history entry or a notification: what happened. */
 export function describeEvent(type, payload) {

@@ -12,7 +12,8 @@ import { Drawer } from './drawer.mjs';
 import { Fleet } from './fleet.mjs';
 import { FleetView } from './fleet-view.mjs';
 import { HealthBanner } from './health.mjs';
-import { RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
+import { LabPanel } from './lab-panel.mjs';
+import { LABS_CHANGED, RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
 import { PendingCommands } from './outcomes.mjs';
 import { Stream } from './stream.mjs';
 import { Summary } from './summary.mjs';
@@ -102,12 +103,16 @@ class Dashboard {
       cards: $('#fleet-cards'), empty: $('#fleet-empty'), rowTemplate: $('#row-template'),
       cardTemplate: $('#card-template'), role: me.role, now, naive: params.get('render') === 'naive',
       stats });
+    const confirm = new Confirm($('#confirm'));
+    const labs = new LabPanel({ root: $('#d-labs'), form: $('#d-lab-import'), role: me.role, now,
+      confirm, toasts: this.toasts, pending: this.pending,
+      workerName: (id) => fleet.get(id)?.name ?? 'worker' });
     this.drawer = new Drawer({ root: $('#drawer'), backdrop: $('#drawer-backdrop'), fleet,
-      role: me.role, now });
+      role: me.role, now, labs });
     this.controls = new Controls(this.view, fleet);
     this.summary = new Summary(fleet, now);
     this.commands = new Commands({ fleet, role: me.role, pending: this.pending, toasts: this.toasts,
-      confirm: new Confirm($('#confirm')), now, onSignedOut: signedOut });
+      confirm, now, onSignedOut: signedOut });
     this.resyncing = false;
   }
 
@@ -130,6 +135,11 @@ class Dashboard {
 
   /** One frame of the stream: apply it to the fleet, repaint what it changed. */
   frame(type, envelope) {
+    if (type === LABS_CHANGED) {  // not in the log: nothing to apply to the fleet
+      this.drawer.labsChanged(envelope.data?.worker_id);
+      this.controls.labsChanged();
+      return;
+    }
     const result = apply(this.fleet, type, envelope);
     if (type === RESYNC) this.resyncing = true;
     if (result.kind === 'reset') {

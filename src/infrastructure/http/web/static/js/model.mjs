@@ -19,9 +19,12 @@ export { NOTIFICATION_TYPES, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT };
 export const HELLO = 'hello';
 export const RESYNC = 'stream.resync';
 export const SNAPSHOT = 'worker.snapshot';
+/** The metrics job saw a worker's labs change (not in the log: nothing to apply). */
+export const LABS_CHANGED = 'worker.labs.changed';
 
 /** Every SSE event type the dashboard listens to. */
-export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, ...NOTIFICATION_TYPES]);
+export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, LABS_CHANGED,
+  ...NOTIFICATION_TYPES]);
 
 export const DEFAULT_IDLE = Object.freeze({ timeout_minutes: 60, snooze_minutes: 30, enabled: true });
 
@@ -163,6 +166,10 @@ const APPLY = {
   'worker.released': (w, d) => withStatus(w, d.status, d.at),
   'worker.tags.changed': tags,
   'worker.tags.applied': (w) => w,
+  // Lab operations change the worker's labs, not the worker: the drawer refetches them.
+  'worker.lab.operation.requested': (w) => w,
+  'worker.lab.operation.done': (w) => w,
+  'worker.lab.operation.failed': (w) => w,
 };
 
 const CREATING = new Set(['worker.created', 'worker.imported']);

@@ -44,9 +44,10 @@ export function paintItem(item, w, role, now) {
   put(item, 'region', w.region, (v) => setText(parts.region, v));
   put(item, 'type', w.instance_type, (v) => setText(parts.type, v));
   for (const [name, field, label] of METERS) put(item, name, w[field], (v) => meter(parts[name], label, v));
-  put(item, 'labs', `${w.labs_count}|${w.running_labs_count}`, () => {
+  put(item, 'labs', `${w.labs_count}|${w.running_labs_count}|${w.running_nodes_count}`, () => {
     setText(parts.labs, w.labs_count === null ? DASH : String(w.labs_count));
-    setText(parts.labsRunning, w.running_labs_count ? `${w.running_labs_count} running` : '');
+    setText(parts.labsRunning, w.running_labs_count
+      ? `${w.running_labs_count} running, ${w.running_nodes_count ?? 0} nodes` : '');
   });
   paintIdle(item, w, now);
   paintActions(item, w, role);

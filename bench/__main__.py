@@ -24,6 +24,7 @@ ALL = (
     "bench_idle_cycle",  # issue 4: idle-detection cycle, 10,000 workers
     "bench_aws_cycle",  # issue 5: CloudWatch/EC2 calls per cycle on moto
     "bench_cml_calls",  # issue 5: CML calls and logins per cycle
+    "bench_lab_cycle",  # issue 16: lab calls per steady cycle, 10,000 workers with lab rows
     "bench_dashboard",  # issue 6: first render, main-thread time per notification
     "bench_postgres",  # issue 7: PostgreSQL vs SQLite, cross-process delivery
 )

@@ -24,6 +24,7 @@ from application.contracts.worker_view import WorkerView
 from application.labs import CURSOR_PATTERN as LAB_CURSOR
 from application.labs import LAB_STATES
 from application.queries import CURSOR_PATTERN
+from domain.labs import LAB_ID_PATTERN
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
@@ -114,8 +115,9 @@ ACCEPTED = rs.CommandAccepted
 L = f"{W}/labs/{{lab_id}}"
 LAB_ID = Param(
     "lab_id",
-    {"type": "string", "format": "uuid"},
-    "The CML lab's id (a UUID4; another UUID is refused with 422, anything else names no lab).",
+    {"type": "string", "format": "uuid", "pattern": LAB_ID_PATTERN},
+    "The CML lab's id, a lowercase UUID4 (another UUID is refused with 422; what is no "
+    "UUID names no lab: 404).",
     "path",
     True,
 )

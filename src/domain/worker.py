@@ -514,31 +514,35 @@ class CMLWorker(WorkerState, Aggregate):
     ) -> bool:
         """Record the outcome of the request at ``request_version`` (nothing if it has
         one already). Returns whether recorded."""
-        if request_version not in self.lab_operations_pending:
-            return False
         assert done.lab_id is not None
-        self._record(
-            self.LabOperationDone,
-            cause,
-            request_version=request_version,
-            operation=done.kind,
-            lab_id=done.lab_id,
-            lab_state=lab_state,
+        return self._end_lab_operation(
+            self.LabOperationDone, request_version, done, cause, lab_state=lab_state
         )
-        return True
 
     def fail_lab_operation(
         self, request_version: int, failed: LabOperation, reason: str, *, cause: Cause
     ) -> bool:
+        return self._end_lab_operation(
+            self.LabOperationFailed, request_version, failed, cause, reason=reason
+        )
+
+    def _end_lab_operation(
+        self,
+        event: type[events.WorkerEvent],
+        request_version: int,
+        operation: LabOperation,
+        cause: Cause,
+        **outcome: Any,
+    ) -> bool:
         if request_version not in self.lab_operations_pending:
             return False
         self._record(
-            self.LabOperationFailed,
+            event,
             cause,
             request_version=request_version,
-            operation=failed.kind,
-            lab_id=failed.lab_id,
-            reason=reason,
+            operation=operation.kind,
+            lab_id=operation.lab_id,
+            **outcome,
         )
         return True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -111,6 +112,32 @@ def test_three_processes_one_stream_one_leader(
     assert wait_until(lambda: leader.job_runs()["metrics"] >= 2, WAIT)
     assert resumed.wait_for(lambda fs: any(f.event == "worker.snapshot" for f in fs), WAIT)
     assert all(runs == 0 for node in (a, b) for runs in node.job_runs().values())
+
+    # Labs: the leader's job writes the rows every process reads; a lab started through
+    # another process is carried out by the leader's engine, and the labs change that
+    # its next cycle sees reaches a stream on a third process.
+    def stopped_labs() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = b.http.get("/api/labs?state=STOPPED").json()["items"]
+        return items
+
+    assert wait_until(stopped_labs, WAIT)
+    lab = stopped_labs()[0]
+    on = f"/api/workers/{lab['worker_id']}/labs/{lab['lab_id']}"
+    a.command("POST", f"{on}/start")
+
+    def told(frames: list[Any]) -> bool:
+        return any(
+            f.event == "worker.labs.changed"
+            and lab["lab_id"] in [x["lab_id"] for x in f.data["data"]["changed"]]
+            for f in frames
+        )
+
+    assert resumed.wait_for(told, WAIT)
+    assert resumed.wait_for(
+        lambda fs: any(f.event == "worker.lab.operation.done" for f in fs), WAIT
+    )
+    mine = b.http.get(f"/api/workers/{lab['worker_id']}/labs").json()["items"]
+    assert {x["lab_id"]: x["state"] for x in mine}[lab["lab_id"]] == "STARTED"
 
     # kill -9 the leader: another process takes over the jobs within seconds.
     killed_at = time.time()

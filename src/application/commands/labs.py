@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from application.commands.common import CommandResult, WorkerCommand, change
 from application.ports import WorkerStore
 from domain.labs import LabImport, LabOperation
+from domain.worker import CMLWorker
 
 
 @dataclass(frozen=True)
@@ -42,20 +43,16 @@ def request_lab_operation(cmd: RequestLabOperation, store: WorkerStore) -> Comma
 
 
 def complete_lab_operation(cmd: CompleteLabOperation, store: WorkerStore) -> CommandResult:
-    return change(
-        store,
-        cmd,
-        lambda w: w.complete_lab_operation(
+    def end(w: CMLWorker) -> bool:
+        return w.complete_lab_operation(
             cmd.request_version, cmd.operation, cmd.lab_state, cause=cmd.cause
-        ),
-    )
+        )
+
+    return change(store, cmd, end)
 
 
 def fail_lab_operation(cmd: FailLabOperation, store: WorkerStore) -> CommandResult:
-    return change(
-        store,
-        cmd,
-        lambda w: w.fail_lab_operation(
-            cmd.request_version, cmd.operation, cmd.reason, cause=cmd.cause
-        ),
-    )
+    def end(w: CMLWorker) -> bool:
+        return w.fail_lab_operation(cmd.request_version, cmd.operation, cmd.reason, cause=cmd.cause)
+
+    return change(store, cmd, end)

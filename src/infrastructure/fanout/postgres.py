@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 MAX_IDS = 150  # 150 UUIDs ≈ 6 KB of JSON
 MAX_MESSAGE = 7_000
+SPLIT = 40  # briefed labs per part of a change too big for one message (~4 KB)
 READ_WAIT_SECONDS = 5.0
 
 
@@ -106,8 +107,9 @@ class ClusterHub(Hub):
 
 
 def _lab_messages(origin: str, payloads: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The changes in as few messages as fit under ``MAX_MESSAGE``; a change too big
-    alone goes with its lab ids and states only."""
+    """The changes in as few messages as fit under ``MAX_MESSAGE``. A change too big
+    for one goes in parts of ``SPLIT`` labs, each with its labs' ids, states and node
+    counts only (titles come with the refetch)."""
     messages: list[str] = []
     batch: list[Mapping[str, Any]] = []
 
@@ -115,16 +117,32 @@ def _lab_messages(origin: str, payloads: Sequence[Mapping[str, Any]]) -> list[st
         if batch:
             messages.append(json.dumps({"origin": origin, "labs": batch}))
 
-    for payload in payloads:
-        if len(json.dumps(payload)) > MAX_MESSAGE:
-            payload = {**payload, "added": [_brief(x) for x in payload["added"]],
-                       "changed": [_brief(x) for x in payload["changed"]]}  # fmt: skip
-        if batch and len(json.dumps({"origin": origin, "labs": [*batch, payload]})) > MAX_MESSAGE:
-            close()
-            batch = []
-        batch.append(payload)
+    for whole in payloads:
+        for payload in _parts(whole):
+            if batch and _size(origin, [*batch, payload]) > MAX_MESSAGE:
+                close()
+                batch = []
+            batch.append(payload)
     close()
     return messages
+
+
+def _size(origin: str, batch: Sequence[Mapping[str, Any]]) -> int:
+    return len(json.dumps({"origin": origin, "labs": batch}))
+
+
+def _parts(payload: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    if _size("", [payload]) <= MAX_MESSAGE:
+        return [payload]
+    items = [("added", _brief(x)) for x in payload["added"]]
+    items += [("changed", _brief(x)) for x in payload["changed"]]
+    items += [("removed", x) for x in payload["removed"]]
+    parts: list[Mapping[str, Any]] = []
+    for start in range(0, len(items), SPLIT):
+        chunk = items[start : start + SPLIT]
+        parts.append({**payload, **{key: [v for k, v in chunk if k == key]
+                                    for key in ("added", "changed", "removed")}})  # fmt: skip
+    return parts
 
 
 def _brief(lab: Mapping[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from application.contracts.base import VERSION, ExactJsonSchema
 from application.contracts.responses import ProblemDetails
 from infrastructure.http.correlation import CORRELATION_PATTERN
 from infrastructure.http.handling import IDEMPOTENCY_PATTERN
-from infrastructure.http.labs.topology import openapi_schemas
+from infrastructure.http.labs.topology import TOPOLOGY_MEDIA, openapi_schemas
 from infrastructure.http.route_docs import OTHER_ROUTES, UUID_ID, Answer, RouteDoc
 from infrastructure.http.routes import OPERATIONS, Operation, Param
 
@@ -182,11 +182,9 @@ def _operation(doc: RouteDoc, schemas: Schemas) -> dict[str, Any]:
         }
     media = doc.body_media if isinstance(doc, Documented) else None
     if media is not None:  # a lab's topology, in CML's YAML
-        name, topology = openapi_schemas()
-        schemas.defs.update(topology)
         operation["requestBody"] = {
             "required": True,
-            "content": {media: {"schema": {"$ref": REF.format(model=name)}}},
+            "content": {media: {"schema": _topology(schemas)}},
         }
     if doc.role is None:
         operation["security"] = []
@@ -211,11 +209,20 @@ def _worker_links(docs: Iterable[RouteDoc]) -> dict[str, Any]:
     }
 
 
+def _topology(schemas: Schemas) -> dict[str, Any]:
+    """CML's ``Topology`` among the components (added once), and a reference to it."""
+    name, topology = openapi_schemas()
+    schemas.defs.update(topology)
+    return {"$ref": REF.format(model=name)}
+
+
 def _answer(answer: Answer, schemas: Schemas) -> dict[str, Any]:
     described: dict[str, Any] = {"description": answer.description}
     if answer.model is not None:
         schema = schemas.ref(answer.model, "serialization")
         described["content"] = {"application/json": {"schema": schema}}
+    elif answer.media == TOPOLOGY_MEDIA:  # a lab's topology, in CML's YAML
+        described["content"] = {answer.media: {"schema": _topology(schemas)}}
     elif answer.media is not None:
         described["content"] = {answer.media: {"schema": {"type": "string"}}}
     if answer.headers:

@@ -31,6 +31,7 @@ from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.labs import endpoints as labs
+from infrastructure.http.labs.topology import TOPOLOGY_MEDIA
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"
@@ -191,9 +192,9 @@ OPERATIONS: tuple[Operation, ...] = (
            LAB_LIST_PARAMS, errors=(422,)),
     Operation("POST", f"{W}/labs/import", labs.import_, "Import a lab from its YAML", "admin",
               202, answer=ACCEPTED, params=(TITLE,), errors=(*ON_WORKER, 413, 415), keyed=True,
-              body_media="application/yaml"),
+              body_media=TOPOLOGY_MEDIA),
     Operation("GET", f"{L}/download", labs.download, "A lab's topology (CML YAML)", "viewer",
-              params=(LAB_ID,), errors=(404, 409, 422, 502), answer_media="application/yaml"),
+              params=(LAB_ID,), errors=(404, 409, 422, 502), answer_media=TOPOLOGY_MEDIA),
     Operation("POST", f"{L}/start", labs.start, "Start a lab", "operator", 202, answer=ACCEPTED,
               params=(LAB_ID,), errors=ON_WORKER, keyed=True),
     Operation("POST", f"{L}/stop", labs.stop, "Stop a lab", "operator", 202, answer=ACCEPTED,

@@ -13,6 +13,9 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
+TOPOLOGY_MEDIA = "application/yaml"
+"""How a topology travels: CML's YAML."""
+
 
 class TopologyRejected(ValueError):
     """Why a topology cannot be imported (said to the operator as it is)."""

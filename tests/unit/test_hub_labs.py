@@ -1,0 +1,82 @@
+"""``worker.labs.changed`` through the hub: to this process's subscribers that want it,
+and, on PostgreSQL, to every other process's (the changes in messages under the
+NOTIFY payload limit)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from application.cml import CmlLab
+from application.labs import LabsChanged
+from infrastructure.fanout.hub import Hub
+from infrastructure.fanout.postgres import MAX_MESSAGE, ClusterHub, _lab_messages
+from infrastructure.shared.clock import FakeClock
+
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def change(worker_id: str, labs: int = 1) -> LabsChanged:
+    added = tuple(
+        CmlLab(
+            id=str(uuid4()),
+            title=f"lab {n} " + "x" * 40,
+            state="STARTED",
+            node_count=4,
+            running_nodes=4,
+        )
+        for n in range(labs)
+    )
+    return LabsChanged(worker_id, AT, added, (), ())
+
+
+def frames_of(subscription: object) -> list[dict[str, object]]:
+    pending = list(subscription._pending)  # type: ignore[attr-defined]
+    return [json.loads(f.data.decode().split("data: ", 1)[1]) for f in pending]
+
+
+async def test_a_labs_change_reaches_the_subscribers_that_want_it() -> None:
+    hub = Hub(None, FakeClock(AT), queue_size=100)
+    hub.start()
+    everyone = hub.subscribe()
+    mine, theirs = str(uuid4()), str(uuid4())
+    one_worker = hub.subscribe(worker_ids=[mine])
+    other_types = hub.subscribe(type_prefix="worker.paused")
+
+    hub.broadcast_labs([change(mine), change(theirs)])
+
+    assert [f["subject"] for f in frames_of(everyone)] == [mine, theirs]
+    (frame,) = frames_of(one_worker)
+    assert frame["type"] == "worker.labs.changed" and frame["time"] == "2026-03-02T09:00:00Z"
+    assert frame["data"]["added"][0]["state"] == "STARTED"  # type: ignore[index]
+    assert frames_of(other_types) == []
+    hub.stop()
+
+
+async def test_other_processes_hear_every_change_in_messages_that_fit_a_notify() -> None:
+    other = ClusterHub(None, FakeClock(AT), 100, origin="other", announce=lambda _: None)
+    other.start()
+    listening = other.subscribe()
+    huge = str(uuid4())
+    changes = [change(str(uuid4()), labs=3) for _ in range(40)] + [change(huge, labs=200)]
+    payloads = [c.payload() for c in changes]
+
+    messages = _lab_messages("leader", payloads)
+    for message in messages:
+        other.on_announcement(message)
+    await asyncio.sleep(0)  # the relay is handed to the loop
+
+    assert len(messages) > 2 and all(len(m) <= MAX_MESSAGE for m in messages)
+    heard = frames_of(listening)
+    small = [f for f in heard if f["subject"] != huge]
+    assert [f["subject"] for f in small] == [c.worker_id for c in changes[:-1]]
+    assert small[0]["data"] == json.loads(json.dumps(payloads[0]))  # whole, titles and all
+    parts = [f["data"] for f in heard if f["subject"] == huge]
+    assert sum(len(p["added"]) for p in parts) == 200  # type: ignore[arg-type]
+    assert all(lab["title"] == "" for p in parts for lab in p["added"])  # type: ignore[attr-defined]
+    other.on_announcement(messages[0].replace('"leader"', '"other"'))  # its own: ignored
+    await asyncio.sleep(0)
+    assert len(frames_of(listening)) == len(heard)
+    other.stop()

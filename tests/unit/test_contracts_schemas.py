@@ -159,3 +159,11 @@ def test_the_report_says_how_to_version_or_to_re_export() -> None:
     assert not compatible.incompatible and REEXPORT in compatible.explain()
     assert gone.incompatible == ("v1/Thing.json: contract removed",)
     assert fresh.new == ("v1/Thing.json",) and not fresh.ok
+
+
+def test_every_body_the_route_table_takes_or_answers_is_a_committed_contract() -> None:
+    from application.contracts.catalog import public_models
+    from infrastructure.http.routes import OPERATIONS
+
+    used = {m.__name__ for op in OPERATIONS for m in (op.body, op.answer) if m is not None}
+    assert used <= set(public_models()), sorted(used - set(public_models()))

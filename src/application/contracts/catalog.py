@@ -19,14 +19,17 @@ from application.contracts.requests import (
     IdleDetectionRequest,
     ImportWorkerRequest,
     LicenseRequest,
+    ReleaseRequest,
     TagsPatchRequest,
 )
 from application.contracts.responses import (
     CommandAccepted,
     FleetSummaryResponse,
     HealthStatus,
+    LabPageResponse,
     ProblemDetails,
     WorkerHistoryPage,
+    WorkerLabsResponse,
     WorkerPageResponse,
 )
 from application.contracts.worker_view import WorkerView
@@ -38,12 +41,15 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     ImportWorkerRequest,
     IdleDetectionRequest,
     LicenseRequest,
+    ReleaseRequest,
     TagsPatchRequest,
     CommandAccepted,
     WorkerView,
     WorkerPageResponse,
     FleetSummaryResponse,
     WorkerHistoryPage,
+    WorkerLabsResponse,
+    LabPageResponse,
     ProblemDetails,
     HealthStatus,
     DiscoveryResult,

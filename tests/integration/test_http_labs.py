@@ -262,6 +262,13 @@ def test_labs_on_a_worker_that_is_not_ready_are_refused_with_409_saying_why(
         f"/api/workers/{worker_id}/labs/{UNKNOWN_LAB}/download", headers=api.viewer
     )
     assert download.status_code == 409
+    imported = api.client.post(
+        f"/api/workers/{worker_id}/labs/import", content=yaml.safe_dump(TOPOLOGY),
+        headers=api.admin | YAML,
+    )  # fmt: skip
+    assert imported.status_code == 409
+    waiting = api.system.labs._run("SELECT COUNT(*) FROM lab_imports")
+    assert waiting == [(0,)]  # the refused import's topology is not left behind
 
 
 def test_the_fleets_labs_are_filtered_and_paged(api: LabApi) -> None:

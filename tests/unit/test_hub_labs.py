@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 from uuid import uuid4
 
 from application.cml import CmlLab
@@ -45,7 +46,9 @@ async def test_a_labs_change_reaches_the_subscribers_that_want_it() -> None:
     one_worker = hub.subscribe(worker_ids=[mine])
     other_types = hub.subscribe(type_prefix="worker.paused")
 
-    hub.broadcast_labs([change(mine), change(theirs)])
+    queued = hub.broadcast_labs([change(mine), change(theirs)])
+    assert queued is not None
+    await queued
 
     assert [f["subject"] for f in frames_of(everyone)] == [mine, theirs]
     (frame,) = frames_of(one_worker)
@@ -64,9 +67,13 @@ async def test_other_processes_hear_every_change_in_messages_that_fit_a_notify()
     payloads = [c.payload() for c in changes]
 
     messages = _lab_messages("leader", payloads)
+    queued: list[Any] = []
+    relay = other.publish_labs
+    other.publish_labs = lambda p: queued.append(relay(p))  # type: ignore[method-assign]
     for message in messages:
         other.on_announcement(message)
-    await asyncio.sleep(0)  # the relay is handed to the loop
+    await asyncio.sleep(0)  # the listener thread's hand-over to the loop runs
+    await asyncio.gather(*queued)  # and the frames, encoded in a thread, are queued
 
     assert len(messages) > 2 and all(len(m) <= MAX_MESSAGE for m in messages)
     heard = frames_of(listening)
@@ -78,5 +85,6 @@ async def test_other_processes_hear_every_change_in_messages_that_fit_a_notify()
     assert all(lab["title"] == "" for p in parts for lab in p["added"])  # type: ignore[attr-defined]
     other.on_announcement(messages[0].replace('"leader"', '"other"'))  # its own: ignored
     await asyncio.sleep(0)
+    assert len(queued) == len(messages)
     assert len(frames_of(listening)) == len(heard)
     other.stop()

@@ -34,8 +34,9 @@ class SnapshotSink(Protocol):
 
     def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> object: ...
 
-    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
-        """Send ``worker.labs.changed`` frames (not in the log)."""
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> object:
+        """Send ``worker.labs.changed`` frames (not in the log); may answer an awaitable
+        done once they are queued."""
         ...
 
 

@@ -182,6 +182,8 @@ class Hub:
         self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop_listening: Callable[[], object] | None = None
+        self._labs_in_order: deque[tuple[asyncio.Future[list[Frame]], asyncio.Future[None]]]
+        self._labs_in_order = deque()
         self.cut_off = 0
 
     @property
@@ -271,14 +273,31 @@ class Hub:
         encoding = loop.run_in_executor(None, _snapshot_batch, tuple(dtos), position, now)
         encoding.add_done_callback(self._send_snapshots)
 
-    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> asyncio.Future[None] | None:
         """Send ``worker.labs.changed`` for each change (metrics job). Call on the loop."""
-        self.publish_labs([change.payload() for change in changes])
+        return self.publish_labs([change.payload() for change in changes])
 
-    def publish_labs(self, payloads: Sequence[Mapping[str, Any]]) -> None:
-        if self._loop is None or not payloads or not self._subscribers:
-            return
-        self.publish([labs_frame(payload) for payload in payloads])
+    def publish_labs(self, payloads: Sequence[Mapping[str, Any]]) -> asyncio.Future[None] | None:
+        """Encoded in a worker thread (a first cycle changes every worker's labs), then
+        queued in the order given; the answer is done once they are (``None``: nobody to
+        send to). Call on the loop."""
+        loop = self._loop
+        if loop is None or not payloads or not self._subscribers:
+            return None
+        encoding = loop.run_in_executor(None, _labs_frames, tuple(payloads))
+        queued: asyncio.Future[None] = loop.create_future()
+        self._labs_in_order.append((encoding, queued))
+        encoding.add_done_callback(self._send_labs)
+        return queued
+
+    def _send_labs(self, _: object) -> None:
+        """Queue every encoded batch whose turn it is (the earlier ones first)."""
+        waiting = self._labs_in_order
+        while waiting and waiting[0][0].done():
+            encoding, queued = waiting.popleft()
+            if not encoding.cancelled() and encoding.exception() is None:
+                self.publish(encoding.result())
+            queued.set_result(None)
 
     def _send_snapshots(self, encoding: asyncio.Future[tuple[list[Frame], Frame]]) -> None:
         if encoding.cancelled():
@@ -299,6 +318,10 @@ class Hub:
             self.cut_off += 1  # the stream says so once, as it drops the connection
         elif not was_waiting:
             self._wheel.due(subscription)
+
+
+def _labs_frames(payloads: Sequence[Mapping[str, Any]]) -> list[Frame]:
+    return [labs_frame(payload) for payload in payloads]
 
 
 def _snapshot_batch(

@@ -67,16 +67,16 @@ class ClusterHub(Hub):
         payload = json.dumps({"origin": self.origin, "position": position, "workers": ids})
         loop.run_in_executor(None, self._announce, payload)  # a database call: off the loop
 
-    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> None:
+    def broadcast_labs(self, changes: Sequence[LabsChanged]) -> asyncio.Future[None] | None:
         """Send to this process's subscribers, and tell the other processes (the
         changes themselves, in messages under PostgreSQL's payload limit)."""
         payloads = [change.payload() for change in changes]
-        super().publish_labs(payloads)
+        queued = super().publish_labs(payloads)
         loop = self._loop
-        if loop is None or not payloads:
-            return
-        for message in _lab_messages(self.origin, payloads):
-            loop.run_in_executor(None, self._announce, message)
+        if loop is not None and payloads:
+            for message in _lab_messages(self.origin, payloads):
+                loop.run_in_executor(None, self._announce, message)
+        return queued
 
     def on_announcement(self, payload: str) -> None:
         """Listener callback (its thread): another process broadcast snapshots."""

@@ -163,7 +163,11 @@ async def import_(request: Request) -> Response:
     expires = system.clock.now() + TOPOLOGY_TTL
     key = topology_key(wid, cid, digest)
     await system.run_sync(system.labs.keep_topology, key, topology, expires)
-    return await _command(request, LabOperation(IMPORT, None), import_of=import_of)
+    response = await _command(request, LabOperation(IMPORT, None), import_of=import_of)
+    if response.status_code != ACCEPTED or "Idempotent-Replayed" in response.headers:
+        # Refused, or answered as before: nothing will take this copy.
+        await system.run_sync(system.labs.take_topology, key, system.clock.now())
+    return response
 
 
 async def download(request: Request) -> Response:

@@ -254,6 +254,7 @@ def test_labs_on_a_worker_that_is_not_ready_are_refused_with_409_saying_why(
 ) -> None:
     accepted = api.import_("stopped", name="asleep")
     worker_id = accepted["worker_id"]
+    api.worker(accepted)  # the read model has it (the download reads the worker there)
     answer = api.act(worker_id, UNKNOWN_LAB, "start", api.operator)
     assert answer.status_code == 409
     problem = answer.json()

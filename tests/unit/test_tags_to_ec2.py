@@ -83,6 +83,7 @@ async def test_tags_changed_in_ec2_directly_are_observed_and_recorded() -> None:
     await fleet.system.start()
     try:
         worker_id = fleet.add("lab")
+        await fleet.dto(worker_id)  # the job reads the fleet from the read model
         job = build_metrics_job(fleet.system)
         await job.run(fleet.clock.now())
         fleet.world.retag(fleet.instance_of(worker_id), {"cost-center": "42"}, ())
@@ -104,6 +105,7 @@ async def test_a_change_on_its_way_to_ec2_is_not_undone_by_an_observation() -> N
     await fleet.system.start()
     try:
         worker_id = fleet.add("lab")
+        await fleet.dto(worker_id)  # the job reads the fleet from the read model
         job = build_metrics_job(fleet.system)
         await job.run(fleet.clock.now())
         tag(fleet, worker_id, owner="bob")  # recorded; not yet in EC2

@@ -18,6 +18,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.authentication import AuthenticationMiddleware
 from starlette.routing import BaseRoute
 
+from infrastructure.http.access.sso import Sso
 from infrastructure.http.edge import EdgeMiddleware
 from infrastructure.http.event_stream import sse_routes
 from infrastructure.http.job_endpoints import job_routes
@@ -37,6 +38,7 @@ from infrastructure.http.security import (
     session_routes,
 )
 from infrastructure.http.served import Served
+from infrastructure.http.sso_endpoints import sso_routes
 from infrastructure.http.stream_slots import StreamSlots
 from infrastructure.http.tokens_api import token_routes, watch_credentials
 from infrastructure.http.web.routes import web_routes
@@ -49,6 +51,7 @@ def all_routes() -> list[BaseRoute]:
         *operation_routes(),
         *openapi_routes(),
         *session_routes(),
+        *sso_routes(),
         *token_routes(),
         *sse_routes(),
         *job_routes(),
@@ -63,16 +66,19 @@ def create_app(system: Served) -> Starlette:
         await system.start()
         app.state.started = True
         every = system.settings.sse_heartbeat_seconds
-        watch = asyncio.create_task(watch_credentials(slots, system.auth, every))
+        watch = asyncio.create_task(watch_credentials(slots, system.auth, every, sso))
         try:
             yield
         finally:
             watch.cancel()
+            if sso is not None:
+                await sso.close()
             app.state.started = False
             await system.stop()
 
     limiter = FailedLoginLimiter(system.clock, system.settings.login_failures_per_minute)
-    backend = TokenBackend(system.auth, limiter)
+    sso = Sso.build(system.settings, system.auth.db, system.clock, system.run_sync)
+    backend = TokenBackend(system.auth, limiter, sso)
     slots = StreamSlots(  # open event streams, in total and per credential
         system.settings.sse_max_streams, system.settings.sse_max_streams_per_credential
     )
@@ -102,5 +108,6 @@ def create_app(system: Served) -> Starlette:
     app.state.login_limiter = limiter  # failed logins, shared by /login and Bearer tokens
     app.state.token_backend = backend  # what it remembers of a revoked token is dropped
     app.state.stream_slots = slots
+    app.state.sso = sso  # single sign-on, when OIDC_ISSUER is set
     app.state.started = False
     return app

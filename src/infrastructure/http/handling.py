@@ -52,7 +52,9 @@ outside: Callable[[Request], Parts] = _system  # what reaches the cloud and CML
 
 
 def actor(request: Request) -> str:
-    return str(request.user.display_name)
+    """Who is recorded on the events a request causes (``Identity.actor``)."""
+    who = getattr(request.user, "who", None)
+    return str(who.actor if who is not None else request.user.display_name)
 
 
 def correlation_id(request: Request) -> str:

@@ -8,6 +8,7 @@ unauthenticated request outside :data:`PUBLIC_PATHS` (deny by default).
 
 from __future__ import annotations
 
+import html
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,11 +21,12 @@ from starlette.authentication import (
     BaseUser,
 )
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from infrastructure.http.access.auth import AuthStore, Identity, Role, digest, same_secret
+from infrastructure.http.access.sso import NoRole, ProviderUnreachable, Sso, TokenRefused
 from infrastructure.http.problems import ProblemResponse, problem
 from infrastructure.http.ratelimit import FailedLoginLimiter, login_keys
 
@@ -36,14 +38,23 @@ CSRF_COOKIE = "cml_fleet_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PUBLIC_PATHS = frozenset(
-    {"/healthz", "/readyz", "/login", "/logout", "/static/app.css", "/static/favicon.svg"}
+    {
+        *("/healthz", "/readyz", "/login", "/logout", "/static/app.css", "/static/favicon.svg"),
+        *("/auth/login", "/auth/callback"),
+    }
 )
-"""Answer without credentials: health, the login page (and the two files it shows)."""
+"""Answer without credentials: health, the login page (and the two files it shows),
+the single sign-on's start and return."""
 LOGIN_REASONS = {
     "expired": "Your session has ended. Sign in again.",
     "invalid": "That token is not valid (unknown, revoked or expired).",
     "throttled": "Too many failed sign-ins from here: wait a minute, then try again.",
     "signed-out": "You are signed out.",
+    "sso-failed": "Single sign-on did not finish. Try again.",
+    "sso-unavailable": "The identity provider cannot be reached right now. Try again soon.",
+    "sso-off": "Single sign-on is not set up on this server: use a token.",
+    "no-role": "You signed in, but your account has no role in cml-fleet: "
+    "ask an administrator to grant you one.",
 }
 """The messages the login page can show (fixed texts: nothing from the request)."""
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cml-fleet"'}
@@ -73,6 +84,14 @@ class CsrfRejected(AuthenticationError):
     """A cookie-authenticated mutation without the session's CSRF token."""
 
 
+class NoRoleHere(AuthenticationError):
+    """A valid provider token whose claims map to no role (403)."""
+
+
+class IdentityProviderDown(AuthenticationError):
+    """A provider token that cannot be checked: the provider's keys are out of reach (503)."""
+
+
 class TooManyFailures(AuthenticationError):
     """Too many failed logins from this client or with this token prefix."""
 
@@ -94,9 +113,12 @@ class TokenBackend(AuthenticationBackend):
     refused at most that long after. Invalid tokens are never cached.
     """
 
-    def __init__(self, store: AuthStore, limiter: FailedLoginLimiter | None = None) -> None:
+    def __init__(
+        self, store: AuthStore, limiter: FailedLoginLimiter | None = None, sso: Sso | None = None
+    ) -> None:
         self.store = store
         self.limiter = limiter
+        self.sso = sso
         self._known: dict[str, tuple[Identity, float]] = {}
 
     async def authenticate(self, conn: HTTPConnection) -> tuple[AuthCredentials, BaseUser] | None:
@@ -104,9 +126,11 @@ class TokenBackend(AuthenticationBackend):
         if header is not None:
             return await self._bearer(conn, header)
         session_id = conn.cookies.get(SESSION_COOKIE)
-        if session_id is None:
-            return None
+        if session_id is None or conn.url.path == "/login":
+            return None  # signing in (again) needs no session, so no CSRF token
         found = await anyio.to_thread.run_sync(self.store.session, session_id)
+        if found is None and self.sso is not None:
+            found = await self.sso.session(session_id)
         if found is None:
             return None  # an expired or closed session: as if there were no cookie
         identity, csrf_digest = found
@@ -123,6 +147,8 @@ class TokenBackend(AuthenticationBackend):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise AuthenticationError("use the header Authorization: Bearer <token>")
+        if self.sso is not None and token.strip().count(".") == 2:
+            return await self._provider_token(conn, token.strip())
         identity = await self._identify(token.strip())
         if identity is None:  # only failures are limited: a valid token always gets in
             keys = login_keys(conn.client.host if conn.client else None, token.strip())
@@ -132,6 +158,26 @@ class TokenBackend(AuthenticationBackend):
             raise AuthenticationError("the token is not valid (unknown, revoked or expired)")
         user = TokenUser(identity, identity.token_id)
         return AuthCredentials(identity.role.scopes), user
+
+    async def _provider_token(
+        self, conn: HTTPConnection, token: str
+    ) -> tuple[AuthCredentials, BaseUser]:
+        """A JWT signed by the OpenID provider (never cached: checking it is local once
+        the provider's keys are held)."""
+        assert self.sso is not None
+        keys = login_keys(conn.client.host if conn.client else None, token)
+        try:
+            identity = await self.sso.bearer(token)
+        except TokenRefused as exc:
+            refuse_if_limited(self.limiter, keys)
+            if self.limiter is not None:
+                self.limiter.record_failure(keys)
+            raise AuthenticationError(f"the token is not valid: {exc}") from None
+        except NoRole as exc:
+            raise NoRoleHere(str(exc)) from None
+        except ProviderUnreachable as exc:
+            raise IdentityProviderDown(f"the token cannot be checked now: {exc}") from None
+        return AuthCredentials(identity.role.scopes), TokenUser(identity, identity.token_id)
 
     def forget(self, token_id: str) -> None:
         """Drop what is remembered of the token ``token_id`` names (it was revoked)."""
@@ -175,6 +221,10 @@ def on_auth_error(conn: HTTPConnection, exc: AuthenticationError) -> Response:
         return too_many_failures(conn, exc)
     if isinstance(exc, CsrfRejected):
         return problem(conn, 403, str(exc), kind="csrf-token-missing")
+    if isinstance(exc, NoRoleHere):
+        return problem(conn, 403, str(exc), kind="no-role")
+    if isinstance(exc, IdentityProviderDown):
+        return problem(conn, 503, str(exc), kind="identity-provider-unreachable")
     return problem(conn, 401, str(exc), kind="unauthenticated", headers=CHALLENGE)
 
 
@@ -222,11 +272,17 @@ def unauthenticated(conn: HTTPConnection) -> ProblemResponse:
 
 
 async def login(request: Request) -> Response:
-    """``GET /login?token=...``: a session cookie and a CSRF cookie, then to ``/``.
-    Without a token: the login page (with ``?reason=``'s message); a browser whose
-    token is refused comes back to it with the reason, other clients get 401/429."""
+    """``POST /login`` (form field ``token``; the login page's form) or
+    ``GET /login?token=...`` (the link ``serve`` prints): a session cookie and a CSRF
+    cookie, then to ``/``. Without a token: the login page (with ``?reason=``'s
+    message); a browser whose token is refused comes back to it with the reason, other
+    clients get 401/429."""
     system: Guarding = request.app.state.system
-    token = request.query_params.get("token", "")
+    if request.method == "POST":
+        form = await request.form()
+        token = str(form.get("token", "")).strip()
+    else:
+        token = request.query_params.get("token", "")
     if not token:
         return login_page(request)
     browser = "text/html" in request.headers.get("accept", "")
@@ -244,31 +300,42 @@ async def login(request: Request) -> Response:
     response = RedirectResponse("/", status_code=303)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
-    secure = system.settings.cookie_secure
-    for name, value, http_only in (
-        (SESSION_COOKIE, session.id, True),
-        (CSRF_COOKIE, session.csrf, False),
-    ):
+    set_session_cookies(
+        response, session.id, session.csrf, session.max_age_seconds, system.settings.cookie_secure
+    )
+    return response
+
+
+def set_session_cookies(
+    response: Response, session_id: str, csrf: str, max_age: int, secure: bool
+) -> None:
+    """The HttpOnly session cookie and the CSRF cookie the dashboard's script reads."""
+    for name, value, http_only in ((SESSION_COOKIE, session_id, True), (CSRF_COOKIE, csrf, False)):
         response.set_cookie(
             name,
             value,
-            max_age=session.max_age_seconds,
+            max_age=max_age,
             path="/",
             secure=secure,
             httponly=http_only,
             samesite="strict",
         )
-    return response
 
 
 LOGIN_PAGE = (Path(__file__).parent / "web" / "static" / "login.html").read_text()
 
 
 def login_page(request: Request) -> Response:
-    message = LOGIN_REASONS.get(request.query_params.get("reason", ""), "")
-    page = LOGIN_PAGE.replace("{message}", message)
+    reason = request.query_params.get("reason", "")
+    message = LOGIN_REASONS.get(reason, "")
+    sso: Sso | None = getattr(request.app.state, "sso", None)
+    button = ""
+    if sso is not None:
+        name = html.escape(sso.config.provider_name)
+        button = f'<p><a class="btn primary sso" href="/auth/login">Sign in with {name}</a></p>'
+    page = LOGIN_PAGE.replace("{message}", message).replace("{sso}", button)
     headers = {"Cache-Control": "no-store", **LOGIN_PAGE_HEADERS}
-    return HTMLResponse(page, headers=headers)
+    return HTMLResponse(page, status_code=403 if reason == "no-role" else 200, headers=headers)
 
 
 LOGIN_PAGE_HEADERS = {
@@ -284,16 +351,28 @@ async def logout(request: Request) -> Response:
     """``POST /logout``: ends the browser session (CSRF header required while it lives)."""
     system: Guarding = request.app.state.system
     session_id = request.cookies.get(SESSION_COOKIE)
+    sso: Sso | None = getattr(request.app.state, "sso", None)
+    end_session = None
     if session_id is not None:
         await system.run_sync(system.auth.close_session, session_id)
-    response = Response(status_code=204)
+        if sso is not None:
+            base = site_url(request, system.settings.public_url)
+            end_session = await sso.logout(session_id, f"{base}/login?reason=signed-out")
+    response: Response = Response(status_code=204)
+    if end_session is not None:  # on to the provider, to end the sign-on there too
+        response = JSONResponse({"end_session": end_session}, headers={"Cache-Control": "no-store"})
     for name in (SESSION_COOKIE, CSRF_COOKIE):
         response.delete_cookie(name, path="/", samesite="strict")
     return response
 
 
+def site_url(request: Request, public_url: str | None) -> str:
+    """This server's address as browsers reach it: ``PUBLIC_URL``, else the request's."""
+    return (public_url or str(request.base_url)).rstrip("/")
+
+
 def session_routes() -> list[Route]:
     return [
-        Route("/login", login, methods=["GET"], name="login"),
+        Route("/login", login, methods=["GET", "POST"], name="login"),
         Route("/logout", logout, methods=["POST"], name="logout"),
     ]

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infrastructure.http.access.auth import AuthStore, TokenInfo
+from infrastructure.http.access.sso import Sso
 from infrastructure.http.handling import guarding, json_response
 from infrastructure.http.problems import problem
 from infrastructure.http.stream_slots import StreamSlots
@@ -56,14 +57,22 @@ async def revoke_token(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def watch_credentials(slots: StreamSlots, store: AuthStore, every: float) -> None:
+async def watch_credentials(
+    slots: StreamSlots, store: AuthStore, every: float, sso: Sso | None = None
+) -> None:
     """End the open streams of tokens revoked or expired elsewhere (the CLI, another
-    process), checking each open stream's token every ``every`` seconds."""
+    process), of signed-out or ended single sign-on sessions and of expired provider
+    JWTs, checking each open stream's credential every ``every`` seconds."""
     while True:
         await anyio.sleep(every)
-        for token_id in slots.credentials():
-            if not await anyio.to_thread.run_sync(store.valid, token_id):
-                slots.end(token_id)
+        for credential in slots.credentials():
+            if not await anyio.to_thread.run_sync(_still_valid, store, sso, credential):
+                slots.end(credential)
+
+
+def _still_valid(store: AuthStore, sso: Sso | None, credential: str) -> bool:
+    found = None if sso is None else sso.still_valid(credential)
+    return store.valid(credential) if found is None else found
 
 
 def token_routes() -> list[Route]:

@@ -81,6 +81,43 @@ class Settings(BaseSettings):
         (), description="JSON list of proxy addresses whose X-Forwarded-For is believed."
     )
 
+    # single sign-on (OpenID Connect); notes/SSO.md. Off unless OIDC_ISSUER is set.
+    oidc_issuer: str | None = Field(None, description="Issuer URL of the OpenID provider.")
+    oidc_provider_name: str = Field("SSO", description='Login button: "Sign in with <this>".')
+    oidc_client_id: str | None = Field(None, description="This application's client id.")
+    oidc_client_secret_file: Path | None = Field(
+        None, description="File holding the client secret (never put it in the environment)."
+    )
+    oidc_scopes: str = Field("openid profile offline_access", description="Scopes asked at login.")
+    oidc_audience: str | None = Field(
+        None, description="`aud` a bearer JWT must carry (default: the client id)."
+    )
+    oidc_algorithms: tuple[str, ...] = Field(
+        ("RS256", "PS256", "ES256"), description="JSON list: signature algorithms accepted."
+    )
+    oidc_roles_claim: str = Field(
+        "roles", description="Dotted path of the roles claim (`realm_access.roles`, `groups`)."
+    )
+    oidc_role_map: str = Field(
+        "admin:admin,operator:operator,viewer:viewer",
+        description="Claim value to role, `value:role` pairs by commas; the highest role wins.",
+    )
+    oidc_name_claim: str = Field("name", description="Claim shown as the user's name.")
+    oidc_teams_claim: str = Field("groups", description="Dotted path of the teams claim.")
+    oidc_jwks_cache_seconds: int = Field(300, ge=0, description="How long signing keys are kept.")
+    oidc_refresh_margin_seconds: int = Field(
+        60, ge=0, description="Refresh a login's tokens this long before they expire."
+    )
+    oidc_http_timeout_seconds: float = Field(10.0, gt=0, description="Calls to the provider.")
+
+    # ownership and visibility; notes/SSO.md
+    visibility: Literal["all", "team"] = Field(
+        "all",
+        description="all: everyone sees every worker; team: viewers and operators see and act "
+        "only on their teams' workers (admins see all).",
+    )
+    team_tag: str = Field("cml-fleet:team", description="Worker tag that names its team.")
+
     # idle detection (global defaults)
     idle_detection_enabled: bool = Field(True, description="Idle auto-pause, fleet-wide switch.")
     idle_timeout_minutes: int = Field(60, description="Default idle time before a pause.")

@@ -42,6 +42,15 @@ class Identity:
     name: str
     role: Role
     token_id: str = field(default="", compare=False)
+    subject: str = ""
+    """The provider's ``sub`` for a single sign-on identity; empty for our own tokens."""
+    teams: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        """Who is recorded on events: a token's name, or a signed-in person's display
+        name with the subject (names are not unique; subjects are)."""
+        return f"{self.name} <{self.subject}>" if self.subject else self.name
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,11 @@ class AuthStore:
         """Tokens in ``auth.sqlite``, or on PostgreSQL ``database`` when given."""
         db = SmallDb.for_settings(settings, "auth.sqlite", database)
         return cls(db, clock, settings.session_max_age_seconds)
+
+    @property
+    def db(self) -> SmallDatabase:
+        """The database the tokens are in (single sign-on keeps its sessions there too)."""
+        return self._db
 
     def _now(self) -> float:
         return self._clock.now().timestamp()

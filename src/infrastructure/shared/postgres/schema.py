@@ -25,10 +25,13 @@ from infrastructure.shared.postgres.config import (
 )
 from infrastructure.shared.postgres.database import Database, lock_key, probe
 from infrastructure.shared.settings import Settings
+from infrastructure.shared.sso_tables import SCHEMA as SSO_SCHEMA
+from infrastructure.shared.sso_tables import TABLES as SSO_TABLES
 
-SCHEMA_VERSION = "3"
-"""2: token_usage; 3: worker_labs, lab_imports. Bump with a migration in init_schema
-when a table changes (new tables need none: ``db init`` creates what is missing)."""
+SCHEMA_VERSION = "4"
+"""2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions. Bump with a
+migration in init_schema when a table changes (new tables need none: ``db init`` creates
+what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"
 TEXT = 'TEXT COLLATE "C"'  # byte order, like SQLite's: sorts and cursors agree everywhere
 SORT_COLUMNS = {field: ("name_key" if field == "name" else field) for field in SORTABLE_FIELDS}
@@ -86,11 +89,14 @@ META = (
     "INSERT INTO schema_meta VALUES ('schema_version', %s)"
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 )
-OUR_DDL = (*READ_MODEL, *AUTH, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA, *REACTOR, *LEADERSHIP)
+OUR_DDL = (
+    *(*READ_MODEL, *AUTH, *SSO_SCHEMA, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA),
+    *(*REACTOR, *LEADERSHIP),
+)
 OUR_TABLES = (
     *("workers", "worker_dtos", "workers_tracking", "workers_meta", "worker_costs"),
     *("tokens", "sessions", "token_usage", "idempotency", "metric_samples", "reactor_tracking"),
-    *("worker_labs", "lab_imports", "leader_terms", "schema_meta"),
+    *("worker_labs", "lab_imports", "leader_terms", "schema_meta", *SSO_TABLES),
 )
 
 

@@ -187,7 +187,13 @@ class Dashboard {
 
   async logout() {
     try {
-      await logout();
+      const answer = await logout();
+      // Single sign-on: on to the provider, to end the sign-on there too.
+      if (answer && typeof answer.end_session === 'string') {
+        this.stream.close();
+        location.assign(answer.end_session);
+        return;
+      }
     } finally {
       this.stream.close();
       this.drawer.close();

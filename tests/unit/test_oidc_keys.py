@@ -1,0 +1,92 @@
+"""The provider's keys: cached, fetched again for a rotated key, never hammered."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+from joserfc.jwk import RSAKey
+
+from infrastructure.http.access.provider import REFETCHES_PER_MINUTE, OidcProvider
+
+ISSUER = "https://idp.example.test/realms/fleet"
+
+
+class FakeIdp:
+    """An httpx transport answering discovery and JWKS, counting JWKS fetches."""
+
+    def __init__(self) -> None:
+        self.keys = [RSAKey.generate_key(2048, parameters={"kid": "k1"})]
+        self.fetches = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(200, json={"issuer": ISSUER, "jwks_uri": f"{ISSUER}/certs"})
+        self.fetches += 1
+        keys = [key.as_dict(private=False) for key in self.keys]
+        return httpx.Response(200, content=json.dumps({"keys": keys}))
+
+
+class Ticks:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run(idp: FakeIdp, ticks: Ticks, kids: list[str | None]) -> list[list[str]]:
+    async def go() -> list[list[str]]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(idp)) as http:
+            provider = OidcProvider(ISSUER, http, cache_seconds=300, monotonic=ticks)
+            found = []
+            for kid in kids:
+                keys = await provider.key_set(kid)
+                found.append([str(k.kid) for k in keys.keys])
+            return found
+
+    return asyncio.run(go())
+
+
+def test_keys_are_fetched_once_while_fresh() -> None:
+    idp, ticks = FakeIdp(), Ticks()
+
+    run(idp, ticks, ["k1", "k1", None, "k1"])
+
+    assert idp.fetches == 1
+
+
+def test_an_unknown_key_id_fetches_again_and_finds_the_rotated_key() -> None:
+    idp, ticks = FakeIdp(), Ticks()
+
+    async def go() -> list[str]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(idp)) as http:
+            provider = OidcProvider(ISSUER, http, monotonic=ticks)
+            await provider.key_set("k1")
+            idp.keys.insert(0, RSAKey.generate_key(2048, parameters={"kid": "k2"}))
+            return [str(k.kid) for k in (await provider.key_set("k2")).keys]
+
+    assert asyncio.run(go()) == ["k2", "k1"] and idp.fetches == 2
+
+
+def test_forged_key_ids_cannot_make_it_hammer_the_provider() -> None:
+    idp, ticks = FakeIdp(), Ticks()
+
+    run(idp, ticks, ["k1", *(f"forged-{i}" for i in range(50)), "forged-1", "forged-1"])
+
+    assert idp.fetches == 1 + REFETCHES_PER_MINUTE
+
+
+def test_stale_keys_are_fetched_again() -> None:
+    idp, ticks = FakeIdp(), Ticks()
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(idp)) as http:
+            provider = OidcProvider(ISSUER, http, cache_seconds=300, monotonic=ticks)
+            await provider.key_set("k1")
+            ticks.now = 301.0
+            await provider.key_set("k1")
+
+    asyncio.run(go())
+    assert idp.fetches == 2

@@ -124,7 +124,7 @@ def _claims(token: str) -> dict[str, object]:
 
 def test_unsigned_and_tampered_and_forged_tokens_are_refused(app: App, provider: Provider) -> None:
     genuine = provider.robot_token("vera")
-    header, payload, signature = genuine.split(".")
+    header, _, signature = genuine.split(".")
     promoted = {**_claims(genuine), "roles": ["fleet-admin"]}
     unsigned = f"{_part({'alg': 'none', 'typ': 'JWT'})}.{_part(promoted)}."
     tampered = f"{header}.{_part(promoted)}.{signature}"

@@ -4,7 +4,8 @@ keys (JWKS), fetched over HTTP and cached, and the check of a JWT it signed.
 Keys are kept ``OIDC_JWKS_CACHE_SECONDS``; a token signed with a key id not in the
 cache makes one fetch at once (the provider rotated its keys): once per unknown key id,
 and at most ``REFETCHES_PER_MINUTE`` such fetches a minute, so a stream of forged key
-ids cannot make us hammer the provider. JOSE is joserfc's: nothing here parses or verifies a signature by hand.
+ids cannot make us hammer the provider. JOSE is joserfc's: nothing here parses or
+verifies a signature by hand.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ class OidcProvider:
             if self._fresh(cached) and known:
                 assert cached is not None
                 return KeySet(list(cached.value.keys))
-            if cached is not None and self._fresh(cached):
-                if kid is None or not self._may_refetch(kid):
-                    return KeySet(list(cached.value.keys))
+            fresh = cached is not None and self._fresh(cached)
+            if fresh and (kid is None or not self._may_refetch(kid)):
+                assert cached is not None
+                return KeySet(list(cached.value.keys))
             meta = await self.metadata()
             self.key_fetches += 1
             raw = await self._get(str(meta["jwks_uri"]))

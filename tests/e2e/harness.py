@@ -73,6 +73,8 @@ class FleetServer:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     process: subprocess.Popen[str] | None = None
+    log: Path | None = None
+    """Where the server's log goes (default: nowhere)."""
 
     @property
     def url(self) -> str:
@@ -91,13 +93,16 @@ class FleetServer:
             **self.env,
         }
         serve = ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        log = None if self.log is None else self.log.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "infrastructure.wiring.cli", *serve],
             env=env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL if log is None else log,
             text=True,
         )
+        if log is not None:
+            log.close()  # the server has its own copy
         assert self.process.stdout is not None
         first = self.process.stdout.readline()  # "cml-fleet is serving on http://...:PORT"
         if "serving on" not in first:

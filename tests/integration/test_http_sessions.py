@@ -107,3 +107,23 @@ def test_an_old_session_cookie_no_longer_works_after_logout(
     browser.cookies.set(SESSION_COOKIE, stolen)
 
     assert browser.get("/api/workers").status_code == 401
+
+
+def test_the_login_form_posts_the_token_so_it_never_is_in_a_url(
+    browser: TestClient, system: System
+) -> None:
+    token = system.auth.create_token(Role.VIEWER, "vera")
+    page = browser.get("/login")
+    assert 'method="post"' in page.text and "{sso}" not in page.text
+
+    signed_in = browser.post("/login", data={"token": token})
+    refused = TestClient(browser.app, follow_redirects=False).post(
+        "/login", data={"token": "not-a-token"}, headers={"Accept": "text/html"}
+    )
+    crowded = browser.post("/login", content="&".join(f"f{i}=1" for i in range(50)),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
+    assert browser.get("/api/me").json()["name"] == "vera"
+    assert refused.headers["location"] == "/login?reason=invalid"
+    assert crowded.status_code == 200  # no token in it: the page again, not an error

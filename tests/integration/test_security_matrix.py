@@ -23,6 +23,9 @@ from tests.integration.test_http_api import NEW_WORKER, settings_for
 OTHER_RULES: dict[tuple[str, str], str | None] = {
     ("GET", "/api/openapi.json"): "viewer",
     ("GET", "/login"): None,
+    ("POST", "/login"): None,
+    ("GET", "/auth/login"): None,
+    ("GET", "/auth/callback"): None,
     ("POST", "/logout"): None,
     ("GET", "/api/events"): "viewer",
     ("GET", "/api/admin/jobs"): "admin",

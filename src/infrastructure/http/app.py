@@ -83,6 +83,8 @@ def create_app(system: Served) -> Starlette:
         system.settings.sse_max_streams, system.settings.sse_max_streams_per_credential
     )
     metrics = FleetMetrics(system)
+    if sso is not None:
+        metrics.watch_sso(sso.counts)
     app = Starlette(
         routes=all_routes(),
         middleware=[

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from infrastructure.http.access.sso import SsoCounts
 from infrastructure.running.health import problems
 
 if TYPE_CHECKING:
@@ -49,6 +50,10 @@ class FleetMetrics:
         )
         self.registry.register(SystemCollector(system))
 
+    def watch_sso(self, counts: SsoCounts) -> None:
+        """Report single sign-on's logins, refreshes and refused provider tokens."""
+        self.registry.register(SsoCollector(counts))
+
     def record(self, command: str, status: int, retry_after: bool) -> None:
         conflict = status == 409 and retry_after  # concurrent-change says "retry soon"
         outcome = "conflict" if conflict else OUTCOMES.get(status // 100, "other")
@@ -59,6 +64,22 @@ class FleetMetrics:
     def exposition(self) -> bytes:
         """The text format. Reads the stores: call it off the event loop."""
         return generate_latest(self.registry)
+
+
+class SsoCollector(Collector):
+    def __init__(self, counts: SsoCounts) -> None:
+        self.counts = counts
+
+    def collect(self) -> Iterator[Metric]:
+        events = CounterMetricFamily(
+            "cml_fleet_sso",
+            "Single sign-on: logins, login failures, token refreshes, refresh failures, "
+            "provider JWTs refused.",
+            labels=["event"],
+        )
+        for name, value in vars(self.counts).items():
+            events.add_metric([name], value)
+        yield events
 
 
 class SystemCollector(Collector):

@@ -69,8 +69,29 @@ OTHER_ROUTES: tuple[RouteDoc, ...] = (
              (Param("token", {"type": "string"}, "An API token (from cml-fleet token create)."),
               Param("reason", {"type": "string"}, "Why the page is shown (a known reason "
                     "shows its message, any other none)."))),
+    RouteDoc("POST", "/login", "Sign in with a token sent as the form field token", None,
+             (Answer(200, "The sign-in page (no token).", media=HTML),
+              Answer(303, "Signed in: to /, with the session and CSRF cookies (a browser "
+                     "whose token is refused: back to /login?reason=...).", headers=(LOCATION,))),
+             (401, 429)),
+    RouteDoc("GET", "/auth/login", "Sign in with the OpenID provider (notes/SSO.md)", None,
+             (Answer(303, "To the provider's login page (authorization code flow with PKCE); "
+                     "to /login?reason=... when single sign-on is off or out of reach.",
+                     headers=(LOCATION,)),)),
+    RouteDoc("GET", "/auth/callback", "Where the provider sends the browser back", None,
+             (Answer(200, "Signed in: the session and CSRF cookies, and a page that goes "
+                     "on to /.", media=HTML),
+              Answer(303, "Refused or failed: to /login?reason=... (403 page for a person "
+                     "with no role).", headers=(LOCATION,))),
+             (),
+             (Param("code", {"type": "string"}, "The authorization code."),
+              Param("state", {"type": "string"}, "The login's state, bound to the browser."),
+              Param("error", {"type": "string"}, "The provider's error, instead of a code."))),
     RouteDoc("POST", "/logout", "End the browser session", None,
-             (Answer(204, "Signed out; the cookies are cleared."),), (403,)),
+             (Answer(204, "Signed out; the cookies are cleared."),
+              Answer(200, "Signed out of a single sign-on session: `end_session` is the "
+                     "provider's logout page to go on to.", media="application/json")),
+             (403,)),
     RouteDoc("GET", "/api/me", "Who is signed in, their role, the idle defaults", "viewer",
              (Answer(200, "OK", MeView),)),
     RouteDoc("GET", "/api/events", "The Server-Sent Events stream (notes/SSE_EVENTS.md)",

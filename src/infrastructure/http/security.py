@@ -12,6 +12,7 @@ import html
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import anyio.to_thread
 from starlette.authentication import (
@@ -279,8 +280,7 @@ async def login(request: Request) -> Response:
     clients get 401/429."""
     system: Guarding = request.app.state.system
     if request.method == "POST":
-        form = await request.form()
-        token = str(form.get("token", "")).strip()
+        token = form_field(await request.body(), request.headers.get("content-type"), "token")
     else:
         token = request.query_params.get("token", "")
     if not token:
@@ -304,6 +304,18 @@ async def login(request: Request) -> Response:
         response, session.id, session.csrf, session.max_age_seconds, system.settings.cookie_secure
     )
     return response
+
+
+def form_field(body: bytes, content_type: str | None, name: str) -> str:
+    """One field of an HTML form's body (``application/x-www-form-urlencoded``; any
+    other body has none)."""
+    if not (content_type or "").startswith("application/x-www-form-urlencoded"):
+        return ""
+    try:
+        fields = parse_qs(body.decode("utf-8", "replace"), max_num_fields=10)
+    except ValueError:  # more fields than a login form has
+        return ""
+    return fields.get(name, [""])[0].strip()
 
 
 def set_session_cookies(

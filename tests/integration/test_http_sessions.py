@@ -120,8 +120,8 @@ def test_the_login_form_posts_the_token_so_it_never_is_in_a_url(
     refused = TestClient(browser.app, follow_redirects=False).post(
         "/login", data={"token": "not-a-token"}, headers={"Accept": "text/html"}
     )
-    crowded = browser.post("/login", content="&".join(f"f{i}=1" for i in range(50)),
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    crowded = browser.post("/login", content="&".join(f"f{i}=1" for i in range(50)), headers=form)
 
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/"
     assert browser.get("/api/me").json()["name"] == "vera"

@@ -101,3 +101,6 @@ class CMLWorkerDto:
     last_operation_error: str | None = field(
         default=None, metadata=doc("The last cloud operation that failed for good, and why.")
     )
+    team: str | None = field(
+        default=None, metadata=doc("Its team (the cml-fleet:team tag), or null for none.")
+    )

@@ -204,6 +204,7 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         },
     ),
     W.TagsApplied: ("worker.tags.applied", lambda e: {"tags_version": e.version}),
+    W.TeamChanged: ("worker.team.changed", lambda e: {"team": e.team, "previous": e.previous}),
     W.LabOperationRequested: (
         "worker.lab.operation.requested",
         lambda e: {

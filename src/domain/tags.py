@@ -4,6 +4,10 @@ The tags a worker holds are its instance's EC2 tags less the protected ones: ``N
 (the instance's name, shown as the worker's name), our own ``cml-fleet:*`` bookkeeping
 (worker id, client token) and AWS's reserved ``aws:*``. Protected tags are never set
 or removed through cml-fleet and never compared when EC2's tags are observed.
+
+One of ours is the worker's: ``cml-fleet:team`` (:data:`TEAM_TAG`) names its team. It is
+kept, observed and written to EC2 like any tag, but changed only as the team
+(``CMLWorker.assign_team``, an admin's), never through a tag patch.
 """
 
 from __future__ import annotations
@@ -16,10 +20,32 @@ MAX_TAGS = 50
 """EC2's limit of user tags per resource."""
 PROTECTED_KEYS = frozenset({"Name"})
 PROTECTED_PREFIXES = ("cml-fleet:", "aws:")
+TEAM_TAG = "cml-fleet:team"
+MAX_TEAM = 64
 
 
 def is_protected(key: str) -> bool:
+    if key == TEAM_TAG:
+        return False
     return key in PROTECTED_KEYS or key.lower().startswith(PROTECTED_PREFIXES)
+
+
+def team_name(value: str | None) -> str | None:
+    """A team as given (``None``: no team); raises ``InvalidValue`` for a bad one."""
+    if value is None:
+        return None
+    team = value.strip()
+    if not team or len(team) > MAX_TEAM or any(ord(c) < 32 or c == "\x7f" for c in team):
+        raise InvalidValue("team", f"a team is 1 to {MAX_TEAM} printable characters")
+    return team
+
+
+def refuse_team_patch(keys: Iterable[str]) -> None:
+    """The team tag is not changed by a tag patch: it is the team."""
+    if TEAM_TAG in keys:
+        raise InvalidValue(
+            "tags", f"{TEAM_TAG} is the worker's team: an admin sets it with PUT .../team"
+        )
 
 
 def managed(tags: Mapping[str, str]) -> dict[str, str]:

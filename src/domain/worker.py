@@ -37,8 +37,16 @@ from domain.status import (
     ServiceStatus,
     WorkerStatus,
 )
+from domain.tags import (
+    TEAM_TAG,
+    managed,
+    refuse_past_limit,
+    refuse_protected,
+    refuse_team_patch,
+    refuse_too_many,
+    team_name,
+)
 from domain.tags import differences as tag_differences
-from domain.tags import managed, refuse_past_limit, refuse_protected, refuse_too_many
 from domain.values import ActivityRecord, MetricThresholds, Telemetry
 from domain.worker_state import TAG_OPERATION, WorkerState
 
@@ -90,6 +98,7 @@ class CMLWorker(WorkerState, Aggregate):
     LabOperationRequested: TypeAlias = events.LabOperationRequested
     LabOperationDone: TypeAlias = events.LabOperationDone
     LabOperationFailed: TypeAlias = events.LabOperationFailed
+    TeamChanged: TypeAlias = events.TeamChanged
 
     def _record(self, event: type[events.WorkerEvent], cause: Cause, **fields: Any) -> None:
         self.trigger_event(event, actor=cause.actor, correlation_id=cause.correlation_id, **fields)
@@ -148,6 +157,7 @@ class CMLWorker(WorkerState, Aggregate):
             raise InvalidValue("ami_id", "an AMI id or a launch template is required")
         refuse_protected(spec.tags)
         refuse_too_many(spec.tags)
+        team_name(spec.tags.get(TEAM_TAG))
         return cls._new(
             cls.Created, spec, dict(spec.tags), cause, id, launch_template=launch_template
         )
@@ -456,6 +466,7 @@ class CMLWorker(WorkerState, Aggregate):
         Returns whether any."""
         _guard("change the tags of", self.status, LIVE_STATUSES | {S.TERMINATING})
         refuse_protected([*add, *remove])
+        refuse_team_patch([*add, *remove])
         added = {k: v for k, v in add.items() if self.tags.get(k) != v}
         # A key both added and removed is set: the addition wins.
         removed = tuple(sorted(k for k in remove if k in self.tags and k not in add))
@@ -473,7 +484,26 @@ class CMLWorker(WorkerState, Aggregate):
         added, removed = tag_differences(self.tags, seen)
         if not added and not removed:
             return False
+        before = self.team
         self._record(self.TagsChanged, cause, added=added, removed=removed, observed=True)
+        if self.team != before:
+            self._record(self.TeamChanged, cause, team=self.team, previous=before)
+        return True
+
+    def assign_team(self, team: str | None, *, cause: Cause) -> bool:
+        """Put the worker in ``team`` (``None``: in none). Written to EC2 as the
+        ``cml-fleet:team`` tag; returns whether it changed."""
+        team = team_name(team)
+        _guard("change the team of", self.status, LIVE_STATUSES | {S.TERMINATING})
+        before = self.team
+        if team == before:
+            return False
+        added = {} if team is None else {TEAM_TAG: team}
+        removed = (TEAM_TAG,) if team is None else ()
+        if team is not None:
+            refuse_past_limit({**self.tags, **added})
+        self._record(self.TagsChanged, cause, added=added, removed=removed, to_ec2=True)
+        self._record(self.TeamChanged, cause, team=team, previous=before)
         return True
 
     def confirm_tags(self, version: int, *, cause: Cause) -> bool:

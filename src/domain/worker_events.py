@@ -374,6 +374,19 @@ class TagsChanged(WorkerEvent):
             worker.tags_pending_version = self.originator_version
 
 
+class TeamChanged(WorkerEvent):
+    """The worker moved to another team (``None``: to none), by an admin or seen in
+    EC2's ``cml-fleet:team`` tag. The tag change itself is the ``TagsChanged`` just
+    before; this one says what it means, for those who see workers by team."""
+
+    TOPIC = "cml-fleet:CMLWorker.TeamChanged"
+    team: str | None
+    previous: str | None
+
+    def apply_to(self, worker: WorkerState) -> None:
+        """Nothing more: the team is the tag, changed by the event before."""
+
+
 class TagsApplied(WorkerEvent):
     """The tag change of ``version`` (and every one before it) is in EC2."""
 

@@ -14,6 +14,7 @@ from domain.status import (
     ServiceStatus,
     WorkerStatus,
 )
+from domain.tags import TEAM_TAG
 from domain.values import ActivityRecord, PauseRecord, Telemetry
 
 TAG_OPERATION = "tags"  # the operation a failed tag write is recorded as
@@ -66,6 +67,11 @@ class WorkerState:
     last_actor: str
     last_correlation_id: str
     terminated_at: datetime | None
+
+    @property
+    def team(self) -> str | None:
+        """The worker's team: its ``cml-fleet:team`` tag (``domain.tags.TEAM_TAG``)."""
+        return self.tags.get(TEAM_TAG)
 
     @property
     def is_final(self) -> bool:

@@ -87,6 +87,8 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.change_tags({"owner": "bob"}, ("team",), cause=CAUSE)
     w.confirm_tags(w.version, cause=CAUSE)
     w.observe_tags({"owner": "carol", "Name": "lab-1"}, cause=CAUSE)
+    w.assign_team("red", cause=CAUSE)
+    w.confirm_tags(w.version, cause=CAUSE)
     w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
     lab = "90f84e38-a71c-4d57-8d90-00fa8a197385"
     w.request_lab_operation(LabOperation("stop", lab), cause=CAUSE)

@@ -15,6 +15,7 @@ from domain.cause import Cause
 from domain.policies import worker_status_for_ec2_state
 from domain.spec import WorkerSpec
 from domain.status import PauseReason, WorkerStatus
+from domain.tags import TEAM_TAG
 from domain.worker import CMLWorker
 
 
@@ -97,8 +98,11 @@ def import_worker(cmd: ImportWorker, store: WorkerStore) -> CommandResult:
         id=cmd.worker_id,
         cause=cmd.cause,
     )
-    if cmd.add_tags:
-        worker.change_tags(dict(cmd.add_tags), (), cause=cmd.cause)
+    add_tags = {k: v for k, v in cmd.add_tags.items() if k != TEAM_TAG}
+    if add_tags:
+        worker.change_tags(add_tags, (), cause=cmd.cause)
+    if TEAM_TAG in cmd.add_tags:
+        worker.assign_team(cmd.add_tags[TEAM_TAG], cause=cmd.cause)
     try:
         return add_worker(store, worker, cmd.correlation_id)
     except ConcurrencyConflict:  # the same derived id: imported meanwhile

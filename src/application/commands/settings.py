@@ -33,6 +33,17 @@ class ChangeTags(WorkerCommand):
     remove: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class AssignTeam(WorkerCommand):
+    """Put the worker in ``team`` (``None``: in none); written to EC2 as its tag."""
+
+    team: str | None = None
+
+
+def assign_team(cmd: AssignTeam, store: WorkerStore) -> CommandResult:
+    return change(store, cmd, lambda w: w.assign_team(cmd.team, cause=cmd.cause))
+
+
 def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:
     return change(
         store, cmd, lambda w: w.change_tags(dict(cmd.add), tuple(cmd.remove), cause=cmd.cause)

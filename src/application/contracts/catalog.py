@@ -21,6 +21,7 @@ from application.contracts.requests import (
     LicenseRequest,
     ReleaseRequest,
     TagsPatchRequest,
+    TeamRequest,
 )
 from application.contracts.responses import (
     CommandAccepted,
@@ -42,6 +43,7 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     IdleDetectionRequest,
     LicenseRequest,
     ReleaseRequest,
+    TeamRequest,
     TagsPatchRequest,
     CommandAccepted,
     WorkerView,

@@ -314,6 +314,14 @@ class WorkerTagsApplied(WorkerNotificationPayload):
     tags_version: int = Field(description="Worker version of the last tag change applied.")
 
 
+class WorkerTeamChanged(WorkerNotificationPayload):
+    """worker.team.changed: the worker moved to another team (by an admin, or seen in
+    EC2's cml-fleet:team tag). Sent to those who see either team."""
+
+    team: str | None = Field(description="The new team (null: none).")
+    previous: str | None = Field(description="The team before (null: none).")
+
+
 _OPERATION = Field(description="start, stop, wipe, delete or import.")
 _REQUEST = Field(description="Worker version of the request this ends.")
 
@@ -399,6 +407,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.license.observed": WorkerLicenseObserved,
     "worker.tags.changed": WorkerTagsChanged,
     "worker.tags.applied": WorkerTagsApplied,
+    "worker.team.changed": WorkerTeamChanged,
     "worker.lab.operation.requested": WorkerLabOperationRequested,
     "worker.lab.operation.done": WorkerLabOperationDone,
     "worker.lab.operation.failed": WorkerLabOperationFailed,

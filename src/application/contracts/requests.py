@@ -150,6 +150,15 @@ class LicenseRequest(RequestContract):
     )
 
 
+class TeamRequest(RequestContract):
+    """The worker's team (``null``: none); stored as its ``cml-fleet:team`` tag."""
+
+    team: str | None = Field(
+        min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$",
+        description="The team's name, as your identity provider's teams claim gives it.",
+    )  # fmt: skip
+
+
 class TagsPatchRequest(RequestContract):
     """Add or change some tags and remove others; tags not named are kept."""
 

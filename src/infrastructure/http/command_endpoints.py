@@ -37,8 +37,10 @@ from application.commands.lifecycle import (
     terminate_worker,
 )
 from application.commands.settings import (
+    AssignTeam,
     ChangeTags,
     ConfigureIdleDetection,
+    assign_team,
     change_tags,
     configure_idle_detection,
 )
@@ -49,6 +51,7 @@ from application.contracts.requests import (
     LicenseRequest,
     ReleaseRequest,
     TagsPatchRequest,
+    TeamRequest,
 )
 from infrastructure.http.handling import (
     acting,
@@ -150,6 +153,12 @@ async def deregister_license(request: Request) -> Response:
     cmd = RequestLicenseDeregistration(worker_id(request), **_who(request))
     handler = request_license_deregistration
     return await run_command(request, ACCEPTED, handler, cmd)
+
+
+async def team(request: Request) -> Response:
+    body = await parse_body(request, TeamRequest)
+    cmd = AssignTeam(worker_id(request), **_who(request), team=body.team)
+    return await run_command(request, DONE, assign_team, cmd)
 
 
 async def tags(request: Request) -> Response:

@@ -180,6 +180,8 @@ OPERATIONS: tuple[Operation, ...] = (
              "admin", 202, errors=(404, 409)),
     _command("PATCH", f"{W}/tags", cmd.tags, "Add, change or remove tags", "admin", 200,
              rq.TagsPatchRequest),
+    _command("PUT", f"{W}/team", cmd.team, "Move a worker to a team (or to none)", "admin", 200,
+             rq.TeamRequest),
     _query("/api/workers", qry.list_workers, "List workers", rs.WorkerPageResponse, LIST_PARAMS),
     _query(W, qry.get_worker, "Get one worker", WorkerView),
     _query(f"{W}/history", qry.worker_history, "A worker's events, newest first",

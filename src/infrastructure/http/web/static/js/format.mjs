@@ -152,6 +152,8 @@ const DESCRIBE = {
     `License seen ${words(p.license_status)} on CML${p.license_detail ? `: ${p.license_detail}` : ''}`,
   'worker.tags.changed': (p) => `Tags ${tagChanges(p)}${p.observed ? ' (seen in EC2)' : ''}`,
   'worker.tags.applied': () => 'Tags written to EC2',
+  'worker.team.changed': (p) => (p.team ? `Moved to team ${p.team}` : 'Taken out of its team')
+    + (p.previous ? ` (was ${p.previous})` : ''),
   'worker.lab.operation.requested': (p) => `Lab ${p.operation} requested${labName(p)}`,
   'worker.lab.operation.done': (p) =>
     `Lab ${p.operation} done${labName(p)}${p.lab_state ? ` (${words(p.lab_state.toLowerCase())})` : ''}`,

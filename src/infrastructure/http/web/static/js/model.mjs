@@ -166,6 +166,7 @@ const APPLY = {
   'worker.released': (w, d) => withStatus(w, d.status, d.at),
   'worker.tags.changed': tags,
   'worker.tags.applied': (w) => w,
+  'worker.team.changed': (w, d) => ({ ...w, team: d.team ?? null }),
   // Lab operations change the worker's labs, not the worker: the drawer refetches them.
   'worker.lab.operation.requested': (w) => w,
   'worker.lab.operation.done': (w) => w,

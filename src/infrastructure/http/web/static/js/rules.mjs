@@ -29,6 +29,7 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.license.observed",
   "worker.tags.changed",
   "worker.tags.applied",
+  "worker.team.changed",
   "worker.lab.operation.requested",
   "worker.lab.operation.done",
   "worker.lab.operation.failed"

@@ -37,6 +37,8 @@ class ListLabs:
     state: str | None = None
     limit: int = 100
     cursor: str | None = None
+    among: tuple[str, ...] | None = None
+    """Only labs of these workers (``None``: of any): those the caller may see."""
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,9 @@ class ListWorkers:
     descending: bool = False
     limit: int = 50
     cursor: str | None = None
+    teams: frozenset[str] | None = None
+    """Only workers of these teams (``None``: every worker; empty: none): what the
+    caller may see (``visibility``)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,19 @@ class WorkerReadModel(Protocol):
 
     def list_workers(self, query: ListWorkers) -> WorkerPage: ...
 
-    def fleet_summary(self) -> FleetSummary: ...
+    def fleet_summary(self, teams: frozenset[str] | None = None) -> FleetSummary:
+        """Counts by status of every worker, or only of the workers of ``teams``."""
+        ...
 
-    def fleet_costs(self, now: datetime, prices: Prices, per_worker: bool = False) -> FleetCost:
-        """Every worker's running and saved hours, priced, as of ``now``."""
+    def fleet_costs(
+        self,
+        now: datetime,
+        prices: Prices,
+        per_worker: bool = False,
+        teams: frozenset[str] | None = None,
+    ) -> FleetCost:
+        """Every worker's (or ``teams``' workers') running and saved hours, priced, as of
+        ``now``."""
         ...
 
     def position(self) -> int:
@@ -128,7 +140,14 @@ class FleetReport:
 
 
 def fleet_report(
-    read_model: WorkerReadModel, prices: Prices, now: datetime, per_worker: bool
+    read_model: WorkerReadModel,
+    prices: Prices,
+    now: datetime,
+    per_worker: bool,
+    teams: frozenset[str] | None = None,
 ) -> FleetReport:
-    """The fleet's counts and costs as of ``now`` (each worker's too with ``per_worker``)."""
-    return FleetReport(read_model.fleet_summary(), read_model.fleet_costs(now, prices, per_worker))
+    """The fleet's counts and costs as of ``now`` (each worker's too with ``per_worker``),
+    of every worker or only of ``teams``' workers."""
+    return FleetReport(
+        read_model.fleet_summary(teams), read_model.fleet_costs(now, prices, per_worker, teams)
+    )

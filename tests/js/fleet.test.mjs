@@ -81,3 +81,34 @@ describe('a dashboard follows the stream', () => {
     assert.equal(fleet.get(w.id).status, 'stopping');
   });
 });
+
+describe('a dashboard that sees some teams', () => {
+  it('drops a worker moved to a team out of sight, and keeps one moved within sight', () => {
+    const fleet = new Fleet();
+    fleet.teams = ['red', 'blue'];
+    const [a, b] = [worker({ team: 'red' }), worker({ team: 'red' })];
+    fleet.apply('hello', hello(2, 10));
+    fleet.apply('worker.snapshot', snapshot(a));
+    fleet.apply('worker.snapshot', snapshot(b));
+
+    const away = fleet.apply('worker.team.changed', frame(note(a, { team: 'green', previous: 'red' }), 11));
+    const within = fleet.apply('worker.team.changed', frame(note(b, { team: 'blue', previous: 'red' }), 12));
+
+    assert.equal(away.kind, 'reset');
+    assert.equal(fleet.get(a.id), undefined);
+    assert.deepEqual(within, { kind: 'changed', ids: [b.id] });
+    assert.equal(fleet.get(b.id).team, 'blue');
+    assert.equal(fleet.position, 12);
+  });
+
+  it('keeps every worker when it sees all of them', () => {
+    const fleet = new Fleet();
+    const a = worker({ team: 'red' });
+    fleet.apply('hello', hello(1, 10));
+    fleet.apply('worker.snapshot', snapshot(a));
+
+    fleet.apply('worker.team.changed', frame(note(a, { team: null, previous: 'red' }), 11));
+
+    assert.equal(fleet.get(a.id).team, null);
+  });
+});

@@ -74,7 +74,7 @@ def test_a_tag_patch_cannot_change_the_team() -> None:
     w = worker(**{TEAM_TAG: "red"})
 
     for add, remove in (({TEAM_TAG: "blue"}, ()), ({}, (TEAM_TAG,))):
-        with pytest.raises(InvalidValue, match="PUT .../team"):
+        with pytest.raises(InvalidValue, match=r"PUT \.\.\./team"):
             w.change_tags(add, remove, cause=CAUSE)
     assert w.team == "red" and w.collect_events() == []
 

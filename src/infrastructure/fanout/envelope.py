@@ -34,6 +34,9 @@ class Frame:
     worker_id: str | None
     position: int | None  # only frames derived from a stored event have one
     data: bytes
+    teams: frozenset[str | None] | None = None
+    """The teams a worker's frame is about, when known as it is made (a move: both);
+    ``None``: the worker's team now."""
 
 
 def _dumps(value: Any) -> str:

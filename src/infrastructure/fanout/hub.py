@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from application.dto import CMLWorkerDto
 from application.labs import LabsChanged
 from application.notifications import to_notification
 from application.ports import Clock
+from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import (
     SNAPSHOT,
     Frame,
@@ -27,13 +29,23 @@ from infrastructure.fanout.envelope import (
     labs_frame,
     snapshot_frame,
 )
+from infrastructure.read_model.teams import UNKNOWN
 
 log = logging.getLogger(__name__)
 
 
 def frame_of(projected: Any) -> Frame:
-    """The frame of a ``ProjectedEvent`` (position + event), via the catalogue."""
-    return event_frame(to_notification(projected.event), projected.position)
+    """The frame of a ``ProjectedEvent`` (position + event), via the catalogue; about
+    the worker's team after the event (a move: the team before too)."""
+    frame = event_frame(to_notification(projected.event), projected.position)
+    teams: set[str | None] = {projected.dto.team}
+    if isinstance(projected.event, CMLWorker.TeamChanged):
+        teams.add(projected.event.previous)
+    return replace(frame, teams=frozenset(teams))
+
+
+def no_team(_: str) -> object:
+    return UNKNOWN
 
 
 class Subscription:
@@ -49,13 +61,18 @@ class Subscription:
         worker_ids: frozenset[str] | None,
         type_prefix: str | None,
         slot: int = 0,
+        teams: frozenset[str] | None = None,
+        team_of: Callable[[str], object] = no_team,
     ) -> None:
         self.capacity = capacity
         self.slot = slot
         self.last_write = float("-inf")
         self.worker_ids = worker_ids
         self.type_prefix = type_prefix
-        self.wants_all = worker_ids is None and type_prefix is None
+        self.teams = teams
+        """Only frames about workers of these teams (``None``: any worker)."""
+        self._team_of = team_of
+        self.wants_all = worker_ids is None and type_prefix is None and teams is None
         self.closed = False
         self.overflowed = False
         self._pending: deque[Frame] = deque()
@@ -72,6 +89,16 @@ class Subscription:
         if not self.wants_type(frame_type):
             return False
         return self.worker_ids is None or worker_id in self.worker_ids
+
+    def sees(self, frame: Frame) -> bool:
+        """Whether the frame is about a worker this subscriber may see (visibility)."""
+        if self.teams is None or frame.worker_id is None:
+            return True
+        about = frame.teams if frame.teams is not None else (self._team_of(frame.worker_id),)
+        return any(team in self.teams for team in about)
+
+    def takes(self, frame: Frame) -> bool:
+        return self.wants(frame.type, frame.worker_id) and self.sees(frame)
 
     def offer(self, frames: Sequence[Frame]) -> bool:
         """Queue ``frames``; if they do not fit, cut the subscriber off and say so."""
@@ -212,10 +239,17 @@ class Hub:
         worker_ids: Iterable[str] | None = None,
         type_prefix: str | None = None,
         capacity: int | None = None,
+        teams: frozenset[str] | None = None,
     ) -> Subscription:
         ids = None if worker_ids is None else frozenset(worker_ids)
+        index = getattr(self._read_model, "teams", None)
         subscription = Subscription(
-            capacity or self._queue_size, ids, type_prefix, self._wheel.next_slot()
+            capacity or self._queue_size,
+            ids,
+            type_prefix,
+            self._wheel.next_slot(),
+            teams,
+            no_team if index is None else index.team_of,
         )
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
@@ -254,7 +288,7 @@ class Hub:
             if subscription.wants_all:
                 self._deliver(subscription, frames)
                 continue
-            chosen = [f for f in frames if subscription.wants(f.type, f.worker_id)]
+            chosen = [f for f in frames if subscription.takes(f)]
             if chosen:
                 self._deliver(subscription, chosen)
 
@@ -304,10 +338,10 @@ class Hub:
             return
         frames, joined = encoding.result()
         for subscription in [s for s in self._subscribers if s.wants_type(SNAPSHOT)]:
-            if subscription.worker_ids is None:
+            if subscription.worker_ids is None and subscription.teams is None:
                 self._deliver(subscription, [joined])
                 continue
-            mine = [f for f in frames if f.worker_id in subscription.worker_ids]
+            mine = [f for f in frames if subscription.takes(f)]
             if mine:
                 self._deliver(subscription, mine)
 

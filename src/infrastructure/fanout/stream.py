@@ -37,6 +37,8 @@ class StreamRequest:
     worker_ids: tuple[str, ...] | None = None
     type_prefix: str | None = None
     last_event_id: str | None = None
+    teams: frozenset[str] | None = None
+    """Only workers of these teams (``None``: any): what the subscriber may see."""
 
     def wants_type(self, frame_type: str) -> bool:
         return self.type_prefix is None or frame_type.startswith(self.type_prefix)
@@ -56,7 +58,7 @@ async def event_stream(
     client sees a complete response and reconnects with its ``Last-Event-ID``.
     """
     hub = system.hub
-    subscription = hub.subscribe(request.worker_ids, request.type_prefix)
+    subscription = hub.subscribe(request.worker_ids, request.type_prefix, teams=request.teams)
     watcher = None if shutdown is None else asyncio.create_task(_end_on(shutdown, subscription))
     try:
         yield retry_hint(system.settings.sse_retry_ms)
@@ -123,6 +125,8 @@ def _initial_state(
 ) -> tuple[bytes, int]:
     ids = None if request.worker_ids is None else list(request.worker_ids)
     dtos, position = system.read_model.snapshot(ids)
+    if request.teams is not None:
+        dtos = tuple(dto for dto in dtos if dto.team in request.teams)
     if not request.wants_type(SNAPSHOT):
         dtos = ()
     now = system.clock.now()
@@ -143,10 +147,24 @@ def _replay_page(system: Any, request: StreamRequest, after: int) -> tuple[bytes
     chunks = []
     for notification in notifications:
         note = to_notification(system.store.to_domain_event(notification))
-        if request.wants(note.type, note.worker_id):
+        if request.wants(note.type, note.worker_id) and _sees(system, request, note):
             chunks.append(event_frame(note, notification.id).data)
     last = notifications[-1].id if notifications else after
     return b"".join(chunks), last, len(notifications) < REPLAY_PAGE
+
+
+def _sees(system: Any, request: StreamRequest, note: Any) -> bool:
+    """Whether a replayed event is about a worker the subscriber sees: one of its teams
+    now, or, for a move, before it too (so a team hears its worker leave)."""
+    if request.teams is None:
+        return True
+    about = {system.read_model.teams.team_of(note.worker_id)}
+    if note.type == TEAM_CHANGED:
+        about |= {note.payload.get("team"), note.payload.get("previous")}
+    return any(team in request.teams for team in about)
+
+
+TEAM_CHANGED = "worker.team.changed"
 
 
 def _parse_id(text: str) -> int | None:

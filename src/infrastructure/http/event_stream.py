@@ -24,6 +24,7 @@ from infrastructure.fanout.stream import StreamRequest, SubscriberCut, event_str
 from infrastructure.http.problems import RequestInvalid, problem
 from infrastructure.http.protocol import ABORT
 from infrastructure.http.stream_slots import StreamsFull, StreamSlots, TooManyStreams
+from infrastructure.http.visibility import teams_seen
 
 if TYPE_CHECKING:
     from infrastructure.http.served import Parts
@@ -40,6 +41,8 @@ async def events(request: Request) -> Response | DroppedWhenStuck:
     system: Parts = request.app.state.system
     settings = system.settings
     wanted = stream_request(request)
+    if wanted.teams is not None:  # load who is in which team before the first frame
+        await system.run_sync(system.read_model.teams.members, wanted.teams)
     slots: StreamSlots = request.app.state.stream_slots
     credential = str(getattr(request.user, "credential", request.user.display_name))
     shutdown = anyio.Event()  # set when the server stops, or the credential is revoked
@@ -108,6 +111,7 @@ def stream_request(request: Request) -> StreamRequest:
         worker_ids=tuple(_worker_id(w) for w in workers) or None,
         type_prefix=prefix,
         last_event_id=last_id,
+        teams=teams_seen(request),
     )
 
 

@@ -34,6 +34,7 @@ from infrastructure.http.handling import (
 )
 from infrastructure.http.leader_endpoints import leadership_routes
 from infrastructure.http.problems import RequestInvalid, problem
+from infrastructure.http.visibility import visible_only
 from infrastructure.running.scheduler import JobAlreadyRunning, JobInfo, UnknownJob
 
 MAX_SAMPLES = 10_000
@@ -180,6 +181,7 @@ def _limit(request: Request) -> int:
 
 
 @requires("viewer")
+@visible_only
 async def worker_metrics(request: Request) -> Response:
     """The latest ``limit`` samples at or after ``since``, oldest first."""
     wid, since, limit = worker_id(request), _since(request), _limit(request)

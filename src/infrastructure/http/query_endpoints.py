@@ -35,6 +35,7 @@ from infrastructure.http.handling import (
     worker_id,
 )
 from infrastructure.http.problems import RequestInvalid
+from infrastructure.http.visibility import teams_seen
 
 _SUMMARY = TypeAdapter(FleetSummary)
 _COST = TypeAdapter(FleetCost)
@@ -104,6 +105,7 @@ def list_query(request: Request) -> ListWorkers:
         descending=sort.startswith("-"),
         limit=page_limit(request),
         cursor=cursor,
+        teams=teams_seen(request),
     )
 
 
@@ -123,7 +125,10 @@ async def fleet_summary(request: Request) -> Response:
     per_worker = bool_param(request, "per_worker")
     now = system.clock.now()
     model = queries_of(request)
-    report = await system.run_sync(fleet_report, model, system.configs.prices, now, per_worker)
+    teams = teams_seen(request)
+    report = await system.run_sync(
+        fleet_report, model, system.configs.prices, now, per_worker, teams
+    )
     body = _SUMMARY.dump_python(report.summary, mode="json")
     body["cost"] = _COST.dump_python(report.cost)
     return json_response(json.dumps(body).encode())

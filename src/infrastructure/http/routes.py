@@ -32,6 +32,7 @@ from infrastructure.http import query_endpoints as qry
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.labs import endpoints as labs
 from infrastructure.http.labs.topology import TOPOLOGY_MEDIA
+from infrastructure.http.visibility import visible_only
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 W = "/api/workers/{id}"
@@ -220,7 +221,8 @@ def operation_routes(operations: tuple[Operation, ...] = OPERATIONS) -> list[Rou
     method's endpoint is guarded by its role with ``requires``."""
     by_path: dict[str, dict[str, Endpoint]] = {}
     for op in operations:
-        guarded = op.endpoint if op.role is None else requires(op.role)(op.endpoint)
+        seen = visible_only(op.endpoint) if op.path.startswith(W) else op.endpoint
+        guarded = seen if op.role is None else requires(op.role)(seen)
         by_path.setdefault(op.path, {})[op.method] = guarded
     return [
         Route(uuid_ids(path), _by_method(endpoints), methods=list(endpoints), name=path)

@@ -43,6 +43,7 @@ class Dialect:
     columns: Mapping[str, str]
     statuses: Callable[[list[str]], tuple[str, object]]
     text: str
+    teams: Callable[[list[str]], tuple[str, object]]
     # SQLite: "+" before a column keeps the planner off its index; the page walks the
     # sort index instead (see listing_sql).
     unindexed: str = ""
@@ -52,11 +53,16 @@ def _sqlite_statuses(statuses: list[str]) -> tuple[str, object]:
     return "w.status IN (SELECT value FROM json_each(?))", json.dumps(statuses)
 
 
+def _sqlite_teams(teams: list[str]) -> tuple[str, object]:
+    return "json_extract(d.dto, '$.team') IN (SELECT value FROM json_each(?))", json.dumps(teams)
+
+
 SQLITE = Dialect(
     mark="?",
     columns={field: field for field in SORTABLE_FIELDS},
     statuses=_sqlite_statuses,
     text="instr(w.search, ?) > 0",
+    teams=_sqlite_teams,
     unindexed="+",
 )
 
@@ -80,9 +86,14 @@ def listing_sql(query: ListWorkers, dialect: Dialect = SQLITE) -> ListingSql:
     return ListingSql(
         page=page,
         page_params=(*params, *seek_params, query.limit + 1),
-        count=f"SELECT COUNT(*) FROM workers w{_where(where)}",
+        count=f"SELECT COUNT(*) FROM workers w{_by_team(query)}{_where(where)}",
         count_params=tuple(params),
     )
+
+
+def _by_team(query: ListWorkers) -> str:
+    """The count reads the team from the DTO, as the page does, only when it must."""
+    return "" if query.teams is None else " JOIN worker_dtos d ON d.id = w.id"
 
 
 def _where(clauses: list[str]) -> str:
@@ -125,6 +136,10 @@ def _filters(query: ListWorkers, dialect: Dialect, unindexed: str) -> tuple[list
     if query.text:
         where.append(dialect.text)
         params.append(query.text.lower())
+    if query.teams is not None:
+        condition, value = dialect.teams(sorted(query.teams))
+        where.append(condition)
+        params.append(value)
     return where, params
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
@@ -29,6 +30,7 @@ from infrastructure.read_model.listing import encode_cursor
 from infrastructure.read_model.projected import ProjectedEvent
 from infrastructure.read_model.projection import CACHE_SIZE, WorkerProjection
 from infrastructure.read_model.sqlite.view import SCHEMA_VERSION
+from infrastructure.read_model.teams import TeamIndex
 from infrastructure.read_model.view import WorkerViewBase
 from infrastructure.read_model.waiters import PositionWaiters
 from infrastructure.shared.settings import Settings
@@ -65,6 +67,8 @@ class ReadModel:
         self._delivered = tracked
         self._listeners: list[Listener] = []
         self._listeners_lock = threading.Lock()
+        self.teams = TeamIndex(lambda: self.view.select(None)[0], self.add_listener)
+        """Each worker's team, for visibility by team (loaded when first asked)."""
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -145,18 +149,34 @@ class ReadModel:
         next_cursor = encode_cursor(query, page[-1][0], page[-1][1]) if more else None
         return [dto for _, _, dto in page], next_cursor, total, position
 
-    def fleet_summary(self) -> FleetSummary:
-        counts, position = self.view.counts_by_status()
+    def fleet_summary(self, teams: frozenset[str] | None = None) -> FleetSummary:
+        """Counts by status of every worker, or of ``teams``' workers."""
+        if teams is None:
+            counts, position = self.view.counts_by_status()
+        else:
+            texts, position = self.view.select(self.teams.members(teams))
+            counts = Counter(json.loads(text)["status"] for text in texts)
         by_status = {s.value: counts.get(s.value, 0) for s in WorkerStatus}
         return FleetSummary(total=sum(counts.values()), by_status=by_status, position=position)
 
     def position(self) -> int:
         return self.view.position()
 
-    def fleet_costs(self, now: datetime, prices: Prices, per_worker: bool = False) -> FleetCost:
-        """Running and saved hours of every worker, and their price, as of ``now``."""
+    def fleet_costs(
+        self,
+        now: datetime,
+        prices: Prices,
+        per_worker: bool = False,
+        teams: frozenset[str] | None = None,
+    ) -> FleetCost:
+        """Running and saved hours of every worker (or of ``teams``' workers), and their
+        price, as of ``now``."""
         texts, _ = self.view.all_ledgers()
-        return fleet_cost([decode_ledger(t) for t in texts], prices, now, per_worker)
+        ledgers = [decode_ledger(t) for t in texts]
+        if teams is not None:
+            members = set(self.teams.members(teams))
+            ledgers = [ledger for ledger in ledgers if ledger.worker_id in members]
+        return fleet_cost(ledgers, prices, now, per_worker)
 
     # -- the live read side ----------------------------------------------------
 

@@ -117,6 +117,10 @@ class SqlLabStore(ABC):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
+        if query.among is not None:
+            marks = ", ".join("?" for _ in query.among) or "NULL"
+            where.append(f"worker_id IN ({marks})")
+            params += list(query.among)
         after = after_cursor(query.cursor) if query.cursor else None
         if after is not None:
             where.append("(worker_id > ? OR (worker_id = ? AND lab_id > ?))")

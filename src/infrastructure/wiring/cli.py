@@ -22,6 +22,8 @@ import uvicorn
 
 from application.contracts.catalog import render_schemas
 from application.contracts.compat import compare_schemas
+from domain.errors import InvalidValue
+from domain.tags import team_name
 from infrastructure.http.access.auth import AuthStore, Role
 from infrastructure.http.app import create_app
 from infrastructure.http.protocol import protocol_with
@@ -71,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", help="who the token is for (the actor on events)")
     create.add_argument("--expires-days", type=float, help="expire after this many days")
+    create.add_argument(
+        "--team",
+        action="append",
+        default=[],
+        help="a team whose workers it sees where VISIBILITY=team (repeat for several)",
+    )
     create.add_argument("--data-dir", type=Path)
     create.set_defaults(run=token_create)
     create.add_argument("--new-store", action="store_true", help="start a new data dir")
@@ -263,7 +271,12 @@ def token_create(args: argparse.Namespace) -> int:
         return 2
     role = Role(args.role)
     expires = None if args.expires_days is None else timedelta(days=args.expires_days)
-    token = store.create_token(role, args.name or role.value, expires)
+    try:
+        teams = [t for t in (team_name(t) for t in args.team) if t is not None]
+    except InvalidValue as bad:
+        print(f"cml-fleet: --team: {bad}", file=sys.stderr)
+        return 2
+    token = store.create_token(role, args.name or role.value, expires, teams)
     print(token)
     print(f"(a {role.value} token; it is not shown again)", file=sys.stderr)
     return 0
@@ -273,11 +286,12 @@ def token_list(args: argparse.Namespace) -> int:
     store = _token_store(args)
     if store is None:
         return 2
-    print(f"{'ID':13} {'NAME':20} {'ROLE':9} {'CREATED':26} {'EXPIRES':26} LAST USED")
+    print(f"{'ID':13} {'NAME':20} {'ROLE':9} {'CREATED':26} {'EXPIRES':26} {'LAST USED':26} TEAMS")
     for t in store.tokens():
         print(
             f"{t.id:13} {t.name:20} {t.role.value:9} {_when(t.created_at):26} "
-            f"{_when(t.expires_at, 'never'):26} {_when(t.last_used_at, 'never')}"
+            f"{_when(t.expires_at, 'never'):26} {_when(t.last_used_at, 'never'):26} "
+            f"{','.join(t.teams) or '-'}"
         )
     return 0
 

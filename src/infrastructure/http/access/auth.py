@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
@@ -63,6 +65,7 @@ class TokenInfo:
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+    teams: tuple[str, ...] = ()
 
 
 TOKEN_ID_CHARS = 12
@@ -97,17 +100,23 @@ def same_secret(secret: str | None, stored_digest: str) -> bool:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tokens (
     hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
-    created_at REAL NOT NULL, expires_at REAL);
+    created_at REAL NOT NULL, expires_at REAL, teams TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS sessions (
     hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, csrf_hash TEXT NOT NULL,
     expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS token_usage (hash TEXT PRIMARY KEY, last_used_at REAL NOT NULL);
 """
-_IDENTITY_SQL = "SELECT hash, name, role, expires_at FROM tokens WHERE hash = ?"
+_IDENTITY_SQL = "SELECT hash, name, role, expires_at, teams FROM tokens WHERE hash = ?"
 _SESSION_SQL = (
-    "SELECT s.hash, s.csrf_hash, s.expires_at, t.name, t.role, t.expires_at, t.hash"
+    "SELECT s.hash, s.csrf_hash, s.expires_at, t.name, t.role, t.expires_at, t.hash, t.teams"
     " FROM sessions s JOIN tokens t ON t.hash = s.token_hash WHERE s.hash = ?"
 )
+TEAMS_COLUMN = "ALTER TABLE tokens ADD COLUMN teams TEXT NOT NULL DEFAULT ''"
+"""Tokens made before teams existed have none (SQLite; ``db init`` on PostgreSQL)."""
+
+
+def _teams(text: str) -> frozenset[str]:
+    return frozenset(json.loads(text)) if text else frozenset()
 
 
 class AuthStore:
@@ -120,6 +129,10 @@ class AuthStore:
         self._written_use: dict[str, float] = {}
         self._use_lock = threading.Lock()
         self._db.ensure_schema(list(filter(str.strip, _SCHEMA.split(";"))))
+        try:
+            self._db.query("SELECT teams FROM tokens LIMIT 0")
+        except Exception:  # sqlite3.OperationalError: a store from before teams
+            self._db.ensure_schema([TEAMS_COLUMN])
 
     @classmethod
     def for_settings(cls, settings: Settings, clock: Clock, database: Any = None) -> AuthStore:
@@ -135,21 +148,30 @@ class AuthStore:
     def _now(self) -> float:
         return self._clock.now().timestamp()
 
-    def create_token(self, role: Role, name: str, expires_in: timedelta | None = None) -> str:
-        """A new token for ``name`` with ``role``; the only time it is ever shown."""
+    def create_token(
+        self,
+        role: Role,
+        name: str,
+        expires_in: timedelta | None = None,
+        teams: Iterable[str] = (),
+    ) -> str:
+        """A new token for ``name`` with ``role`` (seeing ``teams``' workers where
+        visibility is by team); the only time it is ever shown."""
         token = secrets.token_urlsafe(32)
         now = self._now()
         expires = None if expires_in is None else now + expires_in.total_seconds()
+        kept = json.dumps(sorted(set(teams))) if teams else ""
         with self._db.transaction() as conn:
             conn.execute(
-                "INSERT INTO tokens VALUES (?, ?, ?, ?, ?)",
-                (digest(token), name, role.value, now, expires),
+                "INSERT INTO tokens (hash, name, role, created_at, expires_at, teams)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (digest(token), name, role.value, now, expires, kept),
             )
         return token
 
     def tokens(self) -> list[TokenInfo]:
         rows = self._db.query(
-            "SELECT t.hash, t.name, t.role, t.created_at, t.expires_at, u.last_used_at"
+            "SELECT t.hash, t.name, t.role, t.created_at, t.expires_at, u.last_used_at, t.teams"
             " FROM tokens t LEFT JOIN token_usage u ON u.hash = t.hash ORDER BY t.created_at"
         )
         return [
@@ -160,8 +182,9 @@ class AuthStore:
                 _moment(created),
                 _moment(expires) if expires else None,
                 _moment(used) if used else None,
+                tuple(sorted(_teams(teams))),
             )
-            for hash_, name, role, created, expires, used in rows
+            for hash_, name, role, created, expires, used, teams in rows
         ]
 
     def revoke(self, token_id: str) -> bool:
@@ -210,14 +233,14 @@ class AuthStore:
         return self._identity(rows[0] if rows else None, token)
 
     def _identity(
-        self, row: tuple[str, str, str, float | None] | None, token: str
+        self, row: tuple[str, str, str, float | None, str] | None, token: str
     ) -> Identity | None:
         if row is None or not same_secret(token, row[0]):
             return None
         if row[3] is not None and row[3] <= self._now():
             return None
         self._used(row[0])
-        return Identity(row[1], Role(row[2]), token_id_of(row[0]))
+        return Identity(row[1], Role(row[2]), token_id_of(row[0]), teams=_teams(row[4]))
 
     def open_session(self, token: str) -> Session | None:
         """A browser session for a valid token; ``None`` if the token is not valid."""
@@ -243,14 +266,16 @@ class AuthStore:
         rows = self._db.query(_SESSION_SQL, (digest(session_id),))
         if not rows:
             return None
-        session_hash, csrf_hash, session_expiry, name, role, token_expiry, token_hash = rows[0]
+        session_hash, csrf_hash, session_expiry, name, role, token_expiry, token_hash, teams = rows[
+            0
+        ]
         now = self._now()
         if not same_secret(session_id, session_hash) or session_expiry <= now:
             return None
         if token_expiry is not None and token_expiry <= now:
             return None
         self._used(token_hash)
-        return Identity(name, Role(role), token_id_of(token_hash)), csrf_hash
+        return Identity(name, Role(role), token_id_of(token_hash), teams=_teams(teams)), csrf_hash
 
     def close_session(self, session_id: str) -> None:
         with self._db.transaction() as conn:

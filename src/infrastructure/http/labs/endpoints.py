@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from uuid import UUID
 
@@ -37,6 +38,7 @@ from infrastructure.http.handling import (
 )
 from infrastructure.http.labs.topology import TopologyRejected, parse_topology
 from infrastructure.http.problems import RequestInvalid, UnsupportedMediaType, problem
+from infrastructure.http.visibility import teams_seen
 
 ACCEPTED = 202
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 500
@@ -104,6 +106,10 @@ def _list_query(request: Request) -> ListLabs:
 async def fleet_labs(request: Request) -> Response:
     query = _list_query(request)
     system = reading(request)
+    teams = teams_seen(request)
+    if teams is not None:  # only the labs of workers the caller sees
+        members = await system.run_sync(system.read_model.teams.members, teams)
+        query = replace(query, among=tuple(sorted(members)))
     page = await system.run_sync(system.labs.page, query)
     ids = sorted({row.worker_id for row in page.items})
     dtos, _ = await system.run_sync(system.read_model.snapshot, ids) if ids else ((), 0)

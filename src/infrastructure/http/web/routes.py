@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 from application.mapper import IdleDefaults
 from infrastructure.http.handling import reading
 from infrastructure.http.problems import problem
+from infrastructure.http.visibility import teams_seen
 from infrastructure.read_model import idle_defaults
 
 STATIC = Path(__file__).parent / "static"
@@ -129,6 +130,11 @@ class MeView:
     name: str
     role: Literal["viewer", "operator", "admin"]
     idle_defaults: IdleDefaults
+    teams: tuple[str, ...] = ()
+    """The teams the user is in (from the provider's claim, or the token's)."""
+    sees_all: bool = True
+    """Whether every worker is in sight (VISIBILITY=all, or an admin); else only the
+    workers of ``teams``."""
 
 
 _ME = TypeAdapter(MeView)
@@ -140,7 +146,15 @@ async def me(request: Request) -> Response:
     settings = reading(request).settings
     scopes = set(request.auth.scopes)
     role = [r for r in ROLES if r in scopes][-1]
-    view = MeView(request.user.display_name, role, idle_defaults(settings))  # type: ignore[arg-type]
+    who = getattr(request.user, "who", None)
+    teams = tuple(sorted(who.teams)) if who is not None else ()
+    view = MeView(
+        request.user.display_name,
+        role,  # type: ignore[arg-type]
+        idle_defaults(settings),
+        teams,
+        teams_seen(request) is None,
+    )
     return Response(
         _ME.dump_json(view),
         media_type="application/json",

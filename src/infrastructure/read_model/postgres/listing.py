@@ -24,8 +24,16 @@ def _statuses(statuses: list[str]) -> tuple[str, object]:
     return "w.status = ANY(%s)", statuses
 
 
+def _teams(teams: list[str]) -> tuple[str, object]:
+    return "(d.dto::json ->> 'team') = ANY(%s)", teams
+
+
 POSTGRES = Dialect(
-    mark="%s", columns=SORT_COLUMNS, statuses=_statuses, text="strpos(w.search, %s) > 0"
+    mark="%s",
+    columns=SORT_COLUMNS,
+    statuses=_statuses,
+    text="strpos(w.search, %s) > 0",
+    teams=_teams,
 )
 
 

@@ -29,7 +29,8 @@ from infrastructure.shared.sso_tables import SCHEMA as SSO_SCHEMA
 from infrastructure.shared.sso_tables import TABLES as SSO_TABLES
 
 SCHEMA_VERSION = "4"
-"""2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions. Bump with a
+"""2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions,
+tokens.teams. Bump with a
 migration in init_schema when a table changes (new tables need none: ``db init`` creates
 what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"
@@ -57,6 +58,7 @@ AUTH = (
     """CREATE TABLE IF NOT EXISTS tokens (
         hash TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION)""",
+    "ALTER TABLE tokens ADD COLUMN IF NOT EXISTS teams TEXT NOT NULL DEFAULT ''",
     """CREATE TABLE IF NOT EXISTS sessions (
         hash TEXT PRIMARY KEY, token_hash TEXT NOT NULL, csrf_hash TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL)""",

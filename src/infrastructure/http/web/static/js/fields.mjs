@@ -82,6 +82,7 @@ export function fieldGroups(w) {
       row('Detail', 'license_detail', text(w.license_detail)),
     ] },
     { title: 'Tags', rows: [
+      row('Team', 'team', text(w.team)),
       row('Tags', 'tags', {
         value: Object.keys(w.tags ?? {}).length ? '' : DASH,
         items: Object.entries(w.tags ?? {}).map(([k, v]) => `${k} = ${v}`),

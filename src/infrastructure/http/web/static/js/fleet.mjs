@@ -23,6 +23,8 @@ export class Fleet {
     this.position = null;
     this.ready = false;
     this._incoming = null;
+    /** The teams whose workers are in sight (`null`: every worker). */
+    this.teams = null;
   }
 
   /** Apply one frame: `type` is the SSE event, `envelope` its parsed CloudEvent. */
@@ -63,6 +65,13 @@ export class Fleet {
   _notification(type, envelope) {
     const data = envelope.data ?? {};
     const current = this.workers.get(data.worker_id);
+    if (type === 'worker.team.changed' && this.teams !== null && !this.teams.includes(data.team)) {
+      // Moved out of sight: it leaves this fleet (the server sends nothing more of it).
+      if (typeof envelope.sequence === 'number') {
+        this.position = Math.max(this.position ?? 0, envelope.sequence);
+      }
+      return this.workers.delete(data.worker_id) ? { kind: 'reset', ids: [] } : { kind: 'none', ids: [] };
+    }
     const next = applyNotification(current, type, data,
       { correlationId: envelope.correlationid ?? null, defaults: this.defaults });
     if (typeof envelope.sequence === 'number') {

@@ -71,6 +71,7 @@ async function start() {
     throw error;
   }
   fleet.defaults = me.idle_defaults;
+  fleet.teams = me.sees_all === false ? (me.teams ?? []) : null;
   app = new Dashboard(me, fleet, stream, new URLSearchParams(location.search));
   window.cmlFleet = { stats, fleet, view: app.view };
   app.start();

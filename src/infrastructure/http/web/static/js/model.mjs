@@ -75,7 +75,7 @@ function newWorker(data, fields) {
     auto_pause_count: 0, manual_pause_count: 0, external_pause_count: 0, resume_count: 0,
     tags: { ...(data.tags ?? {}) }, created_at: at, created_by: data.actor, updated_at: at,
     last_actor: data.actor, last_correlation_id: fields.correlationId, terminated_at: null,
-    last_operation_error: null,
+    last_operation_error: null, team: (data.tags ?? {})[TEAM_TAG] ?? null,
     ...(UP.has(data.status) ? { _running_since: at } : {}),
   };
 }
@@ -122,10 +122,14 @@ function activity(w, d) {
   return { ...w, last_activity_at: d.last_activity_at, recent_activity: records };
 }
 
+/** The tag that names a worker's team (`domain.tags.TEAM_TAG`). */
+export const TEAM_TAG = 'cml-fleet:team';
+
 function tags(w, d) {
   const next = { ...w.tags };
   for (const key of d.removed ?? []) delete next[key];
-  return { ...w, tags: { ...next, ...(d.added ?? {}) } };
+  const merged = { ...next, ...(d.added ?? {}) };
+  return { ...w, tags: merged, team: merged[TEAM_TAG] ?? null };
 }
 
 function license(w, d, extra = {}) {

@@ -1,4 +1,4 @@
-"""Visibility by team (``VISIBILITY=team``): every endpoint × role × team, and the SSE
+"""Visibility by team (``VISIBILITY=team``): every endpoint by role by team, and the SSE
 stream (live, resumed, resynced). A viewer or operator of team red sees and acts on red
 workers only; a worker of another team answers as one that does not exist; an admin
 sees all."""
@@ -48,16 +48,18 @@ class Teams:
 
     def __init__(self, system: System, client: TestClient) -> None:
         self.client = client
+        tokens = {
+            role.value: system.auth.create_token(role, role.value, teams=["red"]) for role in Role
+        }
         self.callers = {
-            role.value: {"Authorization": f"Bearer {system.auth.create_token(role, role.value, teams=['red'])}"}
-            for role in Role
-        }  # fmt: skip
+            role: {"Authorization": f"Bearer {token}"} for role, token in tokens.items()
+        }
         admin = self.callers["admin"]
         self.workers = {team: create(client, admin, team) for team in ("red", "blue", None)}
-        system.labs.replace(
-            {w: [CmlLab(LAB_ID, f"lab of {t}", "STARTED", 2, 2, "kim")] for t, w in self.workers.items()},
-            datetime.now(UTC),
-        )  # fmt: skip
+        labs = {
+            w: [CmlLab(LAB_ID, f"lab of {t}", "STARTED", 2, 2)] for t, w in self.workers.items()
+        }
+        system.labs.replace(labs, datetime.now(UTC))
 
     def call(self, method: str, path: str, caller: str, worker: str) -> tuple[int, str]:
         url = path.replace("{id}", worker).replace("{lab_id}", LAB_ID) + QUERIES.get(path, "")

@@ -5,7 +5,7 @@ PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed-stamp
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: install run test lint typecheck unit js e2e bench schemas docs lock audit clean
+.PHONY: install run sso-demo test lint typecheck unit js e2e bench schemas docs lock audit clean
 
 install: $(STAMP)
 
@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml requirements.lock
 
 run: install  ## start on embedded defaults (SQLite, simulated fleet) with a demo fleet
 	$(VENV)/bin/cml-fleet serve
+
+sso-demo: install  ## single sign-on on this machine: a test OpenID provider and cml-fleet (notes/SSO.md)
+	$(PY) -m tools.sso_demo
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench tools

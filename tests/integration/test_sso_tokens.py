@@ -173,3 +173,28 @@ def test_our_own_tokens_still_work_beside_the_provider(app: App) -> None:
 
     token = system.auth.create_token(Role.VIEWER, "robot")
     assert app.get(token)[0] == 200
+
+
+def test_provider_identities_see_their_teams_workers_only(
+    provider: Provider, tmp_path: Path
+) -> None:
+    settings = settings_for(
+        tmp_path, visibility="team", **oidc_settings(provider, tmp_path / "secret")
+    )
+    with TestClient(create_app(bootstrap(settings))) as client:
+        admin = {"Authorization": f"Bearer {provider.robot_token('ada')}"}
+        ids = {}
+        for team in ("red", "blue"):
+            body = {**NEW_WORKER, "name": f"lab-{team}", "tags": {"cml-fleet:team": team}}
+            answer = client.post("/api/workers", json=body, headers=admin).json()
+            ids[team] = answer["worker_id"]
+            client.get(f"/api/workers?min_position={answer['position']}", headers=admin)
+
+        for who, team, other in (("olga", "red", "blue"), ("vera", "blue", "red")):
+            caller = {"Authorization": f"Bearer {provider.robot_token(who)}"}
+            listed = client.get("/api/workers", headers=caller).json()["items"]
+            assert [w["name"] for w in listed] == [f"lab-{team}"], who
+            assert client.get(f"/api/workers/{ids[team]}", headers=caller).status_code == 200
+            assert client.get(f"/api/workers/{ids[other]}", headers=caller).status_code == 404
+        everything = client.get("/api/workers", headers=admin).json()["items"]
+        assert len(everything) == 2

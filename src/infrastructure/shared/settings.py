@@ -116,7 +116,6 @@ class Settings(BaseSettings):
         description="all: everyone sees every worker; team: viewers and operators see and act "
         "only on their teams' workers (admins see all).",
     )
-    team_tag: str = Field("cml-fleet:team", description="Worker tag that names its team.")
 
     # idle detection (global defaults)
     idle_detection_enabled: bool = Field(True, description="Idle auto-pause, fleet-wide switch.")

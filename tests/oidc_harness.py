@@ -121,3 +121,29 @@ def oidc_settings(provider: Provider, secret_file: Path, **more: object) -> dict
         "oidc_provider_name": "the test provider",
         **more,
     }
+
+
+def sign_in_at_provider(authorize_url: str, who: str, back_to: str) -> str:
+    """Sign in as ``who`` on the provider's own pages, as a browser would (its login form,
+    any password); the URL it sends the browser back to (starting with ``back_to``)."""
+    import re
+    from urllib.parse import urljoin
+
+    with httpx.Client(follow_redirects=False, timeout=10) as browser:
+        response = browser.get(authorize_url)
+        for _ in range(10):
+            if response.is_redirect:
+                target = urljoin(str(response.url), response.headers["location"])
+                if target.startswith(back_to):
+                    return target
+                response = browser.get(target)
+                continue
+            form = re.search(r'<form[^>]*action="([^"]+)"', response.text)
+            assert form is not None, response.text[:500]
+            fields = dict(
+                re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', response.text)
+            )
+            if 'name="login"' in response.text:
+                fields |= {"login": who, "password": "any password"}
+            response = browser.post(urljoin(str(response.url), form.group(1)), data=fields)
+    raise AssertionError("the provider never sent the browser back")

@@ -88,3 +88,37 @@ async def test_other_processes_hear_every_change_in_messages_that_fit_a_notify()
     assert len(queued) == len(messages)
     assert len(frames_of(listening)) == len(heard)
     other.stop()
+
+
+class TeamsOf:
+    """A read model's team index (``read_model.teams``), as the hub asks it."""
+
+    def __init__(self, teams: dict[str, str | None]) -> None:
+        self.teams = self
+        self._teams = teams
+
+    def team_of(self, worker_id: str) -> object:
+        from infrastructure.read_model.teams import UNKNOWN
+
+        return self._teams.get(worker_id, UNKNOWN)
+
+    def add_listener(self, listener: object) -> object:
+        return lambda: None
+
+
+async def test_lab_frames_reach_only_subscribers_who_see_the_workers_team() -> None:
+    red, blue, unknown = str(uuid4()), str(uuid4()), str(uuid4())
+    hub = Hub(TeamsOf({red: "red", blue: "blue"}), FakeClock(AT), queue_size=100)
+    hub.start()
+    reds = hub.subscribe(teams=frozenset({"red"}))
+    nobody = hub.subscribe(teams=frozenset())
+    everyone = hub.subscribe()
+
+    queued = hub.broadcast_labs([change(red), change(blue), change(unknown)])
+    assert queued is not None
+    await queued
+
+    assert [f["subject"] for f in frames_of(reds)] == [red]
+    assert frames_of(nobody) == []
+    assert [f["subject"] for f in frames_of(everyone)] == [red, blue, unknown]
+    hub.stop()

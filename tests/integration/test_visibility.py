@@ -240,6 +240,13 @@ async def test_the_stream_carries_only_the_teams_workers_live_resumed_and_resync
         assert {f.event for f in moved_away} == {"worker.team.changed"}
         assert about(replayed) == {red, blue}
 
+        blue_operator = system.auth.create_token(Role.OPERATOR, "otto", teams=["blue"])
+        for token, sees in ((blue_operator, {red}), (server.admin, {red, blue})):
+            async with Dashboard(server, token=token) as other:
+                hello = await other.next()
+                shown = {(await other.next()).data["id"] for _ in range(hello.data["workers"])}
+                assert shown == sees
+
         async with Dashboard(server, token=red_viewer, last_event_id="999999") as resync:
             first = await resync.next()
             assert first.event == "stream.resync" and first.data["workers"] == 1

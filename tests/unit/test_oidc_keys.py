@@ -90,3 +90,60 @@ def test_stale_keys_are_fetched_again() -> None:
 
     asyncio.run(go())
     assert idp.fetches == 2
+
+
+def verify(idp: FakeIdp, claims: dict[str, object], now: int, **options: object) -> object:
+    """``OidcProvider.verify`` of a token ``idp``'s first key signs with ``claims``."""
+    from joserfc import jwt
+
+    from infrastructure.http.access.provider import TokenRefused
+
+    token = jwt.encode({"alg": "RS256", "kid": "k1"}, claims, idp.keys[0])
+
+    async def go() -> object:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(idp)) as http:
+            provider = OidcProvider(ISSUER, http)
+            try:
+                return await provider.verify(
+                    token, audience="cml-fleet", algorithms=["RS256"], now=lambda: now,
+                    **options,  # type: ignore[arg-type]
+                )  # fmt: skip
+            except TokenRefused as refused:
+                return str(refused)
+
+    return asyncio.run(go())
+
+
+NOW = 1_800_000_000
+GOOD = {"iss": ISSUER, "aud": "cml-fleet", "sub": "kim", "exp": NOW + 300, "iat": NOW}
+
+
+def test_a_token_not_valid_yet_is_refused_beyond_the_leeway() -> None:
+    idp = FakeIdp()
+
+    assert isinstance(verify(idp, {**GOOD, "nbf": NOW + 10}, NOW), dict)  # within 30 s
+    assert "not valid yet" in str(verify(idp, {**GOOD, "nbf": NOW + 120}, NOW))
+
+
+def test_a_token_without_expiry_or_subject_is_refused() -> None:
+    idp = FakeIdp()
+    no_exp = {k: v for k, v in GOOD.items() if k != "exp"}
+    no_sub = {k: v for k, v in GOOD.items() if k != "sub"}
+
+    assert "exp" in str(verify(idp, no_exp, NOW))
+    assert "sub" in str(verify(idp, no_sub, NOW))
+
+
+def test_the_issuer_must_match_but_a_trailing_slash_does_not_matter() -> None:
+    idp = FakeIdp()
+
+    assert isinstance(verify(idp, {**GOOD, "iss": ISSUER + "/"}, NOW), dict)
+    assert "another issuer" in str(verify(idp, {**GOOD, "iss": ISSUER + "-evil"}, NOW))
+
+
+def test_an_id_token_must_carry_the_logins_nonce() -> None:
+    idp = FakeIdp()
+
+    assert isinstance(verify(idp, {**GOOD, "nonce": "n-1"}, NOW, nonce="n-1"), dict)
+    assert "nonce" in str(verify(idp, {**GOOD, "nonce": "n-2"}, NOW, nonce="n-1"))
+    assert "nonce" in str(verify(idp, GOOD, NOW, nonce="n-1"))

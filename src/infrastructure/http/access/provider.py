@@ -177,6 +177,8 @@ def _check_claims(
 def _why(exc: JoseError) -> str:
     """A short reason (joserfc's error names the claim)."""
     name = type(exc).__name__
+    if "not yet valid" in str(exc.description):
+        return "the token is not valid yet (nbf or iat in the future)"
     reasons = {
         "ExpiredTokenError": "the token has expired",
         "InvalidTokenError": "the token is not valid yet (nbf or iat in the future)",

@@ -143,6 +143,15 @@ def test_lists_summary_and_labs_show_only_the_teams_workers(teams: Teams) -> Non
     assert get("/api/me", headers=admin).json()["sees_all"] is True
 
 
+def test_the_fleets_prometheus_figures_are_an_admins_under_team_visibility(
+    teams: Teams,
+) -> None:
+    refused = teams.client.get("/metrics", headers=teams.callers["operator"])
+
+    assert refused.status_code == 403 and "admin" in refused.json()["detail"]
+    assert teams.client.get("/metrics", headers=teams.callers["admin"]).status_code == 200
+
+
 def test_a_viewer_with_no_team_sees_no_worker(teams: Teams, tmp_path: Path) -> None:
     system = teams.client.app.state.system  # type: ignore[attr-defined]
     lonely = {"Authorization": f"Bearer {system.auth.create_token(Role.VIEWER, 'lone')}"}

@@ -24,6 +24,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infrastructure.http.access.sso import SsoCounts
+from infrastructure.http.problems import problem
+from infrastructure.http.visibility import teams_seen
 from infrastructure.running.health import problems
 
 if TYPE_CHECKING:
@@ -220,7 +222,12 @@ def command_names(operations: Any) -> dict[str, str]:
 
 @requires("viewer")
 async def metrics_endpoint(request: Request) -> Response:
+    """Prometheus figures. They name every team's failing workers, so under
+    ``VISIBILITY=team`` only a caller who sees every worker (an admin) may read them."""
     system: Observed = request.app.state.system
+    if teams_seen(request) is not None:
+        detail = "with VISIBILITY=team, /metrics (every team's workers) needs an admin's token"
+        return problem(request, 403, detail, kind="forbidden")
     body = await system.run_sync(request.app.state.metrics.exposition)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 

@@ -425,7 +425,9 @@ async def test_revoking_a_token_refuses_it_at_once_and_ends_its_open_streams(tmp
         async with httpx.AsyncClient(base_url=server.url, headers=admin) as http:
             listed = (await http.get("/api/admin/tokens")).json()["items"]
             vera = next(t for t in listed if t["name"] == "vera")
-            assert set(vera) == {"id", "name", "role", "created_at", "expires_at", "last_used_at"}
+            assert set(vera) == {
+                *("id", "name", "role", "created_at", "expires_at", "last_used_at", "teams")
+            }
             async with Dashboard(server) as dashboard:
                 assert (await dashboard.next()).event == "hello"
                 revoked = await http.delete(f"/api/admin/tokens/{vera['id']}")

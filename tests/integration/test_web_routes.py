@@ -114,6 +114,8 @@ def test_me_tells_the_page_who_is_signed_in_and_the_idle_defaults(
         "name": f"{role.value}-user",
         "role": role.value,
         "idle_defaults": {"enabled": True, "timeout_minutes": 60, "snooze_minutes": 30},
+        "teams": [],
+        "sees_all": True,
     }
     assert me.headers["cache-control"] == "no-store"
 

@@ -120,10 +120,24 @@ def test_sign_in_act_refresh_and_sign_out_with_the_provider(
         timeout=5,
     ).text
     assert "Olga Operator <olga>" in events and not JWT.search(events)
+    stream = replayed_stream(sso_server, tokens.admin)
+    assert "Olga Operator <olga>" in stream and not JWT.search(stream)
     assert sso_server.log is not None
     log = sso_server.log.read_text()
     assert "signed in with single sign-on: Olga Operator <olga> (operator)" in log
     assert not JWT.search(log), "a token reached the log"
+
+
+def replayed_stream(server: FleetServer, token: str) -> str:
+    """The event stream from the start of the log, up to the first pause (bounded)."""
+    text = ""
+    headers = {"Authorization": f"Bearer {token}", "Last-Event-ID": "0"}
+    with httpx.stream("GET", f"{server.url}/api/events", headers=headers, timeout=10) as answer:
+        for chunk in answer.iter_text():
+            text += chunk
+            if "worker.paused" in text or len(text) > 1_000_000:
+                break
+    return text
 
 
 def test_a_person_without_a_role_is_told_so_and_gets_no_session(

@@ -115,6 +115,31 @@ def test_every_worker_endpoint_by_role_and_team(teams: Teams) -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_other_endpoint_answers_red_as_the_role_table_says(teams: Teams) -> None:
+    """The endpoints about no single worker: the role table holds under team visibility
+    (what they show is narrowed, tested below), except the fleet's Prometheus figures,
+    which name every team's workers: an admin's."""
+    wrong = []
+    endpoints = [e for e in served_endpoints(teams.client) if "{id}" not in e[1]]
+    for method, path in endpoints:
+        if (method, path) in {("POST", "/logout"), ("GET", "/api/events")}:
+            continue  # ends the session / streams: covered on their own
+        least = RULES[(method, path)]
+        for caller in ROLES:
+            if (method, path) == ("GET", "/metrics"):
+                want = "allowed" if caller == "admin" else "403"
+            elif least is None or LADDER.index(caller) >= LADDER.index(least):
+                want = "allowed"
+            else:
+                want = "403"
+            got = outcome(*teams.call(method, path, caller, teams.workers["red"]))
+            if got != want:
+                wrong.append(f"{method} {path} as red {caller}: {got}, want {want}")
+            teams.client.cookies.clear()
+
+    assert not wrong, "\n".join(wrong)
+
+
 def names(answer: Any) -> list[str]:
     return sorted(w["name"] for w in answer.json()["items"])
 

@@ -429,3 +429,29 @@ def test_the_stream_recovers_from_a_refusal_and_asks_to_sign_in_once_the_token_i
     # its stream ends, the reconnection is refused: the page asks to sign in again
     expect(page.locator("#signed-out")).to_be_visible(timeout=15_000)
     expect(page.locator("#conn")).to_have_attribute("data-state", "signed-out")
+
+
+def test_an_admin_puts_a_worker_in_a_team_from_the_drawer(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.admin)
+    open_drawer(page, fleet["ospf-study"], "ospf-study")
+
+    page.get_by_label("Team").fill("red")
+    page.get_by_role("button", name="Save team").click()
+
+    team = page.locator("#d-fields dt", has_text="Team").locator("xpath=following-sibling::dd[1]")
+    expect(team).to_have_text("red")
+    expect(page.locator(".toast", has_text="Moved to team red")).to_be_visible()
+    with server.api(tokens.admin) as api:
+        assert api.get(f"/api/workers/{fleet['ospf-study']}").json()["team"] == "red"
+
+
+def test_an_operator_cannot_change_a_team(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    page = signed_in(new_page, server, tokens.operator)
+    open_drawer(page, fleet["ospf-study"], "ospf-study")
+
+    expect(page.locator("#d-idle")).to_be_visible()
+    expect(page.locator("#d-team")).to_be_hidden()

@@ -30,9 +30,10 @@ describe('what each role may do', () => {
     assert.deepEqual(allowedActions(worker({ status: 'stopped' }), 'operator', { quickOnly: true }), ['start']);
   });
 
-  it('an admin may also terminate, release and manage the license, as its state allows', () => {
+  it('an admin may also terminate, release, set the team and manage the license, as its state allows', () => {
     assert.deepEqual(allowedActions(worker(), 'admin'),
-      ['pause', 'stop', 'terminate', 'release', 'idle', 'unlicense']);
+      ['pause', 'stop', 'terminate', 'release', 'idle', 'team', 'unlicense']);
+    assert.ok(!allowedActions(worker(), 'operator').includes('team'));
     const unlicensed = worker({ license_status: 'unregistered' });
     assert.ok(allowedActions(unlicensed, 'admin').includes('license'));
     assert.deepEqual(allowedActions(worker({ status: 'terminated' }), 'admin'), []);

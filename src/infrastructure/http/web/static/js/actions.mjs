@@ -48,6 +48,8 @@ export const ACTIONS = Object.freeze({
   license: { label: 'Register license', role: 'admin', method: 'POST', path: path('/license'),
     quick: false, when: (w) => LIVE.has(w.status) && REGISTRABLE.has(w.license_status),
     done: 'license registration started' },
+  team: { label: 'Save team', role: 'admin', method: 'PUT', path: path('/team'),
+    quick: false, when: (w) => LIVE.has(w.status), done: 'team saved' },
   unlicense: { label: 'Deregister license', role: 'admin', method: 'DELETE', path: path('/license'),
     quick: false, when: (w) => LIVE.has(w.status) && DEREGISTRABLE.has(w.license_status),
     done: 'license deregistration started',

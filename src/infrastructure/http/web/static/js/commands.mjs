@@ -30,6 +30,13 @@ export class Commands {
       const body = { enabled: form.elements.enabled.checked, timeout_minutes: raw === '' ? null : Number(raw) };
       this.run('idle', form.dataset.id, body, form.querySelector('button[type="submit"]'));
     });
+    $('#d-team').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const form = event.currentTarget;
+      const team = form.elements.team.value.trim();
+      this.run('team', form.dataset.id, { team: team === '' ? null : team },
+        form.querySelector('button[type="submit"]'));
+    });
     $('#d-license').addEventListener('submit', (event) => {
       event.preventDefault();
       const form = event.currentTarget;

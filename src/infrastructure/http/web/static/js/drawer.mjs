@@ -156,7 +156,7 @@ export class Drawer {
     const names = allowedActions(w, this.role);
     const section = this.$('#d-actions-section');
     section.hidden = names.length === 0;
-    const buttons = names.filter((n) => n !== 'idle' && n !== 'license');
+    const buttons = names.filter((n) => !FORMS.has(n));
     const box = this.$('#d-actions');
     const focused = box.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     box.replaceChildren(...buttons.map((name) => h('button', {
@@ -176,6 +176,12 @@ export class Drawer {
     const license = this.$('#d-license');
     license.hidden = !names.includes('license');
     license.dataset.id = w.id;
+    const team = this.$('#d-team');
+    team.hidden = !names.includes('team');
+    if (team.dataset.id !== w.id || document.activeElement !== team.elements.team) {
+      team.elements.team.value = w.team ?? '';
+    }
+    team.dataset.id = w.id;
   }
 
   _metricsUrl(since) {
@@ -191,6 +197,9 @@ export class Drawer {
     if (answer.samples.length > 0) await this.chart.show(answer.samples);
   }
 }
+
+/** Actions taken with a form of the drawer, not a button. */
+const FORMS = new Set(['idle', 'license', 'team']);
 
 function idleText(w, now) {
   if (!w.idle_detection_enabled) return 'Idle auto-pause is off.';

@@ -128,12 +128,12 @@ class Schedule:
     def next_change(self, at: datetime, horizon_days: int = 400) -> datetime | None:
         """The first instant after ``at`` where on becomes off or off becomes on
         (``None``: none within the horizon)."""
-        window = self.spans(at, at + timedelta(days=horizon_days))
-        for a, b in window:
-            if a > at:
-                return a
-            if b > at:
-                return b
+        for days in (8, horizon_days):  # a week and a day holds every weekly change
+            for a, b in self.spans(at, at + timedelta(days=days)):
+                if a > at:
+                    return a
+                if b > at:
+                    return b
         return None
 
     def current_span(self, at: datetime) -> tuple[datetime, datetime] | None:

@@ -104,3 +104,7 @@ class CMLWorkerDto:
     team: str | None = field(
         default=None, metadata=doc("Its team (the cml-fleet:team tag), or null for none.")
     )
+    schedule: str | None = field(
+        default=None,
+        metadata=doc("The office-hours schedule it follows (the cml-fleet:schedule tag), or null."),
+    )

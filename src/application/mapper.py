@@ -99,6 +99,7 @@ def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) ->
         resume_count=worker.resume_count,
         tags=dict(sorted(worker.tags.items())),
         team=worker.team,
+        schedule=worker.schedule,
         created_at=_required(worker.created_on),
         created_by=worker.created_by,
         updated_at=_required(worker.modified_on),

@@ -81,8 +81,7 @@ class Schedule:
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise InvalidValue("name", "1-63 of a-z, 0-9 and -, starting with a letter or digit")
+        schedule_name(self.name)
         try:
             object.__setattr__(self, "zone", ZoneInfo(self.timezone))
         except (ZoneInfoNotFoundError, ValueError):
@@ -163,6 +162,13 @@ def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, date
         elif b > a:
             merged.append((a, b))
     return merged
+
+
+def schedule_name(value: str) -> str:
+    """A schedule's name as given; raises ``InvalidValue`` for one that cannot be."""
+    if not _NAME.match(value):
+        raise InvalidValue("name", "1-63 of a-z, 0-9 and -, starting with a letter or digit")
+    return value
 
 
 def parse_days(text: str) -> frozenset[int]:

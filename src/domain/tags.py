@@ -5,9 +5,11 @@ The tags a worker holds are its instance's EC2 tags less the protected ones: ``N
 (worker id, client token) and AWS's reserved ``aws:*``. Protected tags are never set
 or removed through cml-fleet and never compared when EC2's tags are observed.
 
-One of ours is the worker's: ``cml-fleet:team`` (:data:`TEAM_TAG`) names its team. It is
-kept, observed and written to EC2 like any tag, but changed only as the team
-(``CMLWorker.assign_team``, an admin's), never through a tag patch.
+Two of ours are the worker's, kept, observed and written to EC2 like any tag:
+``cml-fleet:team`` (:data:`TEAM_TAG`) names its team and is changed only as the team
+(``CMLWorker.assign_team``, an admin's), never through a tag patch;
+``cml-fleet:schedule`` (:data:`SCHEDULE_TAG`) names the office-hours schedule it follows
+(``domain.schedules``), set like any tag (an admin's patch, or in EC2).
 """
 
 from __future__ import annotations
@@ -21,11 +23,14 @@ MAX_TAGS = 50
 PROTECTED_KEYS = frozenset({"Name"})
 PROTECTED_PREFIXES = ("cml-fleet:", "aws:")
 TEAM_TAG = "cml-fleet:team"
+SCHEDULE_TAG = "cml-fleet:schedule"
+WORKERS_OWN = frozenset({TEAM_TAG, SCHEDULE_TAG})
+"""``cml-fleet:*`` keys that belong to the worker, not to cml-fleet's bookkeeping."""
 MAX_TEAM = 64
 
 
 def is_protected(key: str) -> bool:
-    if key == TEAM_TAG:
+    if key in WORKERS_OWN:
         return False
     return key in PROTECTED_KEYS or key.lower().startswith(PROTECTED_PREFIXES)
 

@@ -26,6 +26,7 @@ from domain.labs import (
 )
 from domain.license import DEREGISTRABLE, REGISTRABLE
 from domain.policies import ExternalChange, assess_idle, external_change, material_changes
+from domain.schedules import schedule_name
 from domain.spec import WorkerSpec
 from domain.status import (
     FINAL_STATUSES,
@@ -38,6 +39,7 @@ from domain.status import (
     WorkerStatus,
 )
 from domain.tags import (
+    SCHEDULE_TAG,
     TEAM_TAG,
     managed,
     refuse_past_limit,
@@ -158,6 +160,8 @@ class CMLWorker(WorkerState, Aggregate):
         refuse_protected(spec.tags)
         refuse_too_many(spec.tags)
         team_name(spec.tags.get(TEAM_TAG))
+        if SCHEDULE_TAG in spec.tags:
+            schedule_name(spec.tags[SCHEDULE_TAG])
         return cls._new(
             cls.Created, spec, dict(spec.tags), cause, id, launch_template=launch_template
         )
@@ -467,6 +471,8 @@ class CMLWorker(WorkerState, Aggregate):
         _guard("change the tags of", self.status, LIVE_STATUSES | {S.TERMINATING})
         refuse_protected([*add, *remove])
         refuse_team_patch([*add, *remove])
+        if SCHEDULE_TAG in add:
+            schedule_name(add[SCHEDULE_TAG])
         added = {k: v for k, v in add.items() if self.tags.get(k) != v}
         # A key both added and removed is set: the addition wins.
         removed = tuple(sorted(k for k in remove if k in self.tags and k not in add))

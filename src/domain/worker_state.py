@@ -14,7 +14,7 @@ from domain.status import (
     ServiceStatus,
     WorkerStatus,
 )
-from domain.tags import TEAM_TAG
+from domain.tags import SCHEDULE_TAG, TEAM_TAG
 from domain.values import ActivityRecord, PauseRecord, Telemetry
 
 TAG_OPERATION = "tags"  # the operation a failed tag write is recorded as
@@ -72,6 +72,11 @@ class WorkerState:
     def team(self) -> str | None:
         """The worker's team: its ``cml-fleet:team`` tag (``domain.tags.TEAM_TAG``)."""
         return self.tags.get(TEAM_TAG)
+
+    @property
+    def schedule(self) -> str | None:
+        """The office-hours schedule it follows: its ``cml-fleet:schedule`` tag."""
+        return self.tags.get(SCHEDULE_TAG)
 
     @property
     def is_final(self) -> bool:

@@ -95,3 +95,29 @@ def test_other_tags_seen_in_ec2_do_not_move_the_worker() -> None:
     w.observe_tags({TEAM_TAG: "red", "course": "ccna"}, cause=CAUSE)
 
     assert [type(e).__name__ for e in w.collect_events()] == ["TagsChanged"]
+
+
+def test_the_schedule_is_a_tag_an_admin_patches_or_ec2_changes() -> None:
+    from domain.tags import SCHEDULE_TAG
+
+    w = worker(**{SCHEDULE_TAG: "office"})
+    assert w.schedule == "office"
+
+    w.change_tags({SCHEDULE_TAG: "evenings"}, (), cause=CAUSE)
+    assert w.schedule == "evenings"
+    w.observe_tags({}, cause=CAUSE)  # a change of ours is on its way to EC2: not observed
+    w.confirm_tags(w.version, cause=CAUSE)
+    w.observe_tags({SCHEDULE_TAG: "office"}, cause=CAUSE)
+    assert w.schedule == "office"
+    w.change_tags({}, (SCHEDULE_TAG,), cause=CAUSE)
+    assert w.schedule is None
+
+
+@pytest.mark.parametrize("bad", ["Office Hours", "", "-x", "x" * 64])
+def test_a_schedule_tag_must_name_a_schedule(bad: str) -> None:
+    from domain.tags import SCHEDULE_TAG
+
+    with pytest.raises(InvalidValue, match="name"):
+        worker().change_tags({SCHEDULE_TAG: bad}, (), cause=CAUSE)
+    with pytest.raises(InvalidValue, match="name"):
+        worker(**{SCHEDULE_TAG: bad})

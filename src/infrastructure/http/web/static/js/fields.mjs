@@ -83,6 +83,7 @@ export function fieldGroups(w) {
     ] },
     { title: 'Tags', rows: [
       row('Team', 'team', text(w.team)),
+      row('Schedule', 'schedule', text(w.schedule)),
       row('Tags', 'tags', {
         value: Object.keys(w.tags ?? {}).length ? '' : DASH,
         items: Object.entries(w.tags ?? {}).map(([k, v]) => `${k} = ${v}`),

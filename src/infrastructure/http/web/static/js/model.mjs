@@ -76,6 +76,7 @@ function newWorker(data, fields) {
     tags: { ...(data.tags ?? {}) }, created_at: at, created_by: data.actor, updated_at: at,
     last_actor: data.actor, last_correlation_id: fields.correlationId, terminated_at: null,
     last_operation_error: null, team: (data.tags ?? {})[TEAM_TAG] ?? null,
+    schedule: (data.tags ?? {})[SCHEDULE_TAG] ?? null,
     ...(UP.has(data.status) ? { _running_since: at } : {}),
   };
 }
@@ -124,12 +125,14 @@ function activity(w, d) {
 
 /** The tag that names a worker's team (`domain.tags.TEAM_TAG`). */
 export const TEAM_TAG = 'cml-fleet:team';
+/** The tag that names the office-hours schedule a worker follows. */
+export const SCHEDULE_TAG = 'cml-fleet:schedule';
 
 function tags(w, d) {
   const next = { ...w.tags };
   for (const key of d.removed ?? []) delete next[key];
   const merged = { ...next, ...(d.added ?? {}) };
-  return { ...w, tags: merged, team: merged[TEAM_TAG] ?? null };
+  return { ...w, tags: merged, team: merged[TEAM_TAG] ?? null, schedule: merged[SCHEDULE_TAG] ?? null };
 }
 
 function license(w, d, extra = {}) {

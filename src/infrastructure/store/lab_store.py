@@ -6,48 +6,21 @@ loses nothing but a cycle's wait (the job fills them again). Here in SQLite
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from infrastructure.shared.lab_tables import SCHEMA
 from infrastructure.shared.settings import Settings
 from infrastructure.store.lab_sql import SqlLabStore
+from infrastructure.store.sqlite_file import SqliteFile
 
 FILE_NAME = "labs.sqlite"
 
 
-class SqliteLabStore(SqlLabStore):
+class SqliteLabStore(SqliteFile, SqlLabStore):
     """In a SQLite file (or memory); safe to call from any thread."""
 
     def __init__(self, path: Any) -> None:
-        self._lock = threading.Lock()
-        target = str(path) if path is not None else ":memory:"
-        self._db = sqlite3.connect(target, check_same_thread=False, isolation_level=None)
-        if path is not None:
-            self._db.execute("PRAGMA journal_mode=WAL")
-        for statement in SCHEMA:
-            self._db.execute(statement)
-
-    def _sql(self, text: str) -> str:
-        return text
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
 
 def open_lab_store(settings: Settings, database: Any = None) -> SqlLabStore:

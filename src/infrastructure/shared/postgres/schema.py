@@ -24,13 +24,15 @@ from infrastructure.shared.postgres.config import (
     schema_of,
 )
 from infrastructure.shared.postgres.database import Database, lock_key, probe
+from infrastructure.shared.schedule_tables import SCHEMA as SCHEDULE_SCHEMA
+from infrastructure.shared.schedule_tables import TABLES as SCHEDULE_TABLES
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.sso_tables import SCHEMA as SSO_SCHEMA
 from infrastructure.shared.sso_tables import TABLES as SSO_TABLES
 
 SCHEMA_VERSION = "4"
 """2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions,
-tokens.teams. Bump with a
+tokens.teams, schedules. Bump with a
 migration in init_schema when a table changes (new tables need none: ``db init`` creates
 what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"
@@ -92,13 +94,14 @@ META = (
     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 )
 OUR_DDL = (
-    *(*READ_MODEL, *AUTH, *SSO_SCHEMA, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA),
+    *(*READ_MODEL, *AUTH, *SSO_SCHEMA, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA, *SCHEDULE_SCHEMA),
     *(*REACTOR, *LEADERSHIP),
 )
 OUR_TABLES = (
     *("workers", "worker_dtos", "workers_tracking", "workers_meta", "worker_costs"),
     *("tokens", "sessions", "token_usage", "idempotency", "metric_samples", "reactor_tracking"),
     *("worker_labs", "lab_imports", "leader_terms", "schema_meta", *SSO_TABLES),
+    *SCHEDULE_TABLES,
 )
 
 

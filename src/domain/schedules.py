@@ -84,7 +84,7 @@ class Schedule:
         schedule_name(self.name)
         try:
             object.__setattr__(self, "zone", ZoneInfo(self.timezone))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America": a directory
             raise InvalidValue(
                 "timezone", f"not an IANA time zone: {self.timezone[:40]!r}"
             ) from None

@@ -132,6 +132,8 @@ def test_days_are_read_as_people_write_them(text: str, days: set[int]) -> None:
         lambda: parse_days("monday"),
         lambda: parse_days(""),
         lambda: Schedule("office", "Mars/Olympus", ()),
+        lambda: Schedule("office", "America", ()),  # a folder of zones, not a zone
+        lambda: Schedule("office", "../../etc/passwd", ()),
         lambda: Schedule("Office Hours", "UTC", ()),
         lambda: Schedule("office", "UTC", (), off="hibernate"),  # type: ignore[arg-type]
         lambda: Schedule("office", "UTC", (), lead_minutes=-1),

@@ -20,6 +20,7 @@ from application.contracts.requests import (
     ImportWorkerRequest,
     LicenseRequest,
     ReleaseRequest,
+    ScheduleRequest,
     TagsPatchRequest,
     TeamRequest,
 )
@@ -29,6 +30,8 @@ from application.contracts.responses import (
     HealthStatus,
     LabPageResponse,
     ProblemDetails,
+    ScheduleList,
+    ScheduleView,
     WorkerHistoryPage,
     WorkerLabsResponse,
     WorkerPageResponse,
@@ -55,6 +58,9 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     ProblemDetails,
     HealthStatus,
     DiscoveryResult,
+    ScheduleRequest,
+    ScheduleView,
+    ScheduleList,
 )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -167,4 +167,47 @@ class TagsPatchRequest(RequestContract):
     )
     remove: list[TagKey] = Field(
         default_factory=list, max_length=50, description="Keys of tags to remove."
+    )
+
+
+_DAY = "(mon|tue|wed|thu|fri|sat|sun)"
+DAYS_PATTERN = rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*$"
+CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_CLOCK = Field(pattern=CLOCK_PATTERN, description="Local time of day, HH:MM.")
+
+
+class SchedulePeriodBody(RequestContract):
+    """Weekly on-time: from ``start`` to ``end`` on each of ``days`` (the day it starts;
+    an ``end`` not after ``start`` ends the next day)."""
+
+    days: str = Field(pattern=DAYS_PATTERN, description="mon-fri, sat,sun, mon,wed-fri ...")
+    start: str = _CLOCK
+    end: str = _CLOCK
+
+
+class ScheduleExceptionBody(RequestContract):
+    """On ``date``: closed (no ``start``/``end``: a holiday), or an extra on-time."""
+
+    date: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="Local date, YYYY-MM-DD."
+    )
+    start: str | None = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's start.")
+    end: str | None = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's end.")
+
+
+class ScheduleRequest(RequestContract):
+    """An office-hours schedule (``PUT /api/schedules/{name}``): when workers that follow
+    it (tag ``cml-fleet:schedule=<name>``) are up, in its own time zone."""
+
+    timezone: str = Field(
+        min_length=1, max_length=64, pattern=NO_CONTROLS, description="IANA zone: Europe/Paris."
+    )
+    periods: list[SchedulePeriodBody] = Field(max_length=50, description="Weekly on-times.")
+    exceptions: list[ScheduleExceptionBody] = Field(
+        default_factory=list, max_length=400, description="Holidays and one-off sessions."
+    )
+    off: Literal["stop", "pause"] = Field("stop", description="What outside hours means.")
+    lead_minutes: int = Field(15, ge=0, le=1440, description="Start this early.")
+    grace_minutes: int = Field(
+        30, ge=0, le=1440, description="After hours, wait this long for labs in use."
     )

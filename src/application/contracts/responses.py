@@ -138,3 +138,21 @@ class LabPageResponse(ResponseContract):
 
     items: list[LabView] = Field(description="The labs of this page.")
     next_cursor: str | None = Field(description="Cursor of the next page; null on the last.")
+
+
+class ScheduleView(ResponseContract):
+    """A schedule as stored, and where it stands now."""
+
+    name: str = Field(description="Its name (workers follow it by the cml-fleet:schedule tag).")
+    timezone: str = Field(description="IANA time zone its times are in.")
+    periods: list[dict[str, str]] = Field(description="Weekly on-times: days, start, end.")
+    exceptions: list[dict[str, str]] = Field(description="date, and start/end for a session.")
+    off: str = Field(description="stop or pause.")
+    lead_minutes: int = Field(description="Workers are started this long before hours.")
+    grace_minutes: int = Field(description="After hours, how long labs in use are waited on.")
+    on_now: bool = Field(description="Whether it is within hours now.")
+    next_change: str | None = Field(description="When that next changes (RFC 3339), if ever.")
+
+
+class ScheduleList(ResponseContract):
+    items: list[ScheduleView] = Field(description="Every schedule, by name.")

@@ -25,10 +25,12 @@ from application.labs import CURSOR_PATTERN as LAB_CURSOR
 from application.labs import LAB_STATES
 from application.queries import CURSOR_PATTERN
 from domain.labs import LAB_ID_PATTERN
+from domain.schedules import NAME_PATTERN as SCHEDULE_NAME_PATTERN
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
+from infrastructure.http import schedule_endpoints as sched
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.labs import endpoints as labs
 from infrastructure.http.labs.topology import TOPOLOGY_MEDIA
@@ -130,6 +132,14 @@ LAB_LIST_PARAMS = (
     limit_param(labs.MAX_PAGE_SIZE, labs.PAGE_SIZE),
     Param("cursor", {"type": "string", "pattern": LAB_CURSOR}, "next_cursor of the previous page."),
 )
+SCHEDULE = "/api/schedules/{name}"
+SCHEDULE_NAME = Param(
+    "name",
+    {"type": "string", "pattern": SCHEDULE_NAME_PATTERN},
+    "The schedule's name: 1-63 of a-z, 0-9 and -, starting with a letter or digit.",
+    "path",
+    True,
+)
 TITLE = Param(
     "title",
     {"type": "string", "minLength": 1, "maxLength": 64},
@@ -206,6 +216,16 @@ OPERATIONS: tuple[Operation, ...] = (
               answer=ACCEPTED, params=(LAB_ID,), errors=ON_WORKER, keyed=True),
     Operation("DELETE", L, labs.delete, "Delete a stopped lab", "admin", 202, answer=ACCEPTED,
               params=(LAB_ID,), errors=ON_WORKER),
+    Operation("GET", "/api/schedules", sched.list_schedules,
+              "The office-hours schedules, and where each stands now", "viewer",
+              answer=rs.ScheduleList, errors=()),
+    Operation("GET", SCHEDULE, sched.get_schedule, "One schedule", "viewer",
+              answer=rs.ScheduleView, params=(SCHEDULE_NAME,), errors=(404, 422)),
+    Operation("PUT", SCHEDULE, sched.put_schedule, "Define or change a schedule", "admin",
+              body=rq.ScheduleRequest, answer=rs.ScheduleView, params=(SCHEDULE_NAME,),
+              errors=(415, 422)),
+    Operation("DELETE", SCHEDULE, sched.delete_schedule, "Remove a schedule", "admin", 204,
+              params=(SCHEDULE_NAME,), errors=(404, 422)),
     Operation("POST", "/api/admin/discovery", ops_http.discover,
               "Import EC2 instances matching the discovery filters", "admin",
               answer=DiscoveryResult, errors=(409, 422, 503)),

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from application.jobs.region_health import RegionHealth
     from application.labs import LabStore
     from application.ports import Clock
+    from application.schedules import ScheduleStore
     from infrastructure.fanout.hub import Hub
     from infrastructure.http.access.auth import AuthStore
     from infrastructure.http.idempotency import IdempotencyStore
@@ -53,6 +54,8 @@ class Reading(Protocol):
     def metrics_history(self) -> MetricsHistory: ...
     @property
     def labs(self) -> LabStore: ...
+    @property
+    def schedules(self) -> ScheduleStore: ...
     @property
     def configs(self) -> Configs: ...
 

@@ -5,6 +5,7 @@ shares. Configuration, not observations: keep it in backups like the event store
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,12 +18,18 @@ from infrastructure.store.sqlite_file import SqliteFile
 FILE_NAME = "schedules.sqlite"
 
 
-class SqlScheduleStore:
-    """The store's behaviour on any SQL database (``_sql`` and ``_transaction`` come
-    from ``SqliteFile`` or ``PgTables``)."""
+class SqlScheduleStore(ABC):
+    """The store's behaviour on any SQL database (``_sql``, ``_transaction`` and
+    ``close`` come from ``SqliteFile`` or ``PgTables``)."""
 
-    _sql: Any
-    _transaction: Any
+    @abstractmethod
+    def _transaction(self) -> Any: ...
+
+    @abstractmethod
+    def _sql(self, text: str) -> str: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
 
     def put(self, schedule: Schedule, actor: str) -> bool:
         body = json.dumps(schedule_json(schedule))

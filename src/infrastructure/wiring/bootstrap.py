@@ -48,6 +48,7 @@ from infrastructure.store.event_store import FleetEventStore
 from infrastructure.store.lab_sql import SqlLabStore
 from infrastructure.store.lab_store import open_lab_store
 from infrastructure.store.metrics_history import MetricsHistory, open_metrics_history
+from infrastructure.store.schedule_store import SqlScheduleStore, open_schedule_store
 from infrastructure.wiring.builders import (
     build_discovery,
     build_idle_job,
@@ -107,6 +108,7 @@ class Core:
     database: Database | None
     metrics_history: MetricsHistory
     labs: SqlLabStore
+    schedules: SqlScheduleStore
     license_tokens: LicenseTokenBox
     configs: Configs  # what each component takes of the settings
 
@@ -158,7 +160,10 @@ class System(Core):
 
     def close(self) -> None:
         """Release connections and files (after :meth:`stop`); unusable afterwards."""
-        parts = (self.read_model, self.auth, self.idempotency, self.metrics_history, self.labs)
+        parts = (
+            *(self.read_model, self.auth, self.idempotency, self.metrics_history, self.labs),
+            self.schedules,
+        )
         for part in parts:
             part.close()
         self.store.close()
@@ -213,6 +218,7 @@ def bootstrap(
         database=database,
         metrics_history=open_metrics_history(settings, database),
         labs=open_lab_store(settings, database),
+        schedules=open_schedule_store(settings, database),
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
         ),

@@ -243,6 +243,9 @@ class Settings(BaseSettings):
 
     # idle detection job (global defaults: idle_detection_enabled, idle_timeout_minutes, ...)
     idle_interval_seconds: float = Field(60.0, description="How often idle workers are sought.")
+    schedule_interval_seconds: float = Field(
+        60.0, gt=0, description="How often workers are held to their office-hours schedules."
+    )
     idle_running_labs_signal: bool = Field(True, description="Labs with running nodes = activity.")
     idle_activity_refresh_minutes: float = Field(
         10.0, description="How often running labs are recorded as activity."

@@ -24,6 +24,7 @@ from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
 from application.jobs.region_health import RegionHealth
+from application.jobs.schedule_job import ScheduleJob
 from application.ports import Clock
 from infrastructure.fanout import build_hub
 from infrastructure.fanout.hub import Hub
@@ -56,6 +57,7 @@ from infrastructure.wiring.builders import (
     build_metrics_job,
     build_reactor,
     build_read_model,
+    build_schedule_job,
 )
 
 log = logging.getLogger(__name__)
@@ -226,7 +228,9 @@ def bootstrap(
     )
     metrics, discovery = build_metrics_job(core), build_discovery(core)
     scheduler = build_scheduler(clock, settings)
-    register_jobs(scheduler, core, metrics, build_idle_job(core), discovery)
+    register_jobs(
+        scheduler, core, metrics, build_idle_job(core), discovery, build_schedule_job(core)
+    )
     return System(
         **{f.name: getattr(core, f.name) for f in fields(Core)},
         scheduler=scheduler,
@@ -248,12 +252,14 @@ def register_jobs(
     metrics: MetricsJob,
     idle: IdleJob,
     discovery: Discovery,
+    schedules: ScheduleJob,
 ) -> None:
-    """Every scheduled job, in one place: metrics, idle detection, discovery."""
+    """Every scheduled job, in one place: metrics, idle detection, schedules, discovery."""
     settings, now = core.settings, core.clock.now
     jobs = [
         ("metrics", "Metrics collection", metrics.run, settings.metrics_interval_seconds),
         ("idle", "Idle detection", idle.run, settings.idle_interval_seconds),
+        ("schedules", "Office-hours schedules", schedules.run, settings.schedule_interval_seconds),
     ]
     if settings.discovery_enabled:
         jobs.append(

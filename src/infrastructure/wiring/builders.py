@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
+from application.jobs.schedule_job import ScheduleJob
 from application.operations.context import OperationContext
 from application.operations.engine import OperationEngine
 from infrastructure.fanout.hub import Hub
@@ -70,6 +71,15 @@ def build_idle_job(system: FleetParts) -> IdleJob:
         run_sync=system.run_sync,
         config=system.configs.idle,
         labs=system.labs,
+    )
+
+
+def build_schedule_job(system: FleetParts) -> ScheduleJob:
+    return ScheduleJob(
+        store=system.store,
+        read_model=system.read_model,
+        schedules=system.schedules,
+        run_sync=system.run_sync,
     )
 
 

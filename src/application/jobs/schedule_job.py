@@ -1,0 +1,141 @@
+"""The schedule job: workers that follow an office-hours schedule are started ahead of
+hours and stopped (or paused) after them (``domain.schedule_rules.decide``).
+
+A cycle reads the fleet from the read model and the schedules from their store, decides
+for each following worker at the cycle's one ``now``, and asks for what is due as the
+worker's own command, caused by ``schedule:<name>``: the worker's history says which
+schedule acted, and the operations engine carries the start or stop out (crash-safe,
+from the log). Deciding from the worker's status makes a cycle safe to repeat: a worker
+asked to start is ``starting`` at the next one, and nothing more is asked. A worker whose
+command is refused (its state changed meanwhile) or that names no known schedule is
+counted, and the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from application.commands.common import CommandResult
+from application.commands.lifecycle import (
+    PauseWorker,
+    ResumeWorker,
+    StartWorker,
+    StopWorker,
+    pause_worker,
+    resume_worker,
+    start_worker,
+    stop_worker,
+)
+from application.dto import CMLWorkerDto
+from application.errors import ApplicationError
+from application.jobs.ports import FleetView
+from application.ports import Clock, RunSync, WorkerStore
+from application.schedules import ScheduleStore
+from domain.errors import DomainError
+from domain.schedule_rules import Action, WorkerNow, decide
+from domain.schedules import Schedule
+from domain.status import WorkerStatus
+
+
+@dataclass(frozen=True)
+class ScheduleReport:
+    """What one cycle did."""
+
+    at: datetime
+    following: int
+    """Workers with a ``cml-fleet:schedule`` tag."""
+    unknown_schedules: tuple[str, ...]
+    """Names that workers' tags give but no schedule has."""
+    asked: int
+    """Commands asked (start, resume, stop, pause)."""
+    actions: tuple[str, ...]
+    """``<worker id> <action>: <why>`` for each of them."""
+    failures: int
+    duration_seconds: float
+
+
+class _At:
+    """The cycle's ``now`` as a clock (pause and resume record their time)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def is_paused(dto: CMLWorkerDto) -> bool:
+    """Stopped by a pause that no resume followed."""
+    if dto.status != WorkerStatus.STOPPED.value or dto.last_paused_at is None:
+        return False
+    return dto.last_resumed_at is None or dto.last_paused_at > dto.last_resumed_at
+
+
+def _command(
+    action: Action, worker: UUID, cause: tuple[str, str], clock: Clock
+) -> Callable[[WorkerStore], CommandResult]:
+    actor, correlation_id = cause
+    match action:
+        case "start":
+            return lambda s: start_worker(StartWorker(worker, actor, correlation_id), s)
+        case "stop":
+            return lambda s: stop_worker(StopWorker(worker, actor, correlation_id), s)
+        case "pause":
+            return lambda s: pause_worker(PauseWorker(worker, actor, correlation_id), s, clock)
+        case "resume":
+            return lambda s: resume_worker(ResumeWorker(worker, actor, correlation_id), s, clock)
+
+
+class ScheduleJob:
+    def __init__(
+        self,
+        *,
+        store: WorkerStore,
+        read_model: FleetView,
+        schedules: ScheduleStore,
+        run_sync: RunSync,
+    ) -> None:
+        self.store, self.read_model, self.schedules = store, read_model, schedules
+        self.run_sync = run_sync
+
+    async def run(self, now: datetime) -> ScheduleReport:
+        """One cycle at ``now``."""
+        started = time.perf_counter()
+        workers = await self.run_sync(self.read_model.all_workers)
+        known: Mapping[str, Schedule] = {s.name: s for s in await self.run_sync(self.schedules.all)}
+        following = [w for w in workers if w.schedule]
+        unknown = sorted({str(w.schedule) for w in following if w.schedule not in known})
+        actions, failures = [], 0
+        for worker in following:
+            schedule = known.get(str(worker.schedule))
+            if schedule is None:
+                continue
+            state = WorkerNow(
+                status=WorkerStatus(worker.status),
+                paused=is_paused(worker),
+                in_use=(worker.running_nodes_count or 0) > 0,
+            )
+            decision = decide(schedule, state, now)
+            if decision.action is None:
+                continue
+            cause = (f"schedule:{schedule.name}", f"schedule-{schedule.name}-{now:%Y%m%dT%H%M}")
+            command = _command(decision.action, UUID(worker.id), cause, _At(now))
+            try:
+                await self.run_sync(command, self.store)
+            except (DomainError, ApplicationError):
+                failures += 1  # its state changed meanwhile: the next cycle decides again
+                continue
+            actions.append(f"{worker.id} {decision.action}: {decision.why}")
+        return ScheduleReport(
+            at=now,
+            following=len(following),
+            unknown_schedules=tuple(unknown),
+            asked=len(actions),
+            actions=tuple(actions),
+            failures=failures,
+            duration_seconds=time.perf_counter() - started,
+        )

@@ -1,0 +1,96 @@
+"""The schedule job on a real system (SQLite, fake clock): a worker that follows a
+schedule is stopped after hours and started before the next, each time as the worker's
+own command caused by ``schedule:<name>``; a lab in use holds the stop for the grace
+time; a worker of an unknown schedule is left alone and named in the report."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from application.commands.lifecycle import CreateWorker, create_worker
+from application.commands.observations import ObserveInstance, observe_instance
+from application.queries import GetWorker
+from domain.schedules import Period, Schedule, parse_days
+from domain.status import WorkerStatus as S
+from domain.tags import SCHEDULE_TAG
+from infrastructure.shared.clock import FakeClock
+from infrastructure.wiring.bootstrap import System, bootstrap
+from infrastructure.wiring.builders import build_schedule_job
+from tests.integration.test_http_api import settings_for
+
+FRIDAY_5PM = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)  # 17:00 in Amsterdam
+OFFICE = Schedule(
+    "office", "Europe/Amsterdam", (Period(parse_days("mon-fri"), time(8), time(18)),),
+    lead_minutes=15, grace_minutes=30,
+)  # fmt: skip
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> System:
+    system = bootstrap(settings_for(tmp_path), clock=FakeClock(FRIDAY_5PM))
+    system.schedules.put(OFFICE, "ada")
+    return system
+
+
+def running_worker(system: System, name: str, schedule: str) -> UUID:
+    command = CreateWorker(
+        name, "eu-west-1", "m5.xlarge", "ada", "c", ami_id="ami-0123456789abcdef0",
+        tags={SCHEDULE_TAG: schedule},
+    )  # fmt: skip
+    created = create_worker(command, system.store)
+    seen = ObserveInstance(created.worker_id, "job:metrics", "m", status=S.RUNNING)
+    observe_instance(seen, system.store)
+    return created.worker_id
+
+
+def cycle(system: System, at: datetime) -> object:
+    system.read_model.catch_up()
+    return asyncio.run(build_schedule_job(system).run(at))
+
+
+def status(system: System, worker: UUID) -> str:
+    system.read_model.catch_up()
+    return system.read_model.get_worker(GetWorker(worker)).status
+
+
+def history(system: System, worker: UUID) -> list[tuple[str, str]]:
+    from application.history import GetWorkerHistory, get_worker_history
+
+    page = get_worker_history(GetWorkerHistory(worker, limit=50), system.store)
+    return [(item.type, item.actor) for item in page.items]
+
+
+def test_after_hours_the_worker_is_stopped_and_before_hours_started_by_the_schedule(
+    fleet: System,
+) -> None:
+    worker = running_worker(fleet, "lab-1", "office")
+
+    within = cycle(fleet, FRIDAY_5PM)
+    after = cycle(fleet, FRIDAY_5PM + timedelta(hours=1, minutes=1))
+
+    assert within.actions == ()  # type: ignore[attr-defined]
+    assert len(after.actions) == 1 and "hours over" in after.actions[0]  # type: ignore[attr-defined]
+    assert status(fleet, worker) == "stopping"
+    assert ("worker.stop.requested", "schedule:office") in history(fleet, worker)
+    assert cycle(fleet, FRIDAY_5PM + timedelta(hours=1, minutes=2)).actions == ()  # type: ignore[attr-defined]
+
+    observe_instance(ObserveInstance(worker, "job:metrics", "m", status=S.STOPPED), fleet.store)
+    monday_745 = datetime(2026, 12, 7, 6, 45, tzinfo=UTC)
+    assert cycle(fleet, monday_745 - timedelta(minutes=1)).actions == ()  # type: ignore[attr-defined]
+    started = cycle(fleet, monday_745)
+    assert len(started.actions) == 1 and "start" in started.actions[0]  # type: ignore[attr-defined]
+    assert history(fleet, worker)[0] == ("worker.start.requested", "schedule:office")
+
+
+def test_a_worker_of_an_unknown_schedule_is_left_alone_and_named(fleet: System) -> None:
+    worker = running_worker(fleet, "lab-2", "evenings")
+
+    report = cycle(fleet, FRIDAY_5PM + timedelta(hours=3))
+
+    assert report.unknown_schedules == ("evenings",)  # type: ignore[attr-defined]
+    assert report.actions == () and status(fleet, worker) == "running"  # type: ignore[attr-defined]

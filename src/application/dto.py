@@ -108,3 +108,7 @@ class CMLWorkerDto:
         default=None,
         metadata=doc("The office-hours schedule it follows (the cml-fleet:schedule tag), or null."),
     )
+    schedule_override_until: str | None = field(
+        default=None,
+        metadata=doc("Kept running until then whatever its schedule says (an operator's)."),
+    )

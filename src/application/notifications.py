@@ -205,6 +205,10 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
     ),
     W.TagsApplied: ("worker.tags.applied", lambda e: {"tags_version": e.version}),
     W.TeamChanged: ("worker.team.changed", lambda e: {"team": e.team, "previous": e.previous}),
+    W.ScheduleOverridden: (
+        "worker.schedule.overridden",
+        lambda e: {"until": rfc3339(e.until)},
+    ),
     W.LabOperationRequested: (
         "worker.lab.operation.requested",
         lambda e: {

@@ -57,6 +57,10 @@ L = LicenseStatus
 MAX_IDLE_TIMEOUT_MINUTES = 7 * 24 * 60
 
 
+MAX_OVERRIDE = timedelta(days=7)
+"""How far ahead an operator may keep a worker running against its schedule."""
+
+
 def _guard(action: str, current: WorkerStatus, allowed: frozenset[WorkerStatus]) -> None:
     if current not in allowed:
         names = tuple(sorted(s.value for s in allowed))
@@ -101,6 +105,7 @@ class CMLWorker(WorkerState, Aggregate):
     LabOperationDone: TypeAlias = events.LabOperationDone
     LabOperationFailed: TypeAlias = events.LabOperationFailed
     TeamChanged: TypeAlias = events.TeamChanged
+    ScheduleOverridden: TypeAlias = events.ScheduleOverridden
 
     def _record(self, event: type[events.WorkerEvent], cause: Cause, **fields: Any) -> None:
         self.trigger_event(event, actor=cause.actor, correlation_id=cause.correlation_id, **fields)
@@ -419,6 +424,20 @@ class CMLWorker(WorkerState, Aggregate):
             self._record(self.IdleTimeoutChanged, cause, timeout_minutes=timeout_minutes)
             return True
         return False
+
+    def override_schedule(self, until: datetime | None, *, now: datetime, cause: Cause) -> bool:
+        """Keep the worker running until ``until`` whatever its schedule says (``None``:
+        lift it). At most a week ahead; records only a change."""
+        _guard("override the schedule of", self.status, LIVE_STATUSES)
+        if until is not None:
+            if until.tzinfo is None:
+                raise InvalidValue("until", "give a time with its offset (RFC 3339)")
+            if not now < until <= now + MAX_OVERRIDE:
+                raise InvalidValue("until", "must be in the future, at most 7 days ahead")
+        if until == self.schedule_override_until:
+            return False
+        self._record(self.ScheduleOverridden, cause, until=until)
+        return True
 
     # ----------------------------------------------------------------- license
     # The transitions and their guards are the License value's (domain.license).

@@ -387,6 +387,17 @@ class TeamChanged(WorkerEvent):
         """Nothing more: the team is the tag, changed by the event before."""
 
 
+class ScheduleOverridden(WorkerEvent):
+    """An operator keeps the worker running until ``until`` whatever its schedule says
+    (``None``: the override is lifted). It expires by itself at that time."""
+
+    TOPIC = "cml-fleet:CMLWorker.ScheduleOverridden"
+    until: datetime | None
+
+    def apply_to(self, worker: WorkerState) -> None:
+        worker.schedule_override_until = self.until
+
+
 class TagsApplied(WorkerEvent):
     """The tag change of ``version`` (and every one before it) is in EC2."""
 

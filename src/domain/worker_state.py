@@ -63,6 +63,8 @@ class WorkerState:
     """Version of the last tag change not yet written to EC2 (``None``: none pending)."""
     lab_operations_pending: tuple[int, ...] = ()
     """Versions of the lab operations requested and not yet done or failed."""
+    schedule_override_until: datetime | None = None
+    """An operator's "keep it running until then": its schedule does not stop it before."""
     created_by: str
     last_actor: str
     last_correlation_id: str

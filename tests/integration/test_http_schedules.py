@@ -122,3 +122,46 @@ def test_a_bad_schedule_is_refused_naming_the_field_and_nothing_is_stored(
     assert answer.headers["content-type"] == "application/problem+json"
     assert field in answer.text
     assert api.call("viewer", "GET", "/api/schedules").json()["items"] == []
+
+
+def worker_id(api: Api) -> str:
+    body = {"name": "lab-1", "region": "eu-west-1", "instance_type": "m5.xlarge",
+            "ami_id": "ami-0123456789abcdef0"}  # fmt: skip
+    answer = api.call("admin", "POST", "/api/workers", body).json()
+    api.call(
+        "admin", "GET", f"/api/workers/{answer['worker_id']}?min_position={answer['position']}"
+    )
+    return str(answer["worker_id"])
+
+
+def test_an_operator_overrides_a_workers_schedule_until_a_time(api: Api) -> None:
+    worker = worker_id(api)
+
+    kept = api.call("operator", "PUT", f"/api/workers/{worker}/schedule-override",
+                    {"until": "2026-12-04T22:00:00+01:00"})  # fmt: skip
+    refused = api.call("viewer", "PUT", f"/api/workers/{worker}/schedule-override",
+                       {"until": "2026-12-04T22:00:00+01:00"})  # fmt: skip
+    view = api.call(
+        "viewer", "GET", f"/api/workers/{worker}?min_position={kept.json()['position']}"
+    )
+
+    assert kept.status_code == 200 and refused.status_code == 403
+    assert view.json()["schedule_override_until"] == "2026-12-04T21:00:00.000Z"
+    history = api.call("viewer", "GET", f"/api/workers/{worker}/history").json()["items"]
+    assert (history[0]["type"], history[0]["actor"]) == ("worker.schedule.overridden", "operator")
+
+
+@pytest.mark.parametrize(
+    "until",
+    ["2026-12-04T15:00:00Z", "2026-12-20T12:00:00Z", "2026-12-04T22:00:00", "tonight", 1796470000],
+)
+def test_a_bad_override_is_refused_and_changes_nothing(api: Api, until: Any) -> None:
+    worker = worker_id(api)
+
+    answer = api.call("operator", "PUT", f"/api/workers/{worker}/schedule-override",
+                      {"until": until})  # fmt: skip
+
+    assert answer.status_code == 422, answer.text
+    assert "until" in answer.text
+    view = api.call("viewer", "GET", f"/api/workers/{worker}").json()
+    assert view["schedule_override_until"] is None

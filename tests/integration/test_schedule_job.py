@@ -94,3 +94,17 @@ def test_a_worker_of_an_unknown_schedule_is_left_alone_and_named(fleet: System) 
 
     assert report.unknown_schedules == ("evenings",)  # type: ignore[attr-defined]
     assert report.actions == () and status(fleet, worker) == "running"  # type: ignore[attr-defined]
+
+
+def test_an_operators_override_keeps_the_worker_running_until_it_expires(fleet: System) -> None:
+    from application.commands.settings import OverrideSchedule, override_schedule
+
+    worker = running_worker(fleet, "lab-3", "office")
+    nine_pm = datetime(2026, 12, 4, 20, 0, tzinfo=UTC)  # 21:00 in Amsterdam
+    command = OverrideSchedule(worker, "Olga Operator <olga>", "o", until=nine_pm)
+    override_schedule(command, fleet.store, fleet.clock)
+
+    assert cycle(fleet, FRIDAY_5PM + timedelta(hours=2)).actions == ()  # type: ignore[attr-defined]
+    assert status(fleet, worker) == "running"
+    later = cycle(fleet, nine_pm + timedelta(minutes=1))
+    assert len(later.actions) == 1 and status(fleet, worker) == "stopping"  # type: ignore[attr-defined]

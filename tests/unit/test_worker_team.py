@@ -121,3 +121,29 @@ def test_a_schedule_tag_must_name_a_schedule(bad: str) -> None:
         worker().change_tags({SCHEDULE_TAG: bad}, (), cause=CAUSE)
     with pytest.raises(InvalidValue, match="name"):
         worker(**{SCHEDULE_TAG: bad})
+
+
+def test_an_operator_keeps_a_worker_running_past_its_schedule_until_a_time() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    w = worker()
+    now = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+
+    assert w.override_schedule(now + timedelta(hours=4), now=now, cause=CAUSE) is True
+    assert w.schedule_override_until == now + timedelta(hours=4)
+    assert w.override_schedule(now + timedelta(hours=4), now=now, cause=CAUSE) is False
+    assert w.override_schedule(None, now=now, cause=CAUSE) is True
+    assert w.schedule_override_until is None
+    (first, lifted) = w.collect_events()
+    assert isinstance(first, CMLWorker.ScheduleOverridden) and lifted.until is None
+
+
+@pytest.mark.parametrize("hours", [-1, 0, 24 * 7 + 1])
+def test_an_override_must_end_in_the_coming_week(hours: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
+    with pytest.raises(InvalidValue, match="until"):
+        worker().override_schedule(now + timedelta(hours=hours), now=now, cause=CAUSE)
+    with pytest.raises(InvalidValue, match="offset"):
+        worker().override_schedule(datetime(2026, 12, 4, 20, 0), now=now, cause=CAUSE)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.commands.common import CommandResult, WorkerCommand, change
-from application.ports import WorkerStore
+from application.ports import Clock, WorkerStore
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,19 @@ class AssignTeam(WorkerCommand):
 
 def assign_team(cmd: AssignTeam, store: WorkerStore) -> CommandResult:
     return change(store, cmd, lambda w: w.assign_team(cmd.team, cause=cmd.cause))
+
+
+@dataclass(frozen=True)
+class OverrideSchedule(WorkerCommand):
+    """Keep the worker running until ``until`` whatever its schedule says (``None``:
+    lift the override)."""
+
+    until: datetime | None = None
+
+
+def override_schedule(cmd: OverrideSchedule, store: WorkerStore, clock: Clock) -> CommandResult:
+    now = clock.now()
+    return change(store, cmd, lambda w: w.override_schedule(cmd.until, now=now, cause=cmd.cause))
 
 
 def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:

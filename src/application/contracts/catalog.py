@@ -20,6 +20,7 @@ from application.contracts.requests import (
     ImportWorkerRequest,
     LicenseRequest,
     ReleaseRequest,
+    ScheduleOverrideRequest,
     ScheduleRequest,
     TagsPatchRequest,
     TeamRequest,
@@ -61,6 +62,7 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     ScheduleRequest,
     ScheduleView,
     ScheduleList,
+    ScheduleOverrideRequest,
 )
 
 

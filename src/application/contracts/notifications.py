@@ -322,6 +322,13 @@ class WorkerTeamChanged(WorkerNotificationPayload):
     previous: str | None = Field(description="The team before (null: none).")
 
 
+class WorkerScheduleOverridden(WorkerNotificationPayload):
+    """worker.schedule.overridden: kept running until ``until`` whatever its schedule
+    says (null: the override was lifted); it expires by itself."""
+
+    until: str | None = Field(description="Until when (RFC 3339), or null: lifted.")
+
+
 _OPERATION = Field(description="start, stop, wipe, delete or import.")
 _REQUEST = Field(description="Worker version of the request this ends.")
 
@@ -408,6 +415,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.tags.changed": WorkerTagsChanged,
     "worker.tags.applied": WorkerTagsApplied,
     "worker.team.changed": WorkerTeamChanged,
+    "worker.schedule.overridden": WorkerScheduleOverridden,
     "worker.lab.operation.requested": WorkerLabOperationRequested,
     "worker.lab.operation.done": WorkerLabOperationDone,
     "worker.lab.operation.failed": WorkerLabOperationFailed,

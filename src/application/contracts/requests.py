@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -157,6 +158,14 @@ class TeamRequest(RequestContract):
         min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$",
         description="The team's name, as your identity provider's teams claim gives it.",
     )  # fmt: skip
+
+
+class ScheduleOverrideRequest(RequestContract):
+    """Keep a worker running until ``until`` whatever its schedule says (null: lift it)."""
+
+    until: AwareDatetime | None = Field(
+        description="RFC 3339 with its offset; in the future, at most 7 days ahead."
+    )
 
 
 class TagsPatchRequest(RequestContract):

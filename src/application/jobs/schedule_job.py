@@ -75,6 +75,10 @@ def is_paused(dto: CMLWorkerDto) -> bool:
     return dto.last_resumed_at is None or dto.last_paused_at > dto.last_resumed_at
 
 
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
 def _command(
     action: Action, worker: UUID, cause: tuple[str, str], clock: Clock
 ) -> Callable[[WorkerStore], CommandResult]:
@@ -118,6 +122,7 @@ class ScheduleJob:
                 status=WorkerStatus(worker.status),
                 paused=is_paused(worker),
                 in_use=(worker.running_nodes_count or 0) > 0,
+                override_until=_moment(worker.schedule_override_until),
             )
             decision = decide(schedule, state, now)
             if decision.action is None:

@@ -40,9 +40,11 @@ from application.commands.settings import (
     AssignTeam,
     ChangeTags,
     ConfigureIdleDetection,
+    OverrideSchedule,
     assign_team,
     change_tags,
     configure_idle_detection,
+    override_schedule,
 )
 from application.contracts.requests import (
     CreateWorkerRequest,
@@ -50,6 +52,7 @@ from application.contracts.requests import (
     ImportWorkerRequest,
     LicenseRequest,
     ReleaseRequest,
+    ScheduleOverrideRequest,
     TagsPatchRequest,
     TeamRequest,
 )
@@ -159,6 +162,13 @@ async def team(request: Request) -> Response:
     body = await parse_body(request, TeamRequest)
     cmd = AssignTeam(worker_id(request), **_who(request), team=body.team)
     return await run_command(request, DONE, assign_team, cmd)
+
+
+async def schedule_override(request: Request) -> Response:
+    body = await parse_body(request, ScheduleOverrideRequest)
+    system = acting(request)
+    cmd = OverrideSchedule(worker_id(request), **_who(request), until=body.until)
+    return await run_command(request, DONE, override_schedule, cmd, system.clock)
 
 
 async def tags(request: Request) -> Response:

@@ -83,7 +83,11 @@ export function fieldGroups(w) {
     ] },
     { title: 'Tags', rows: [
       row('Team', 'team', text(w.team)),
-      row('Schedule', 'schedule', text(w.schedule)),
+      row('Schedule', ['schedule', 'schedule_override_until'], {
+        value: w.schedule_override_until
+          ? `${text(w.schedule)} (kept running until ${dateTime(w.schedule_override_until)})`
+          : text(w.schedule),
+      }),
       row('Tags', 'tags', {
         value: Object.keys(w.tags ?? {}).length ? '' : DASH,
         items: Object.entries(w.tags ?? {}).map(([k, v]) => `${k} = ${v}`),

@@ -152,6 +152,8 @@ const DESCRIBE = {
     `License seen ${words(p.license_status)} on CML${p.license_detail ? `: ${p.license_detail}` : ''}`,
   'worker.tags.changed': (p) => `Tags ${tagChanges(p)}${p.observed ? ' (seen in EC2)' : ''}`,
   'worker.tags.applied': () => 'Tags written to EC2',
+  'worker.schedule.overridden': (p) =>
+    (p.until ? `Kept running until ${dateTime(p.until)}, whatever its schedule says` : 'Schedule override lifted'),
   'worker.team.changed': (p) => (p.team ? `Moved to team ${p.team}` : 'Taken out of its team')
     + (p.previous ? ` (was ${p.previous})` : ''),
   'worker.lab.operation.requested': (p) => `Lab ${p.operation} requested${labName(p)}`,

@@ -76,7 +76,7 @@ function newWorker(data, fields) {
     tags: { ...(data.tags ?? {}) }, created_at: at, created_by: data.actor, updated_at: at,
     last_actor: data.actor, last_correlation_id: fields.correlationId, terminated_at: null,
     last_operation_error: null, team: (data.tags ?? {})[TEAM_TAG] ?? null,
-    schedule: (data.tags ?? {})[SCHEDULE_TAG] ?? null,
+    schedule: (data.tags ?? {})[SCHEDULE_TAG] ?? null, schedule_override_until: null,
     ...(UP.has(data.status) ? { _running_since: at } : {}),
   };
 }
@@ -174,6 +174,7 @@ const APPLY = {
   'worker.tags.changed': tags,
   'worker.tags.applied': (w) => w,
   'worker.team.changed': (w, d) => ({ ...w, team: d.team ?? null }),
+  'worker.schedule.overridden': (w, d) => ({ ...w, schedule_override_until: d.until ?? null }),
   // Lab operations change the worker's labs, not the worker: the drawer refetches them.
   'worker.lab.operation.requested': (w) => w,
   'worker.lab.operation.done': (w) => w,

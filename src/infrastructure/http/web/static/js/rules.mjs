@@ -30,6 +30,7 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.tags.changed",
   "worker.tags.applied",
   "worker.team.changed",
+  "worker.schedule.overridden",
   "worker.lab.operation.requested",
   "worker.lab.operation.done",
   "worker.lab.operation.failed"

@@ -30,7 +30,8 @@ OffAction = Literal["stop", "pause"]
 @dataclass(frozen=True)
 class Period:
     """On from ``start`` to ``end`` (local) on each of ``days`` (0 Monday … 6 Sunday,
-    the day it starts); ``end`` not after ``start``: it ends the next day."""
+    the day it starts); ``end`` not after ``start``: it ends the next day (the same
+    time: a whole day)."""
 
     days: frozenset[int]
     start: time
@@ -39,8 +40,6 @@ class Period:
     def __post_init__(self) -> None:
         if not self.days or not self.days <= set(range(7)):
             raise InvalidValue("periods", "a period needs days from mon to sun")
-        if self.start == self.end:
-            raise InvalidValue("periods", "a period's start and end must differ")
 
     def on(self, day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
         """The instants (UTC) this period covers when it starts on ``day``."""
@@ -59,8 +58,6 @@ class DatedException:
     def __post_init__(self) -> None:
         if (self.start is None) != (self.end is None):
             raise InvalidValue("exceptions", "an extra period needs both start and end")
-        if self.start is not None and self.start == self.end:
-            raise InvalidValue("exceptions", "an extra period's start and end must differ")
 
     @property
     def closes(self) -> bool:

@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from domain import worker_events as events
 from domain.cause import Cause
-from domain.errors import IllegalTransition, InvalidValue
+from domain.errors import DomainError, IllegalTransition, InvalidValue
 from domain.labs import (
     MAX_PENDING_LAB_OPERATIONS,
     LabImport,
@@ -59,6 +59,17 @@ MAX_IDLE_TIMEOUT_MINUTES = 7 * 24 * 60
 
 MAX_OVERRIDE = timedelta(days=7)
 """How far ahead an operator may keep a worker running against its schedule."""
+
+
+class OverrideOutOfRange(DomainError):
+    """An override that ends in the past or more than a week ahead (409: it depends on
+    when it is asked)."""
+
+    def __init__(self, until: datetime, now: datetime) -> None:
+        super().__init__(
+            f"until {until.isoformat()} is not within the coming 7 days (it is now "
+            f"{now.isoformat(timespec='seconds')})"
+        )
 
 
 def _guard(action: str, current: WorkerStatus, allowed: frozenset[WorkerStatus]) -> None:
@@ -433,7 +444,7 @@ class CMLWorker(WorkerState, Aggregate):
             if until.tzinfo is None:
                 raise InvalidValue("until", "give a time with its offset (RFC 3339)")
             if not now < until <= now + MAX_OVERRIDE:
-                raise InvalidValue("until", "must be in the future, at most 7 days ahead")
+                raise OverrideOutOfRange(until, now)
         if until == self.schedule_override_until:
             return False
         self._record(self.ScheduleOverridden, cause, until=until)

@@ -118,6 +118,14 @@ def test_a_time_that_happens_twice_is_the_first_of_the_two() -> None:
     assert span is not None and span[0] == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # +02:00
 
 
+def test_a_period_that_ends_when_it_starts_lasts_a_whole_day() -> None:
+    s = Schedule("day", "Europe/Amsterdam", (Period(parse_days("mon"), time(8), time(8)),))
+
+    span = s.current_span(local(AMS, 2026, 12, 7, 20, 0))
+
+    assert span is not None and span[1] - span[0] == timedelta(days=1)
+
+
 @pytest.mark.parametrize(
     ("text", "days"),
     [("mon-fri", {0, 1, 2, 3, 4}), ("sat,sun", {5, 6}), ("fri-mon", {4, 5, 6, 0}), ("WED", {2})],
@@ -138,7 +146,6 @@ def test_days_are_read_as_people_write_them(text: str, days: set[int]) -> None:
         lambda: Schedule("office", "UTC", (), off="hibernate"),  # type: ignore[arg-type]
         lambda: Schedule("office", "UTC", (), lead_minutes=-1),
         lambda: Period(frozenset(), time(8), time(9)),
-        lambda: Period(frozenset({1}), time(8), time(8)),
         lambda: DatedException(date(2026, 1, 1), time(8), None),
     ],
 )

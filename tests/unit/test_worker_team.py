@@ -142,8 +142,10 @@ def test_an_operator_keeps_a_worker_running_past_its_schedule_until_a_time() -> 
 def test_an_override_must_end_in_the_coming_week(hours: int) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from domain.worker import OverrideOutOfRange
+
     now = datetime(2026, 12, 4, 17, 0, tzinfo=UTC)
-    with pytest.raises(InvalidValue, match="until"):
+    with pytest.raises(OverrideOutOfRange, match="coming 7 days"):
         worker().override_schedule(now + timedelta(hours=hours), now=now, cause=CAUSE)
     with pytest.raises(InvalidValue, match="offset"):
         worker().override_schedule(datetime(2026, 12, 4, 20, 0), now=now, cause=CAUSE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import importlib.resources
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -179,6 +181,10 @@ class TagsPatchRequest(RequestContract):
     )
 
 
+TIME_ZONES = tuple(importlib.resources.files("tzdata").joinpath("zones").read_text().split())
+"""Every IANA zone of the pinned ``tzdata`` release (the API document lists them)."""
+DayMinutes = Annotated[int, Field(ge=0, le=1440), BeforeValidator(_whole)]
+"""0 to 1440 minutes (``30.0`` is 30, as in JSON Schema)."""
 _DAY = "(mon|tue|wed|thu|fri|sat|sun)"
 DAYS_PATTERN = rf"^{_DAY}(-{_DAY})?(,{_DAY}(-{_DAY})?)*$"
 CLOCK_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -194,29 +200,39 @@ class SchedulePeriodBody(RequestContract):
     end: str = _CLOCK
 
 
+def _no_default(schema: dict[str, Any]) -> None:
+    """A field that may be left out but not sent as null: no ``default: null`` shown."""
+    schema.pop("default", None)
+
+
 class ScheduleExceptionBody(RequestContract):
     """On ``date``: closed (no ``start``/``end``: a holiday), or an extra on-time."""
 
-    date: str = Field(
-        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="Local date, YYYY-MM-DD."
+    model_config = ConfigDict(
+        json_schema_extra={"dependentRequired": {"start": ["end"], "end": ["start"]}}
     )
-    start: str | None = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's start.")
-    end: str | None = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's end.")
+
+    date: datetime.date = Field(description="Local date, YYYY-MM-DD.")
+    # Left out, not null, when there is no extra on-time (a holiday).
+    start: str = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's start.",
+                       json_schema_extra=_no_default)  # type: ignore[assignment]  # fmt: skip
+    end: str = Field(None, pattern=CLOCK_PATTERN, description="Extra on-time's end.",
+                     json_schema_extra=_no_default)  # type: ignore[assignment]  # fmt: skip
 
 
 class ScheduleRequest(RequestContract):
     """An office-hours schedule (``PUT /api/schedules/{name}``): when workers that follow
     it (tag ``cml-fleet:schedule=<name>``) are up, in its own time zone."""
 
-    timezone: str = Field(
-        min_length=1, max_length=64, pattern=NO_CONTROLS, description="IANA zone: Europe/Paris."
+    timezone: Literal[TIME_ZONES] = Field(  # type: ignore[valid-type]
+        description="IANA time zone: Europe/Paris."
     )
     periods: list[SchedulePeriodBody] = Field(max_length=50, description="Weekly on-times.")
     exceptions: list[ScheduleExceptionBody] = Field(
         default_factory=list, max_length=400, description="Holidays and one-off sessions."
     )
     off: Literal["stop", "pause"] = Field("stop", description="What outside hours means.")
-    lead_minutes: int = Field(15, ge=0, le=1440, description="Start this early.")
-    grace_minutes: int = Field(
-        30, ge=0, le=1440, description="After hours, wait this long for labs in use."
+    lead_minutes: DayMinutes = Field(15, description="Start this early.")
+    grace_minutes: DayMinutes = Field(
+        30, description="After hours, wait this long for labs in use."
     )

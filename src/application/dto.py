@@ -27,7 +27,7 @@ class PauseDto:
     """One pause of a worker and its resume, if any."""
 
     paused_at: str = field(metadata=doc("When the pause was recorded, RFC 3339 UTC."))
-    reason: str = field(metadata=doc("manual, idle_timeout or external."))
+    reason: str = field(metadata=doc("manual, idle_timeout, external or schedule."))
     actor: str = field(metadata=doc("Who paused it (user name, job or 'external')."))
     idle_minutes: float | None = field(metadata=doc("Idle minutes at an automatic pause."))
     resumed_at: str | None = field(metadata=doc("When it was resumed, RFC 3339 UTC."))
@@ -111,4 +111,7 @@ class CMLWorkerDto:
     schedule_override_until: str | None = field(
         default=None,
         metadata=doc("Kept running until then whatever its schedule says (an operator's)."),
+    )
+    scheduled_pause_count: int = field(
+        default=0, metadata=doc("Pauses by its office-hours schedule.")
     )

@@ -101,6 +101,7 @@ def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) ->
         team=worker.team,
         schedule=worker.schedule,
         schedule_override_until=rfc3339(worker.schedule_override_until),
+        scheduled_pause_count=worker.scheduled_pause_count,
         created_at=_required(worker.created_on),
         created_by=worker.created_by,
         updated_at=_required(worker.modified_on),

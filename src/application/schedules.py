@@ -51,6 +51,7 @@ def schedule_from(name: str, body: Mapping[str, Any]) -> Schedule:
         off=body.get("off", "stop"),
         lead_minutes=int(body.get("lead_minutes", 15)),
         grace_minutes=int(body.get("grace_minutes", 30)),
+        keep_alive_minutes=int(body.get("keep_alive_minutes", 60)),
     )
 
 
@@ -79,6 +80,7 @@ def schedule_json(schedule: Schedule) -> dict[str, Any]:
         "off": schedule.off,
         "lead_minutes": schedule.lead_minutes,
         "grace_minutes": schedule.grace_minutes,
+        "keep_alive_minutes": schedule.keep_alive_minutes,
     }
 
 

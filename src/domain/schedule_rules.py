@@ -4,7 +4,8 @@ Up: from ``lead_minutes`` before a period until its end, a stopped or paused wor
 started (resumed). Down: after a period, a running worker is stopped or paused as the
 schedule says, unless an operator's override or a manual start's keep-alive still
 holds, or a lab is in use (then it waits, and acts anyway once ``grace_minutes`` after
-the period's end have passed). Pure: the scheduler job feeds it the worker and the time.
+the period's end have passed). A worker that came up after the hours ended (started by
+hand, or outside cml-fleet) is left up for ``keep_alive_minutes`` from then. Pure: the scheduler job feeds it the worker and the time.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class WorkerNow:
     """A lab with running nodes, or users active on its CML."""
     override_until: datetime | None = None
     """An operator said "keep it running until then"."""
-    keep_alive_until: datetime | None = None
-    """Started by hand outside the schedule's hours: left up until then."""
+    up_since: datetime | None = None
+    """When it last came up (its status changed to starting or running)."""
 
 
 @dataclass(frozen=True)
@@ -56,16 +57,29 @@ def decide(schedule: Schedule, worker: WorkerNow, now: datetime) -> Decision:
     upcoming = None if following is None else following - lead
     if worker.status not in UP:
         return Decision(None, f"{schedule.name}: outside hours, already down", upcoming)
-    for until, what in ((worker.override_until, "kept running"), (worker.keep_alive_until,
-                        "started by hand")):  # fmt: skip
+    ended = last_end(schedule, now)
+    for until, what in (
+        (worker.override_until, "kept running"),
+        (keep_alive_until(schedule, worker, ended, now), "started outside hours, kept up"),
+    ):
         if until is not None and now < until:
             return Decision(None, f"{schedule.name}: {what} until {until.isoformat()}", until)
-    ended = last_end(schedule, now)
     grace_over = ended + timedelta(minutes=schedule.grace_minutes) if ended else now
     if worker.in_use and now < grace_over:
         return Decision(None, f"{schedule.name}: hours over, a lab is in use", grace_over)
     why = "hours over" + (", grace time over although a lab is in use" if worker.in_use else "")
     return Decision(schedule.off, f"{schedule.name}: {why}", upcoming)
+
+
+def keep_alive_until(
+    schedule: Schedule, worker: WorkerNow, ended: datetime | None, now: datetime
+) -> datetime | None:
+    """A worker that came up after the last on-time ended was started outside hours on
+    purpose: it stays up ``keep_alive_minutes`` from then (``None``: no keep-alive)."""
+    up = worker.up_since
+    if up is None or up > now or (ended is not None and up <= ended):
+        return None  # (a start after ``now`` is not one this decision can know of)
+    return worker.up_since + timedelta(minutes=schedule.keep_alive_minutes)
 
 
 def last_end(schedule: Schedule, now: datetime) -> datetime | None:

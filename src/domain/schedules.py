@@ -75,6 +75,8 @@ class Schedule:
     """Start workers this long before a period, so they are ready when it begins."""
     grace_minutes: int = 30
     """After a period, wait this long for labs in use to end, then act anyway."""
+    keep_alive_minutes: int = 60
+    """A worker started outside hours is left up this long before it goes down again."""
     zone: ZoneInfo = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -94,6 +96,7 @@ class Schedule:
         for name, minutes in (
             ("lead_minutes", self.lead_minutes),
             ("grace_minutes", self.grace_minutes),
+            ("keep_alive_minutes", self.keep_alive_minutes),
         ):
             if not 0 <= minutes <= 24 * 60:
                 raise InvalidValue(name, "0 to 1440 minutes")

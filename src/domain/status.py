@@ -49,6 +49,7 @@ class PauseReason(Enum):
     MANUAL = "manual"
     IDLE_TIMEOUT = "idle_timeout"
     EXTERNAL = "external"
+    SCHEDULE = "schedule"
 
 
 LIVE_STATUSES = frozenset(
@@ -90,6 +91,7 @@ PAUSE_COUNTERS: dict[PauseReason, str] = {
     PauseReason.IDLE_TIMEOUT: "auto_pause_count",
     PauseReason.MANUAL: "manual_pause_count",
     PauseReason.EXTERNAL: "external_pause_count",
+    PauseReason.SCHEDULE: "scheduled_pause_count",
 }
 """Which of the worker's counters a pause for each reason adds one to."""
 

@@ -57,6 +57,8 @@ class WorkerState:
     auto_pause_count: int
     manual_pause_count: int
     external_pause_count: int
+    scheduled_pause_count: int = 0
+    """Pauses by an office-hours schedule (added after workers were first stored)."""
     resume_count: int
     tags: dict[str, str]
     tags_pending_version: int | None = None

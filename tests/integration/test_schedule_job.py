@@ -108,3 +108,34 @@ def test_an_operators_override_keeps_the_worker_running_until_it_expires(fleet: 
     assert status(fleet, worker) == "running"
     later = cycle(fleet, nine_pm + timedelta(minutes=1))
     assert len(later.actions) == 1 and status(fleet, worker) == "stopping"  # type: ignore[attr-defined]
+
+
+def test_a_schedule_that_pauses_records_the_schedule_as_the_pause_reason(fleet: System) -> None:
+    fleet.schedules.put(Schedule("nights", "UTC", OFFICE.periods, off="pause"), "ada")
+    worker = running_worker(fleet, "lab-4", "nights")
+
+    cycle(fleet, FRIDAY_5PM + timedelta(hours=2))
+
+    fleet.read_model.catch_up()
+    view = fleet.read_model.get_worker(GetWorker(worker))
+    assert (view.status, view.scheduled_pause_count, view.manual_pause_count) == ("stopping", 1, 0)
+    assert (view.pause_history[-1].reason, view.pause_history[-1].actor) == (
+        "schedule",
+        "schedule:nights",
+    )
+
+
+def test_a_worker_started_after_hours_is_kept_up_its_keep_alive_window(tmp_path: Path) -> None:
+    # Event times are the wall clock's, so this test's schedule is placed around it: its
+    # hours ended two hours ago, and the worker comes up (by hand) now.
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    hours = Period(parse_days("mon-sun"), (now - timedelta(hours=3)).time(),
+                   (now - timedelta(hours=2)).time())  # fmt: skip
+    system = bootstrap(settings_for(tmp_path), clock=FakeClock(now))
+    system.schedules.put(Schedule("late", "UTC", (hours,), keep_alive_minutes=45), "ada")
+    worker = running_worker(system, "lab-5", "late")
+
+    kept = cycle(system, now + timedelta(minutes=44))
+    assert kept.actions == () and status(system, worker) == "running"  # type: ignore[attr-defined]
+    ended = cycle(system, now + timedelta(minutes=46))
+    assert len(ended.actions) == 1 and status(system, worker) == "stopping"  # type: ignore[attr-defined]

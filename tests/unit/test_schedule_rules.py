@@ -90,12 +90,30 @@ def test_an_override_keeps_it_running_until_it_expires() -> None:
 
 
 def test_a_manual_start_outside_hours_gets_its_keep_alive_then_goes_down() -> None:
-    worker = Worker(S.RUNNING)  # started by hand on Saturday morning
-    worker.now = replace(worker.now, keep_alive_until=local(2026, 12, 12, 12).astimezone(UTC))
+    worker = Worker(S.RUNNING)  # started by hand on Saturday at 10:20
+    worker.now = replace(worker.now, up_since=local(2026, 12, 12, 10, 20).astimezone(UTC))
 
-    worker.run(office(), local(2026, 12, 12, 10), local(2026, 12, 12, 14))
+    worker.run(office(keep_alive_minutes=90), local(2026, 12, 12, 10, 20), local(2026, 12, 12, 14))
 
-    assert worker.actions == [(local(2026, 12, 12, 12), "stop")]
+    assert worker.actions == [(local(2026, 12, 12, 11, 50), "stop")]
+
+
+def test_a_worker_up_since_before_the_hours_ended_gets_no_keep_alive() -> None:
+    worker = Worker(S.RUNNING)  # came up in the morning, within hours
+    worker.now = replace(worker.now, up_since=local(2026, 12, 7, 7, 45).astimezone(UTC))
+
+    worker.run(office(keep_alive_minutes=90), local(2026, 12, 7, 17), local(2026, 12, 7, 20))
+
+    assert worker.actions == [(local(2026, 12, 7, 18), "stop")]
+
+
+def test_a_start_by_hand_the_evening_after_hours_is_kept_up_its_window() -> None:
+    worker = Worker(S.RUNNING)  # stopped at 18:00, started again by hand at 19:00
+    worker.now = replace(worker.now, up_since=local(2026, 12, 7, 19).astimezone(UTC))
+
+    worker.run(office(), local(2026, 12, 7, 19), local(2026, 12, 7, 22))
+
+    assert worker.actions == [(local(2026, 12, 7, 20), "stop")]  # the default hour
 
 
 def test_the_daylight_saving_week_keeps_local_hours() -> None:

@@ -236,3 +236,6 @@ class ScheduleRequest(RequestContract):
     grace_minutes: DayMinutes = Field(
         30, description="After hours, wait this long for labs in use."
     )
+    keep_alive_minutes: DayMinutes = Field(
+        60, description="A worker started outside hours stays up this long."
+    )

@@ -36,9 +36,9 @@ from application.jobs.ports import FleetView
 from application.ports import Clock, RunSync, WorkerStore
 from application.schedules import ScheduleStore
 from domain.errors import DomainError
-from domain.schedule_rules import Action, WorkerNow, decide
+from domain.schedule_rules import UP, Action, WorkerNow, decide
 from domain.schedules import Schedule
-from domain.status import WorkerStatus
+from domain.status import PauseReason, WorkerStatus
 
 
 @dataclass(frozen=True)
@@ -89,9 +89,11 @@ def _command(
         case "stop":
             return lambda s: stop_worker(StopWorker(worker, actor, correlation_id), s)
         case "pause":
-            return lambda s: pause_worker(PauseWorker(worker, actor, correlation_id), s, clock)
+            pause = PauseWorker(worker, actor, correlation_id, reason=PauseReason.SCHEDULE)
+            return lambda s: pause_worker(pause, s, clock)
         case "resume":
-            return lambda s: resume_worker(ResumeWorker(worker, actor, correlation_id), s, clock)
+            resume = ResumeWorker(worker, actor, correlation_id, reason=PauseReason.SCHEDULE)
+            return lambda s: resume_worker(resume, s, clock)
 
 
 class ScheduleJob:
@@ -118,11 +120,13 @@ class ScheduleJob:
             schedule = known.get(str(worker.schedule))
             if schedule is None:
                 continue
+            status = WorkerStatus(worker.status)
             state = WorkerNow(
-                status=WorkerStatus(worker.status),
+                status=status,
                 paused=is_paused(worker),
                 in_use=(worker.running_nodes_count or 0) > 0,
                 override_until=_moment(worker.schedule_override_until),
+                up_since=_moment(worker.status_changed_at) if status in UP else None,
             )
             decision = decide(schedule, state, now)
             if decision.action is None:

@@ -72,7 +72,8 @@ export const LICENSE_IN_PROGRESS = Object.freeze([
 export const PAUSE_COUNTERS = Object.freeze({
   "idle_timeout": "auto_pause_count",
   "manual": "manual_pause_count",
-  "external": "external_pause_count"
+  "external": "external_pause_count",
+  "schedule": "scheduled_pause_count"
 });
 export const PAUSE_HISTORY_LIMIT = Object.freeze(20);
 export const RECENT_ACTIVITY_LIMIT = Object.freeze(10);

@@ -5,7 +5,8 @@ started (resumed). Down: after a period, a running worker is stopped or paused a
 schedule says, unless an operator's override or a manual start's keep-alive still
 holds, or a lab is in use (then it waits, and acts anyway once ``grace_minutes`` after
 the period's end have passed). A worker that came up after the hours ended (started by
-hand, or outside cml-fleet) is left up for ``keep_alive_minutes`` from then. Pure: the scheduler job feeds it the worker and the time.
+hand, or outside cml-fleet) is left up for ``keep_alive_minutes`` from then. Pure: the
+scheduler job feeds it the worker and the time.
 """
 
 from __future__ import annotations

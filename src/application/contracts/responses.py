@@ -150,7 +150,7 @@ class ScheduleView(ResponseContract):
     off: str = Field(description="stop or pause.")
     lead_minutes: int = Field(description="Workers are started this long before hours.")
     grace_minutes: int = Field(description="After hours, how long labs in use are waited on.")
-    keep_alive_minutes: int = Field(description="A worker started outside hours stays up this long.")
+    keep_alive_minutes: int = Field(description="Started outside hours, a worker stays up this.")
     on_now: bool = Field(description="Whether it is within hours now.")
     next_change: str | None = Field(description="When that next changes (RFC 3339), if ever.")
 

@@ -80,7 +80,7 @@ def keep_alive_until(
     up = worker.up_since
     if up is None or up > now or (ended is not None and up <= ended):
         return None  # (a start after ``now`` is not one this decision can know of)
-    return worker.up_since + timedelta(minutes=schedule.keep_alive_minutes)
+    return up + timedelta(minutes=schedule.keep_alive_minutes)
 
 
 def last_end(schedule: Schedule, now: datetime) -> datetime | None:

@@ -24,6 +24,7 @@ from application.contracts.requests import (
     ScheduleRequest,
     TagsPatchRequest,
     TeamRequest,
+    WebhookRequest,
 )
 from application.contracts.responses import (
     CommandAccepted,
@@ -33,6 +34,9 @@ from application.contracts.responses import (
     ProblemDetails,
     ScheduleList,
     ScheduleView,
+    WebhookDeliveryList,
+    WebhookList,
+    WebhookView,
     WorkerHistoryPage,
     WorkerLabsResponse,
     WorkerPageResponse,
@@ -63,6 +67,10 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     ScheduleView,
     ScheduleList,
     ScheduleOverrideRequest,
+    WebhookRequest,
+    WebhookView,
+    WebhookList,
+    WebhookDeliveryList,
 )
 
 

@@ -20,6 +20,8 @@ from pydantic import (
 from pydantic_core import CoreSchema
 
 from application.contracts.base import RequestContract
+from application.webhooks.subscriptions import EVENT_TYPES, GROUPS
+from domain.schedules import NAME_PATTERN
 from domain.status import WorkerStatus
 from domain.worker import MAX_IDLE_TIMEOUT_MINUTES
 
@@ -239,3 +241,33 @@ class ScheduleRequest(RequestContract):
     keep_alive_minutes: DayMinutes = Field(
         60, description="A worker started outside hours stays up this long."
     )
+
+
+SELECTORS = tuple(sorted({*GROUPS, *EVENT_TYPES}))
+PORT = r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}))?"
+WEBHOOK_URL = rf"^https?://[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?{PORT}(/[^\x00-\x20\x7f]*)?$"
+"""An absolute http(s) URL with a host name or IPv4 address (no user or password)."""
+
+
+class WebhookRequest(RequestContract):
+    """A webhook subscription (``POST /api/webhooks``): the events it wants are sent to
+    ``url`` as CloudEvents (or Slack messages), signed with ``secret``."""
+
+    id: str = Field(pattern=NAME_PATTERN, description="Its name: 1-63 of a-z, 0-9 and -.")
+    url: str = Field(max_length=2000, pattern=WEBHOOK_URL, description="Where to send.")
+    secret: SecretStr = Field(
+        min_length=16, max_length=200,
+        description="Signs each request (HMAC-SHA256, Standard Webhooks); never shown again.",
+    )  # fmt: skip
+    events: list[Literal[SELECTORS]] = Field(  # type: ignore[valid-type]
+        min_length=1, max_length=50,
+        description="Event types (worker.paused) or groups: auto-pause, schedule, "
+        "operation-failed, license, unreachable, * (every event).",
+    )  # fmt: skip
+    format: Literal["cloudevents", "slack"] = Field(
+        "cloudevents", description="CloudEvents JSON, or a Slack-compatible {text} message."
+    )
+    batch: bool = Field(
+        False, description="Send pending events together (a CloudEvents batch; Slack: lines)."
+    )
+    description: str = Field("", max_length=200, pattern=NO_CONTROLS, description="A note.")

@@ -157,3 +157,43 @@ class ScheduleView(ResponseContract):
 
 class ScheduleList(ResponseContract):
     items: list[ScheduleView] = Field(description="Every schedule, by name.")
+
+
+class WebhookView(ResponseContract):
+    """A webhook subscription, without its secret, and how its deliveries stand."""
+
+    id: str = Field(description="Its name.")
+    target: str = Field(description="Where it sends: scheme and host (the path is not shown).")
+    events: list[str] = Field(description="The event types and groups it wants.")
+    format: str = Field(description="cloudevents or slack.")
+    batch: bool = Field(description="Whether pending events go together.")
+    description: str = Field(description="A note.")
+    created_by: str = Field(description="Who made it.")
+    pending: int = Field(description="Deliveries waiting to be sent or tried again.")
+    delivered: int = Field(description="Deliveries done (kept for the retention time).")
+    dead: int = Field(description="Deliveries given up on (dead letters; can be sent again).")
+
+
+class WebhookList(ResponseContract):
+    items: list[WebhookView] = Field(description="Every subscription, by id.")
+
+
+class WebhookDeliveryView(ResponseContract):
+    """One event's delivery to one subscription."""
+
+    id: int = Field(description="The delivery's number (for a resend).")
+    subscription: str = Field(description="The subscription's id.")
+    event_id: str = Field(description="The CloudEvent id (webhook-id): worker id:version.")
+    event_type: str = Field(description="The event's type, e.g. worker.paused.")
+    state: str = Field(description="pending, delivered or dead.")
+    attempts: int = Field(description="Requests made so far.")
+    created_at: str = Field(description="When it was queued (RFC 3339).")
+    last_attempt_at: str | None = Field(description="When it was last tried.")
+    last_status: int | None = Field(description="The receiver's last HTTP status, if any.")
+    last_error: str | None = Field(description="Why the last try failed.")
+    next_attempt_at: str | None = Field(description="When it is tried next (pending only).")
+    delivered_at: str | None = Field(description="When the receiver took it.")
+
+
+class WebhookDeliveryList(ResponseContract):
+    items: list[WebhookDeliveryView] = Field(description="Newest first.")

@@ -31,6 +31,7 @@ from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
 from infrastructure.http import query_endpoints as qry
 from infrastructure.http import schedule_endpoints as sched
+from infrastructure.http import webhook_endpoints as hooks
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.labs import endpoints as labs
 from infrastructure.http.labs.topology import TOPOLOGY_MEDIA
@@ -140,6 +141,21 @@ SCHEDULE_NAME = Param(
     "path",
     True,
 )
+WEBHOOK = "/api/webhooks/{name}"
+WEBHOOK_NAME = Param(
+    "name", {"type": "string", "pattern": SCHEDULE_NAME_PATTERN},
+    "The webhook's id: 1-63 of a-z, 0-9 and -, starting with a letter or digit.", "path", True,
+)  # fmt: skip
+DELIVERY_PARAMS = (
+    Param("webhook", {"type": "string"}, "Only this webhook's deliveries."),
+    Param("state", {"type": "string", "enum": ["pending", "delivered", "dead"]},
+          "Only deliveries in this state (dead: the dead letters)."),
+    limit_param(hooks.MAX_PAGE_SIZE, hooks.PAGE_SIZE),
+)  # fmt: skip
+DELIVERY = Param(
+    "delivery", {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+    "The delivery's number.", "path", True,
+)  # fmt: skip
 TITLE = Param(
     "title",
     {"type": "string", "minLength": 1, "maxLength": 64},
@@ -229,6 +245,22 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(415, 422)),
     Operation("DELETE", SCHEDULE, sched.delete_schedule, "Remove a schedule", "admin", 204,
               params=(SCHEDULE_NAME,), errors=(404, 422)),
+    Operation("GET", "/api/webhooks", hooks.list_webhooks,
+              "The webhook subscriptions and how their deliveries stand", "admin",
+              answer=rs.WebhookList, errors=()),
+    Operation("POST", "/api/webhooks", hooks.create_webhook, "Subscribe a receiver to events",
+              "admin", 201, body=rq.WebhookRequest, answer=rs.WebhookView,
+              errors=(409, 415, 422)),
+    Operation("GET", WEBHOOK, hooks.get_webhook, "One webhook subscription", "admin",
+              answer=rs.WebhookView, params=(WEBHOOK_NAME,), errors=(404, 422)),
+    Operation("DELETE", WEBHOOK, hooks.delete_webhook,
+              "Remove a webhook subscription and its deliveries", "admin", 204,
+              params=(WEBHOOK_NAME,), errors=(404, 422)),
+    Operation("GET", "/api/webhook-deliveries", hooks.list_deliveries,
+              "Webhook deliveries, newest first (state=dead: the dead letters)", "admin",
+              answer=rs.WebhookDeliveryList, params=DELIVERY_PARAMS, errors=(422,)),
+    Operation("POST", "/api/webhook-deliveries/{delivery}/resend", hooks.resend_delivery,
+              "Send a dead letter again", "admin", 202, params=(DELIVERY,), errors=(404,)),
     Operation("POST", "/api/admin/discovery", ops_http.discover,
               "Import EC2 instances matching the discovery filters", "admin",
               answer=DiscoveryResult, errors=(409, 422, 503)),
@@ -256,8 +288,10 @@ def operation_routes(operations: tuple[Operation, ...] = OPERATIONS) -> list[Rou
 def uuid_ids(path: str) -> str:
     """A worker's ``{id}`` matches a UUID only: ``GET /api/workers/import`` is then the
     import path's 405, not a lookup of a worker called "import"."""
-    return path.replace("/api/workers/{id}", "/api/workers/{id:uuid}").replace(
-        "{lab_id}", "{lab_id:uuid}"
+    return (
+        path.replace("/api/workers/{id}", "/api/workers/{id:uuid}")
+        .replace("{lab_id}", "{lab_id:uuid}")
+        .replace("{delivery}", "{delivery:int}")
     )
 
 

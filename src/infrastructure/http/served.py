@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from application.labs import LabStore
     from application.ports import Clock
     from application.schedules import ScheduleStore
+    from application.webhooks.ports import WebhookStore
     from infrastructure.fanout.hub import Hub
     from infrastructure.http.access.auth import AuthStore
     from infrastructure.http.idempotency import IdempotencyStore
@@ -56,6 +57,8 @@ class Reading(Protocol):
     def labs(self) -> LabStore: ...
     @property
     def schedules(self) -> ScheduleStore: ...
+    @property
+    def webhooks(self) -> WebhookStore: ...
     @property
     def configs(self) -> Configs: ...
 

@@ -246,6 +246,15 @@ class Settings(BaseSettings):
     schedule_interval_seconds: float = Field(
         60.0, gt=0, description="How often workers are held to their office-hours schedules."
     )
+    webhook_max_attempts: int = Field(
+        8, ge=1, le=20, description="Tries of a webhook delivery before it is a dead letter."
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="How long a webhook receiver has to answer."
+    )
+    webhook_retention_days: float = Field(
+        7.0, gt=0, description="How long delivered webhooks stay in the delivery history."
+    )
     idle_running_labs_signal: bool = Field(True, description="Labs with running nodes = activity.")
     idle_activity_refresh_minutes: float = Field(
         10.0, description="How often running labs are recorded as activity."

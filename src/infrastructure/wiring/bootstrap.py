@@ -38,6 +38,7 @@ from infrastructure.read_model.model import ReadModel
 from infrastructure.running.leadership import LeaderGate, build_leadership
 from infrastructure.running.operations import LicenseTokenBox, OperationsReactor
 from infrastructure.running.scheduler import FleetScheduler, JobFunction, build_scheduler
+from infrastructure.running.webhooks.delivery import WebhookDelivery
 from infrastructure.shared.clock import SystemClock
 from infrastructure.shared.configs import Configs, configs_from
 from infrastructure.shared.postgres import eventsourcing_env, open_database
@@ -50,6 +51,7 @@ from infrastructure.store.lab_sql import SqlLabStore
 from infrastructure.store.lab_store import open_lab_store
 from infrastructure.store.metrics_history import MetricsHistory, open_metrics_history
 from infrastructure.store.schedule_store import SqlScheduleStore, open_schedule_store
+from infrastructure.store.webhook_store import SqlWebhookStore, open_webhook_store
 from infrastructure.wiring.builders import (
     build_discovery,
     build_idle_job,
@@ -58,6 +60,7 @@ from infrastructure.wiring.builders import (
     build_reactor,
     build_read_model,
     build_schedule_job,
+    build_webhook_delivery,
 )
 
 log = logging.getLogger(__name__)
@@ -111,6 +114,7 @@ class Core:
     metrics_history: MetricsHistory
     labs: SqlLabStore
     schedules: SqlScheduleStore
+    webhooks: SqlWebhookStore
     license_tokens: LicenseTokenBox
     configs: Configs  # what each component takes of the settings
 
@@ -132,6 +136,7 @@ class System(Core):
     leadership: LeaderGate
     log_listener: Listener | None
     reactor: OperationsReactor | None
+    webhook_delivery: WebhookDelivery
     discovery: Discovery
     region_health: RegionHealth  # how each region answers the metrics job
     conflicts: ConflictRetries  # retried, for /metrics
@@ -144,7 +149,8 @@ class System(Core):
 
     def leader_parts(self) -> tuple[Startable, ...]:
         """Parts exactly one process runs: whatever acts on the cloud or runs jobs."""
-        return tuple(p for p in (self.reactor, self.scheduler) if p is not None)
+        parts = (self.reactor, self.scheduler, self.webhook_delivery)
+        return tuple(p for p in parts if p is not None)
 
     async def start(self) -> None:
         """Start the shared parts, then hand the leader parts to ``leadership`` (at once
@@ -164,7 +170,7 @@ class System(Core):
         """Release connections and files (after :meth:`stop`); unusable afterwards."""
         parts = (
             *(self.read_model, self.auth, self.idempotency, self.metrics_history, self.labs),
-            self.schedules,
+            *(self.schedules, self.webhooks),
         )
         for part in parts:
             part.close()
@@ -221,6 +227,7 @@ def bootstrap(
         metrics_history=open_metrics_history(settings, database),
         labs=open_lab_store(settings, database),
         schedules=open_schedule_store(settings, database),
+        webhooks=open_webhook_store(settings, database),
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
         ),
@@ -240,6 +247,7 @@ def bootstrap(
         leadership=build_leadership(settings, clock, database),
         log_listener=build_listener(settings, store, hub, database),
         reactor=build_reactor(core) if settings.operations_enabled else None,
+        webhook_delivery=build_webhook_delivery(core),
         discovery=discovery,
         region_health=metrics.regions,
         conflicts=conflicts,

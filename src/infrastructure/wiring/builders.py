@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import TYPE_CHECKING, Any, cast
+from uuid import UUID
 
+from application.errors import WorkerNotFound
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
 from application.jobs.schedule_job import ScheduleJob
 from application.operations.context import OperationContext
 from application.operations.engine import OperationEngine
+from application.queries import GetWorker
 from infrastructure.fanout.hub import Hub
 from infrastructure.fanout.postgres import ClusterHub, snapshots_channel
 from infrastructure.read_model import ReadModel, fingerprint, idle_defaults
@@ -25,6 +28,7 @@ from infrastructure.read_model.sqlite.view import WorkerView
 from infrastructure.read_model.view import WorkerViewBase
 from infrastructure.running.operations.reactor import OperationsReactor
 from infrastructure.running.operations.tracking import open_tracker
+from infrastructure.running.webhooks.delivery import WebhookDelivery
 from infrastructure.shared.postgres.config import connection_kwargs, dsn_of
 from infrastructure.shared.postgres.database import Database
 from infrastructure.shared.postgres.notify import Listener
@@ -60,6 +64,27 @@ def build_reactor(system: FleetParts) -> OperationsReactor:
         tracker=open_tracker(system.settings, system.database),
         run_sync=system.run_sync,
         concurrency=system.settings.operations_concurrency,
+    )
+
+
+def build_webhook_delivery(system: FleetParts) -> WebhookDelivery:
+    settings, clock, read_model = system.settings, system.clock, system.read_model
+
+    def name_of(worker_id: str) -> str | None:
+        try:
+            return read_model.get_worker(GetWorker(UUID(worker_id))).name
+        except WorkerNotFound:
+            return None
+
+    return WebhookDelivery(
+        store=system.store,
+        webhooks=system.webhooks,
+        run_sync=system.run_sync,
+        now=lambda: clock.now().timestamp(),
+        name_of=name_of,
+        max_attempts=settings.webhook_max_attempts,
+        timeout=settings.webhook_timeout_seconds,
+        retention_seconds=settings.webhook_retention_days * 86400,
     )
 
 

@@ -29,10 +29,12 @@ from infrastructure.shared.schedule_tables import TABLES as SCHEDULE_TABLES
 from infrastructure.shared.settings import Settings
 from infrastructure.shared.sso_tables import SCHEMA as SSO_SCHEMA
 from infrastructure.shared.sso_tables import TABLES as SSO_TABLES
+from infrastructure.shared.webhook_tables import PG_SCHEMA as WEBHOOK_SCHEMA
+from infrastructure.shared.webhook_tables import TABLES as WEBHOOK_TABLES
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 """2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions,
-tokens.teams, schedules. Bump with a
+tokens.teams, schedules; 5: webhook_subscriptions, webhook_deliveries, webhook_tracking. Bump with a
 migration in init_schema when a table changes (new tables need none: ``db init`` creates
 what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"
@@ -95,13 +97,14 @@ META = (
 )
 OUR_DDL = (
     *(*READ_MODEL, *AUTH, *SSO_SCHEMA, *IDEMPOTENCY, *METRICS, *LAB_SCHEMA, *SCHEDULE_SCHEMA),
-    *(*REACTOR, *LEADERSHIP),
+    *(*REACTOR, *LEADERSHIP, *WEBHOOK_SCHEMA),
 )
 OUR_TABLES = (
     *("workers", "worker_dtos", "workers_tracking", "workers_meta", "worker_costs"),
     *("tokens", "sessions", "token_usage", "idempotency", "metric_samples", "reactor_tracking"),
     *("worker_labs", "lab_imports", "leader_terms", "schema_meta", *SSO_TABLES),
     *SCHEDULE_TABLES,
+    *WEBHOOK_TABLES,
 )
 
 

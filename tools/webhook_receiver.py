@@ -35,10 +35,11 @@ def signature_ok(secret: str, headers: Any, body: bytes, now: float) -> bool:
     if abs(now - int(stamp)) > TOLERANCE_SECONDS:
         return False  # an old request replayed
     signed = f"{msg_id}.{stamp}.".encode() + body
-    expected = (
-        "v1,"
-        + base64.b64encode(hmac.new(secret.encode(), signed, hashlib.sha256).digest()).decode()
-    )
+    key = secret.encode()  # a "whsec_..." secret: its base64, decoded
+    if secret.startswith("whsec_"):
+        key = base64.b64decode(secret.removeprefix("whsec_") + "==")
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    expected = "v1," + base64.b64encode(digest).decode()
     given = (headers.get("webhook-signature") or "").split()
     return any(hmac.compare_digest(expected, g) for g in given)
 

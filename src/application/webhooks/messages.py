@@ -82,9 +82,20 @@ def message_id(events: Sequence[Mapping[str, Any]]) -> str:
     return first if len(events) == 1 else f"{first}..{last}"
 
 
+def signing_key(secret: str) -> bytes:
+    """The HMAC key: a Standard Webhooks secret (``whsec_`` + base64) is its bytes;
+    any other secret its UTF-8 (a Standard Webhooks library takes it as bytes)."""
+    if secret.startswith("whsec_"):
+        try:
+            return base64.b64decode(secret.removeprefix("whsec_") + "==")
+        except ValueError:
+            pass
+    return secret.encode()
+
+
 def signature(secret: str, msg_id: str, timestamp: int, payload: bytes) -> str:
     signed = f"{msg_id}.{timestamp}.".encode() + payload
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    digest = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
 
 

@@ -45,7 +45,8 @@ def signature_ok(secret: str, headers: Any, body: bytes, now: float) -> bool:
 
 
 class Received:
-    def __init__(self, fail: int) -> None:
+    def __init__(self, fail: int = 0, delay: float = 0.0) -> None:
+        self.delay = delay  # seconds taken by each request (a slow receiver)
         self.lock = threading.Lock()
         self.requests = 0  # every signed request, repeats included
         self.events: list[dict[str, Any]] = []  # each event once
@@ -85,7 +86,8 @@ def handler(received: Received, secret: str) -> type[BaseHTTPRequestHandler]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # sender gone
+                self.wfile.write(body)
 
         def do_GET(self) -> None:
             with received.lock:
@@ -109,6 +111,8 @@ def handler(received: Received, secret: str) -> type[BaseHTTPRequestHandler]:
             if failing:
                 return self._answer(503)
             parsed = json.loads(body)
+            if received.delay:
+                time.sleep(received.delay)  # the work a real receiver does with it
             received.take(parsed if isinstance(parsed, list) else [parsed])
             self._answer(200)
 
@@ -121,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=9090)
     parser.add_argument("--secret", required=True, help="the secret given to cml-fleet")
     parser.add_argument("--fail", type=int, default=0, help="answer 503 to the first N")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds per request")
     args = parser.parse_args(argv)
-    server = ThreadingHTTPServer((args.host, args.port), handler(Received(args.fail), args.secret))
+    server = ThreadingHTTPServer(
+        (args.host, args.port), handler(Received(args.fail, args.delay), args.secret)
+    )
     print(f"receiving webhooks on http://{args.host}:{server.server_port}/", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()

@@ -27,6 +27,8 @@ ALL = (
     "bench_lab_cycle",  # issue 16: lab calls per steady cycle, 10,000 workers with lab rows
     "bench_dashboard",  # issue 6: first render, main-thread time per notification
     "bench_postgres",  # issue 7: PostgreSQL vs SQLite, cross-process delivery
+    "bench_schedule_boundary",  # issue 18: a schedule boundary for 10,000 workers
+    "bench_webhook_fanout",  # issue 18: 1,000 events/s to 10 webhook receivers
 )
 
 

@@ -55,7 +55,13 @@ class JobFleet:
         self.world: SimWorld = self.system.cloud.world
         self.job: MetricsJob = build_metrics_job(self.system)
 
-    def seed(self, count: int, busy: bool | None = None, first: int = 0) -> list[str]:
+    def seed(
+        self,
+        count: int,
+        busy: bool | None = None,
+        first: int = 0,
+        tags: dict[str, str] | None = None,
+    ) -> list[str]:
         """``count`` running instances (launched 10 minutes ago: CML is ready), imported;
         ``busy``: whether they have users (``None``: the world's busy fraction decides).
         Returns the worker ids."""
@@ -69,7 +75,7 @@ class JobFleet:
             )
             info = instance.info()
             worker = CMLWorker.import_instance(
-                WorkerSpec(name=name, region=region, instance_type=info.instance_type),
+                WorkerSpec(name, region, info.instance_type, tags=dict(tags or {})),
                 instance_id=info.instance_id,
                 observed=worker_status_for_ec2_state(info.state),
                 cause=Cause("bench", "bench-setup"),

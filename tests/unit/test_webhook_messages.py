@@ -22,6 +22,7 @@ from application.webhooks.messages import (
     backoff,
     body,
     cloud_event,
+    event_json,
     headers,
     message_id,
     verify,
@@ -43,7 +44,7 @@ def paused(
 
 def test_a_cloud_event_is_read_back_by_the_cloudevents_sdk_with_its_data() -> None:
     n = paused()
-    payload, media = body([cloud_event(n)], "cloudevents", batch=False)
+    payload, media = body([event_json(cloud_event(n))], "cloudevents", batch=False)
 
     event = from_http_event(HTTPMessage({"content-type": media}, payload))
 
@@ -63,8 +64,8 @@ def test_signatures_verify_with_the_standard_webhooks_library_and_the_stdlib_rec
     secret: str,
 ) -> None:
     events = [cloud_event(paused())]
-    payload, media = body(events, "cloudevents", batch=False)
-    sent = headers(secret, message_id(events), int(time.time()), payload, media)
+    payload, media = body([event_json(e) for e in events], "cloudevents", batch=False)
+    sent = headers(secret, message_id([e["id"] for e in events]), int(time.time()), payload, media)
 
     library = Webhook(secret if secret.startswith("whsec_") else secret.encode())
     assert library.verify(payload, sent)["id"] == events[0]["id"]
@@ -74,10 +75,10 @@ def test_signatures_verify_with_the_standard_webhooks_library_and_the_stdlib_rec
 
 def test_a_changed_byte_another_secret_or_an_old_timestamp_is_refused() -> None:
     events = [cloud_event(paused())]
-    payload, media = body(events, "cloudevents", batch=False)
+    payload, media = body([event_json(e) for e in events], "cloudevents", batch=False)
     old = int(time.time()) - 3600
-    sent = headers(SECRET, message_id(events), int(time.time()), payload, media)
-    stale = headers(SECRET, message_id(events), old, payload, media)
+    sent = headers(SECRET, message_id([e["id"] for e in events]), int(time.time()), payload, media)
+    stale = headers(SECRET, message_id([e["id"] for e in events]), old, payload, media)
     changed = payload.replace(b"idle_timeout", b"idle_timeouT")
 
     with pytest.raises(WebhookVerificationError):
@@ -93,9 +94,11 @@ def test_a_changed_byte_another_secret_or_an_old_timestamp_is_refused() -> None:
 def test_the_same_event_has_the_same_id_on_every_attempt_and_a_batch_is_one_list() -> None:
     n, m = paused(3), paused(4)
     first, again = cloud_event(n), cloud_event(n)
-    payload, media = body([first, cloud_event(m)], "cloudevents", batch=True)
+    payload, media = body(
+        [event_json(first), event_json(cloud_event(m))], "cloudevents", batch=True
+    )
 
-    assert first["id"] == again["id"] == message_id([first])
+    assert first["id"] == again["id"] == message_id([first["id"]])
     assert media == BATCH and [e["id"] for e in json.loads(payload)] == [
         f"{n.worker_id}:3", f"{m.worker_id}:4",
     ]  # fmt: skip
@@ -106,7 +109,7 @@ def test_a_slack_body_is_one_readable_line_per_event_with_the_workers_name() -> 
         "cmlfleetworkername": "lab-7"
     }
 
-    payload, media = body([event], "slack", batch=False)
+    payload, media = body([event_json(event)], "slack", batch=False)
 
     text = json.loads(payload)["text"]
     assert media == "application/json"

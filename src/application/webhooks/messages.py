@@ -61,25 +61,27 @@ def slack_text(event: Mapping[str, Any], name: str | None = None) -> str:
     return f"cml-fleet: worker {worker}: {what}{more}, by {data['actor']} at {event['time']}"
 
 
-def body(events: Sequence[Mapping[str, Any]], form: str, batch: bool) -> tuple[bytes, str]:
-    """The request body and its content type for ``events`` (CloudEvents dicts)."""
+def body(events: Sequence[str], form: str, batch: bool) -> tuple[bytes, str]:
+    """The request body and its content type for ``events`` (CloudEvents as JSON text,
+    sent as they are stored)."""
     if form == "slack":
-        text = "\n".join(slack_text(e, e.get("cmlfleetworkername")) for e in events)
+        parsed = [json.loads(e) for e in events]
+        text = "\n".join(slack_text(e, e.get("cmlfleetworkername")) for e in parsed)
         return json.dumps({"text": text}).encode(), "application/json"
     if batch:
-        return _json(list(events)), BATCH
+        return ("[" + ",".join(events) + "]").encode(), BATCH
     assert len(events) == 1
-    return _json(events[0]), STRUCTURED
+    return events[0].encode(), STRUCTURED
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+def event_json(event: Mapping[str, Any]) -> str:
+    """A CloudEvent as the JSON text stored and sent."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
 
-def message_id(events: Sequence[Mapping[str, Any]]) -> str:
+def message_id(ids: Sequence[str]) -> str:
     """The ``webhook-id``: the event's own id, or a batch's first and last."""
-    first, last = events[0]["id"], events[-1]["id"]
-    return first if len(events) == 1 else f"{first}..{last}"
+    return ids[0] if len(ids) == 1 else f"{ids[0]}..{ids[-1]}"
 
 
 def signing_key(secret: str) -> bytes:

@@ -9,6 +9,7 @@ Sending moves a row from ``pending`` to ``delivered``, or after its last attempt
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -32,7 +33,10 @@ class Delivery:
     id: int
     subscription_id: str
     position: int
-    event: dict[str, Any]
+    event_id: str
+    event_type: str
+    event_json: str
+    """The CloudEvent as stored, sent as it is (no decoding on the way out)."""
     state: State
     attempts: int
     next_attempt_at: float
@@ -43,12 +47,8 @@ class Delivery:
     delivered_at: float | None
 
     @property
-    def event_id(self) -> str:
-        return str(self.event["id"])
-
-    @property
-    def event_type(self) -> str:
-        return str(self.event["data"]["type"])
+    def event(self) -> dict[str, Any]:
+        return dict(json.loads(self.event_json))
 
 
 @dataclass(frozen=True)

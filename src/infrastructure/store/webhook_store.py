@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
 
+from application.webhooks.messages import event_json
 from application.webhooks.ports import Attempt, Delivery, NewDelivery, State
 from application.webhooks.subscriptions import Subscription
 from infrastructure.shared.settings import Settings
@@ -20,9 +21,11 @@ from infrastructure.store.sqlite_file import SqliteFile
 FILE_NAME = "webhooks.sqlite"
 FOLLOWER = "webhooks"
 COLUMNS = (
-    "id, subscription_id, position, event, state, attempts, next_attempt_at, created_at,"
-    " last_attempt_at, last_status, last_error, delivered_at"
+    "d.id, d.subscription_id, d.position, e.event_id, e.event_type, e.event, d.state,"
+    " d.attempts, d.next_attempt_at, d.created_at, d.last_attempt_at, d.last_status,"
+    " d.last_error, d.delivered_at"
 )
+FROM = " FROM webhook_deliveries d JOIN webhook_events e ON e.position = d.position"
 ERROR_LENGTH = 300
 
 
@@ -31,15 +34,17 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         id=int(row[0]),
         subscription_id=row[1],
         position=int(row[2]),
-        event=json.loads(row[3]),
-        state=row[4],
-        attempts=int(row[5]),
-        next_attempt_at=float(row[6]),
-        created_at=float(row[7]),
-        last_attempt_at=row[8],
-        last_status=row[9],
-        last_error=row[10],
-        delivered_at=row[11],
+        event_id=row[3],
+        event_type=row[4],
+        event_json=row[5],
+        state=row[6],
+        attempts=int(row[7]),
+        next_attempt_at=float(row[8]),
+        created_at=float(row[9]),
+        last_attempt_at=row[10],
+        last_status=row[11],
+        last_error=row[12],
+        delivered_at=row[13],
     )
 
 
@@ -92,6 +97,10 @@ class SqlWebhookStore(ABC):
             for table, column in (("webhook_deliveries", "subscription_id"),
                                   ("webhook_subscriptions", "id")):  # fmt: skip
                 db.execute(self._sql(f"DELETE FROM {table} WHERE {column} = ?"), (subscription_id,))
+            db.execute(
+                "DELETE FROM webhook_events WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+                " WHERE d.position = webhook_events.position)"
+            )
         return bool(found)
 
     # -- the follower ---------------------------------------------------------------
@@ -108,16 +117,22 @@ class SqlWebhookStore(ABC):
             ).fetchall()
             if rows and int(rows[0][0]) >= position:
                 return  # already queued (another leader, or a replay after a crash)
-            for d in deliveries:
-                db.execute(
-                    self._sql(
-                        "INSERT INTO webhook_deliveries (subscription_id, position, event, state,"
-                        " attempts, next_attempt_at, created_at)"
-                        " VALUES (?, ?, ?, 'pending', 0, ?, ?)"
-                        " ON CONFLICT (subscription_id, position) DO NOTHING"
-                    ),
-                    (d.subscription_id, d.position, json.dumps(d.event), now, now),
-                )
+            events = {d.position: d.event for d in deliveries}
+            db.executemany(
+                self._sql(
+                    "INSERT INTO webhook_events (position, event_id, event_type, event)"
+                    " VALUES (?, ?, ?, ?) ON CONFLICT (position) DO NOTHING"
+                ),
+                [(p, e["id"], e["data"]["type"], event_json(e)) for p, e in events.items()],
+            )
+            db.executemany(
+                self._sql(
+                    "INSERT INTO webhook_deliveries (subscription_id, position, state,"
+                    " attempts, next_attempt_at, created_at) VALUES (?, ?, 'pending', 0, ?, ?)"
+                    " ON CONFLICT (subscription_id, position) DO NOTHING"
+                ),
+                [(d.subscription_id, d.position, now, now) for d in deliveries],
+            )
             db.execute(
                 self._sql(
                     "INSERT INTO webhook_tracking (name, position) VALUES (?, ?)"
@@ -132,33 +147,30 @@ class SqlWebhookStore(ABC):
 
     def due(self, now: float, limit: int) -> Sequence[Delivery]:
         rows = self._all(
-            f"SELECT {COLUMNS} FROM webhook_deliveries WHERE state = 'pending'"
-            " AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+            f"SELECT {COLUMNS}{FROM} WHERE d.state = 'pending'"
+            " AND d.next_attempt_at <= ? ORDER BY d.next_attempt_at, d.id LIMIT ?",
             (now, limit),
         )
         return [_delivery(r) for r in rows]
 
     def record(self, attempts: Sequence[Attempt]) -> None:
+        rows = []
+        for a in attempts:
+            state = "delivered" if a.ok else ("pending" if a.next_attempt_at else "dead")
+            error = None if a.error is None else a.error[:ERROR_LENGTH]
+            delivered = a.at if a.ok else None
+            rows.append((a.at, a.status, error, state, a.next_attempt_at or a.at, delivered,
+                         a.delivery_id))  # fmt: skip
         with self._transaction() as db:
-            for a in attempts:
-                state = "delivered" if a.ok else ("pending" if a.next_attempt_at else "dead")
-                db.execute(
-                    self._sql(
-                        "UPDATE webhook_deliveries SET attempts = attempts + 1,"
-                        " last_attempt_at = ?, last_status = ?, last_error = ?, state = ?,"
-                        " next_attempt_at = ?, delivered_at = ?"
-                        " WHERE id = ? AND state = 'pending'"
-                    ),
-                    (
-                        a.at,
-                        a.status,
-                        None if a.error is None else a.error[:ERROR_LENGTH],
-                        state,
-                        a.next_attempt_at or a.at,
-                        a.at if a.ok else None,
-                        a.delivery_id,
-                    ),
-                )
+            db.executemany(
+                self._sql(
+                    "UPDATE webhook_deliveries SET attempts = attempts + 1,"
+                    " last_attempt_at = ?, last_status = ?, last_error = ?, state = ?,"
+                    " next_attempt_at = ?, delivered_at = ?"
+                    " WHERE id = ? AND state = 'pending'"
+                ),
+                rows,
+            )
 
     # -- the admin's view -----------------------------------------------------------
 
@@ -166,13 +178,13 @@ class SqlWebhookStore(ABC):
         self, subscription_id: str | None, state: State | None, limit: int
     ) -> Sequence[Delivery]:
         where, args = [], []
-        for column, value in (("subscription_id", subscription_id), ("state", state)):
+        for column, value in (("d.subscription_id", subscription_id), ("d.state", state)):
             if value is not None:
                 where.append(f"{column} = ?")
                 args.append(value)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._all(
-            f"SELECT {COLUMNS} FROM webhook_deliveries{clause} ORDER BY id DESC LIMIT ?",
+            f"SELECT {COLUMNS}{FROM}{clause} ORDER BY d.id DESC LIMIT ?",
             (*args, limit),
         )
         return [_delivery(r) for r in rows]
@@ -210,7 +222,12 @@ class SqlWebhookStore(ABC):
                 ),
                 (before,),
             )
-            return int(cursor.rowcount or 0)
+            pruned = int(cursor.rowcount or 0)
+            db.execute(
+                "DELETE FROM webhook_events WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d"
+                " WHERE d.position = webhook_events.position)"
+            )
+        return pruned
 
 
 def _subscription(body: str) -> Subscription:

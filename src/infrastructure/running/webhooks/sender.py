@@ -132,10 +132,10 @@ class WebhookSender:
     async def _send(
         self, client: httpx.AsyncClient, subscription: Subscription, chunk: Sequence[Delivery]
     ) -> list[Attempt]:
-        events = [d.event for d in chunk]
-        payload, media = body(events, subscription.format, subscription.batch)
-        timestamp = int(self.now())
-        sent_headers = headers(subscription.secret, message_id(events), timestamp, payload, media)
+        texts = [d.event_json for d in chunk]
+        payload, media = body(texts, subscription.format, subscription.batch)
+        msg_id = message_id([d.event_id for d in chunk])
+        sent_headers = headers(subscription.secret, msg_id, int(self.now()), payload, media)
         status: int | None = None
         error: str | None = None
         try:

@@ -66,6 +66,27 @@ class CmlLicensing:
 
 
 @dataclass(frozen=True)
+class CmlNotice:
+    """A system notice (``SystemNotice``): shown to the worker's users while enabled."""
+
+    id: str
+    level: str
+    label: str
+    content: str
+    enabled: bool
+
+
+def parse_notice(body: Mapping[str, Any]) -> CmlNotice:
+    return CmlNotice(
+        id=str(body["id"]),
+        level=str(body["level"]),
+        label=str(body["label"]),
+        content=str(body.get("content") or ""),
+        enabled=bool(body["enabled"]),
+    )
+
+
+@dataclass(frozen=True)
 class CmlLab:
     """One lab (``LabResponse``) with the number of its nodes that are running."""
 
@@ -157,6 +178,15 @@ class CmlPort(Protocol):
 
     async def deregister_license(self, host: str) -> None:
         """Deregister; an already unregistered product raises ``CmlError`` (status 400)."""
+        ...
+
+    async def post_notice(self, host: str, label: str, content: str) -> str:
+        """Show every user of the worker a warning (``POST /system/notices``, enabled,
+        level WARNING); its id. ``label`` is at most 128 characters, ``content`` 8192."""
+        ...
+
+    async def notices(self, host: str) -> tuple[CmlNotice, ...]:
+        """The worker's system notices (``GET /system/notices``)."""
         ...
 
     async def act_on_lab(self, host: str, lab_id: str, action: LabAction) -> None:

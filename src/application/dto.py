@@ -112,6 +112,9 @@ class CMLWorkerDto:
         default=None,
         metadata=doc("Kept running until then whatever its schedule says (an operator's)."),
     )
+    notice_down_at: str | None = field(
+        default=None, metadata=doc("When its CML users were last warned it goes down.")
+    )
     scheduled_pause_count: int = field(
         default=0, metadata=doc("Pauses by its office-hours schedule.")
     )

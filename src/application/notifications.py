@@ -209,6 +209,10 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
         "worker.schedule.overridden",
         lambda e: {"until": rfc3339(e.until)},
     ),
+    W.NoticePosted: (
+        "worker.notice.posted",
+        lambda e: {"action": e.action, "down_at": rfc3339(e.down_at), "notice_id": e.notice_id},
+    ),
     W.LabOperationRequested: (
         "worker.lab.operation.requested",
         lambda e: {

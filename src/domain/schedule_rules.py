@@ -72,6 +72,20 @@ def decide(schedule: Schedule, worker: WorkerNow, now: datetime) -> Decision:
     return Decision(schedule.off, f"{schedule.name}: {why}", upcoming)
 
 
+def down_at(schedule: Schedule, worker: WorkerNow, now: datetime) -> datetime | None:
+    """When the schedule next takes this (up) worker down: the end of the on-time it is
+    in, unless the next one starts within the lead time (it stays up) or an override
+    holds past it. ``None``: not in hours, or not up."""
+    if worker.status not in UP or not schedule.is_on(now):
+        return None
+    end = schedule.next_change(now)
+    if end is None or schedule.is_on(end + timedelta(minutes=schedule.lead_minutes)):
+        return None
+    if worker.override_until is not None and worker.override_until > end:
+        return None
+    return end
+
+
 def keep_alive_until(
     schedule: Schedule, worker: WorkerNow, ended: datetime | None, now: datetime
 ) -> datetime | None:

@@ -117,6 +117,7 @@ class CMLWorker(WorkerState, Aggregate):
     LabOperationFailed: TypeAlias = events.LabOperationFailed
     TeamChanged: TypeAlias = events.TeamChanged
     ScheduleOverridden: TypeAlias = events.ScheduleOverridden
+    NoticePosted: TypeAlias = events.NoticePosted
 
     def _record(self, event: type[events.WorkerEvent], cause: Cause, **fields: Any) -> None:
         self.trigger_event(event, actor=cause.actor, correlation_id=cause.correlation_id, **fields)
@@ -449,6 +450,16 @@ class CMLWorker(WorkerState, Aggregate):
         if until == self.schedule_override_until:
             return False
         self._record(self.ScheduleOverridden, cause, until=until)
+        return True
+
+    def record_notice(
+        self, action: str, down_at: datetime, notice_id: str, *, cause: Cause
+    ) -> bool:
+        """Its CML users were warned it goes down at ``down_at``; once per time."""
+        if self.is_final or self.notice_down_at == down_at:
+            return False
+        self._record(self.NoticePosted, cause, action=action, down_at=down_at,
+                     notice_id=notice_id)  # fmt: skip
         return True
 
     # ----------------------------------------------------------------- license

@@ -398,6 +398,19 @@ class ScheduleOverridden(WorkerEvent):
         worker.schedule_override_until = self.until
 
 
+class NoticePosted(WorkerEvent):
+    """The worker's CML users were warned (a system notice) that it goes down at
+    ``down_at``: ``action`` is ``pause`` (idle) or ``stop``/``pause`` (its schedule)."""
+
+    TOPIC = "cml-fleet:CMLWorker.NoticePosted"
+    action: str
+    down_at: datetime
+    notice_id: str
+
+    def apply_to(self, worker: WorkerState) -> None:
+        worker.notice_down_at = self.down_at
+
+
 class TagsApplied(WorkerEvent):
     """The tag change of ``version`` (and every one before it) is in EC2."""
 

@@ -67,6 +67,8 @@ class WorkerState:
     """Versions of the lab operations requested and not yet done or failed."""
     schedule_override_until: datetime | None = None
     """An operator's "keep it running until then": its schedule does not stop it before."""
+    notice_down_at: datetime | None = None
+    """When its CML users were last told it goes down (a system notice)."""
     created_by: str
     last_actor: str
     last_correlation_id: str

@@ -179,3 +179,19 @@ async def test_a_topology_is_imported_and_downloaded_again(fleet: FleetHarness) 
     with pytest.raises(CmlError) as unknown:
         await fleet.cml.download_lab(host, str(uuid4()))
     assert unknown.value.status == 404
+
+
+async def test_a_system_notice_is_shown_to_the_workers_users(fleet: FleetHarness) -> None:
+    host = await running_cml(fleet)
+    before = await fleet.cml.notices(host)
+
+    notice_id = await fleet.cml.post_notice(
+        host, "This worker stops at 18:00 (schedule office)", "Save your work: " + "x" * 9000
+    )
+
+    after = await fleet.cml.notices(host)
+    (posted,) = [n for n in after if n.id == notice_id]
+    assert len(after) == len(before) + 1
+    assert (posted.level, posted.enabled) == ("WARNING", True)
+    assert posted.label.startswith("This worker stops at 18:00")
+    assert len(posted.content) == 8192  # cut to what the spec allows

@@ -133,6 +133,15 @@ def import_lab(call: Call) -> Answer:
     return 200, {"id": lab_id, "warnings": []}
 
 
+def post_notice(call: Call) -> Answer:
+    """``POST /system/notices``: the body was checked against ``SystemNoticeCreate``."""
+    return 200, call.world.post_notice(call.instance, call.body)
+
+
+def notices(call: Call) -> Answer:
+    return 200, list(call.instance.cml.notices)
+
+
 HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /system_information": system_information,
     "GET /system_health": system_health,
@@ -146,6 +155,8 @@ HANDLERS: dict[str, Callable[[Call], Answer]] = {
     "GET /telemetry/events": telemetry_events,
     "GET /labs/{lab_id}/download": download,
     "POST /import": import_lab,
+    "POST /system/notices": post_notice,
+    "GET /system/notices": notices,
     **{" ".join(a.call): lab_action(a.value) for a in LabAction},
 }
 

@@ -218,3 +218,34 @@ async def test_the_look_before_pausing_reads_the_labs_the_metrics_job_keeps_not_
     assert (report.checked, report.paused) == (1, 1)  # it looked (telemetry), then paused
     assert world.count("cml:GET /labs") + world.count("cml:GET /labs/{lab_id}") == lab_calls
     assert rig.fleet.worker(worker_id).status is not WorkerStatus.RUNNING
+
+
+async def test_its_cml_users_are_warned_once_before_the_idle_pause(rig: IdleRig) -> None:
+    worker_id = rig.fleet.add("quiet")
+    await rig.after(MINUTE)
+    dto = await rig.fleet.dto(worker_id)
+    assert dto.auto_pause_due_at is not None
+    due = datetime.fromisoformat(dto.auto_pause_due_at)
+    notices = rig.fleet.instance_of(worker_id).cml.notices
+
+    early = await rig.after(due - rig.now() - 11 * MINUTE)  # 11 min ahead: not yet
+    warned = await rig.after(2 * MINUTE)  # 9 min ahead
+    again = await rig.after(MINUTE)
+
+    assert (early.warned, warned.warned, again.warned) == (0, 1, 0)
+    (notice,) = notices
+    assert notice["level"] == "WARNING" and notice["enabled"] is True
+    assert notice["label"] == f"This idle worker is paused at {due:%H:%M} UTC"
+    dto = await rig.fleet.dto(worker_id)
+    assert dto.notice_down_at == dto.auto_pause_due_at
+    paused = await rig.after(due - rig.now() + MINUTE)
+    assert paused.paused_workers == (str(worker_id),) and len(notices) == 1
+
+
+@pytest.mark.parametrize("rig", [{"notice_minutes": 0}], indirect=True)
+async def test_no_notice_when_the_notice_time_is_zero(rig: IdleRig) -> None:
+    worker_id = rig.fleet.add("quiet")
+    await rig.after(55 * MINUTE)
+    await rig.after(MINUTE)
+
+    assert rig.fleet.instance_of(worker_id).cml.notices == []

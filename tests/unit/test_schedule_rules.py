@@ -160,3 +160,21 @@ def test_the_decision_says_when_to_look_again() -> None:
 
     assert running.action is None and running.look_again_at == local(2026, 12, 4, 18)
     assert after.action is None and after.look_again_at == local(2026, 12, 7, 7, 45)
+
+
+def test_when_the_schedule_takes_an_up_worker_down() -> None:
+    from domain.schedule_rules import down_at
+
+    monday_5pm, evening = local(2026, 12, 7, 17), local(2026, 12, 7, 18)
+    running = WorkerNow(S.RUNNING)
+    back_soon = Schedule("office", "Europe/Amsterdam", (
+        Period(parse_days("mon-fri"), time(8), time(18)),
+        Period(parse_days("mon-fri"), time(18, 10), time(20)),
+    ), lead_minutes=15)  # fmt: skip
+
+    assert down_at(office(), running, monday_5pm) == evening
+    assert down_at(office(), WorkerNow(S.STOPPED), monday_5pm) is None
+    assert down_at(office(), running, local(2026, 12, 7, 19)) is None  # not in hours
+    assert down_at(back_soon, running, monday_5pm) is None  # up again within the lead
+    kept = replace(running, override_until=local(2026, 12, 7, 21))
+    assert down_at(office(), kept, monday_5pm) is None

@@ -58,6 +58,23 @@ def override_schedule(cmd: OverrideSchedule, store: WorkerStore, clock: Clock) -
     return change(store, cmd, lambda w: w.override_schedule(cmd.until, now=now, cause=cmd.cause))
 
 
+@dataclass(frozen=True)
+class RecordNotice(WorkerCommand):
+    """The worker's CML users were warned it goes down at ``down_at``."""
+
+    action: str = "stop"
+    down_at: datetime | None = None
+    notice_id: str = ""
+
+
+def record_notice(cmd: RecordNotice, store: WorkerStore) -> CommandResult:
+    down_at = cmd.down_at
+    assert down_at is not None
+    return change(
+        store, cmd, lambda w: w.record_notice(cmd.action, down_at, cmd.notice_id, cause=cmd.cause)
+    )
+
+
 def change_tags(cmd: ChangeTags, store: WorkerStore) -> CommandResult:
     return change(
         store, cmd, lambda w: w.change_tags(dict(cmd.add), tuple(cmd.remove), cause=cmd.cause)

@@ -329,6 +329,15 @@ class WorkerScheduleOverridden(WorkerNotificationPayload):
     until: str | None = Field(description="Until when (RFC 3339), or null: lifted.")
 
 
+class WorkerNoticePosted(WorkerNotificationPayload):
+    """worker.notice.posted: the worker's CML users were warned by a system notice that
+    it goes down at ``down_at`` (an idle pause, or its schedule's stop or pause)."""
+
+    action: str = Field(description="pause or stop.")
+    down_at: str = Field(description="When it goes down (RFC 3339).")
+    notice_id: str = Field(description="The notice's id on the worker's CML.")
+
+
 _OPERATION = Field(description="start, stop, wipe, delete or import.")
 _REQUEST = Field(description="Worker version of the request this ends.")
 
@@ -416,6 +425,7 @@ PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.tags.applied": WorkerTagsApplied,
     "worker.team.changed": WorkerTeamChanged,
     "worker.schedule.overridden": WorkerScheduleOverridden,
+    "worker.notice.posted": WorkerNoticePosted,
     "worker.lab.operation.requested": WorkerLabOperationRequested,
     "worker.lab.operation.done": WorkerLabOperationDone,
     "worker.lab.operation.failed": WorkerLabOperationFailed,

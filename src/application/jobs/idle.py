@@ -28,6 +28,7 @@ from application.commands.observations import RecordActivity, record_activity
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.idle_rules import IdleRules, labs_running
+from application.jobs.notices import Notices, Warning
 from application.jobs.observe import activity_in, host_of
 from application.jobs.ports import FleetView
 from application.labs import LabStore
@@ -70,6 +71,8 @@ class IdleReport:
     paused: int
     paused_workers: tuple[str, ...]
     failures: int
+    warned: int
+    """Workers whose CML users were told of the coming pause (system notices)."""
     duration_seconds: float
 
 
@@ -101,8 +104,10 @@ class IdleJob:
         run_sync: RunSync,
         config: IdleJobConfig | None = None,
         labs: LabStore | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.config = config or IdleJobConfig()
+        self.notices = notices
         self.labs = labs
         self.store, self.read_model, self.cml, self.run_sync = store, read_model, cml, run_sync
         self.rules = IdleRules(
@@ -122,6 +127,7 @@ class IdleJob:
         due = [w for w in watched if self.rules.pause_due(w, now)]  # never a busy one
         outcomes = await self._each(busy, lambda w: self._note_labs(w, now, correlation_id))
         outcomes += await self._each(due, lambda w: self._pause_if_idle(w, now, correlation_id))
+        warned = await self._warn([w for w in watched if w not in due], now, correlation_id)
         paused = tuple(w.id for w, o in zip([*busy, *due], outcomes, strict=True) if o.paused)
         return IdleReport(
             correlation_id=correlation_id,
@@ -134,6 +140,7 @@ class IdleJob:
             paused=len(paused),
             paused_workers=paused,
             failures=sum(o.failed for o in outcomes),
+            warned=warned,
             duration_seconds=time.perf_counter() - started,
         )
 
@@ -148,6 +155,27 @@ class IdleJob:
                     return _Outcome(failed=True)  # changed meanwhile; next cycle decides
 
         return list(await asyncio.gather(*(bounded(w) for w in workers)))
+
+    async def _warn(
+        self, watched: Sequence[CMLWorkerDto], now: datetime, correlation_id: str
+    ) -> int:
+        """Tell the users of workers whose idle pause comes within the notice time."""
+        notices = self.notices
+        if notices is None:
+            return 0
+        due = [(w, _moment(w.auto_pause_due_at)) for w in watched]
+        warn = [(w, at) for w, at in due if at is not None and notices.due(w, at, now)]
+        limit = asyncio.Semaphore(max(1, self.config.concurrency))
+
+        async def one(dto: CMLWorkerDto, at: datetime) -> bool:
+            label = f"This idle worker is paused at {at:%H:%M} UTC"
+            content = ("Nobody has used it for a while, so cml-fleet pauses it to save money. "
+                       "Use it (start or edit a lab) to keep it running.")  # fmt: skip
+            async with limit:
+                return await notices.warn(dto, at, Warning(label, content, "pause"),
+                                          self.config.actor, correlation_id)  # fmt: skip
+
+        return sum(await asyncio.gather(*(one(w, at) for w, at in warn)))
 
     async def _note_labs(self, dto: CMLWorkerDto, now: datetime, correlation_id: str) -> _Outcome:
         """Running labs count as activity: recorded every few minutes, not every cycle."""
@@ -215,3 +243,7 @@ class IdleJob:
         return RecordActivity(
             UUID(dto.id), self.config.actor, correlation_id, records=records, cursor=cursor
         )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

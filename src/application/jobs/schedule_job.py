@@ -15,6 +15,7 @@ in seconds, not minutes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,14 +36,16 @@ from application.commands.lifecycle import (
 )
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
+from application.jobs.notices import Notices, Warning
 from application.jobs.ports import FleetView
 from application.ports import Clock, RunSync, WorkerStore
 from application.schedules import ScheduleStore
 from domain.errors import DomainError
-from domain.schedule_rules import UP, Action, WorkerNow, decide
+from domain.schedule_rules import UP, Action, WorkerNow, decide, down_at
 from domain.schedules import Schedule
 from domain.status import PauseReason, WorkerStatus
 
+WARN_CONCURRENCY = 32
 BATCH = 500
 """Workers whose commands are stored in one transaction."""
 
@@ -61,6 +64,8 @@ class ScheduleReport:
     actions: tuple[str, ...]
     """``<worker id> <action>: <why>`` for each of them."""
     failures: int
+    warned: int
+    """Workers whose CML users were told when it goes down (system notices)."""
     duration_seconds: float
 
 
@@ -114,9 +119,10 @@ class ScheduleJob:
         read_model: FleetView,
         schedules: ScheduleStore,
         run_sync: RunSync,
+        notices: Notices | None = None,
     ) -> None:
         self.store, self.read_model, self.schedules = store, read_model, schedules
-        self.run_sync = run_sync
+        self.run_sync, self.notices = run_sync, notices
 
     async def run(self, now: datetime) -> ScheduleReport:
         """One cycle at ``now``."""
@@ -126,6 +132,7 @@ class ScheduleJob:
         following = [w for w in workers if w.schedule]
         unknown = sorted({str(w.schedule) for w in following if w.schedule not in known})
         due: list[tuple[str, str, Recording]] = []
+        warnings: list[tuple[CMLWorkerDto, datetime, Warning]] = []
         for worker in following:
             schedule = known.get(str(worker.schedule))
             if schedule is None:
@@ -139,6 +146,10 @@ class ScheduleJob:
                 up_since=_moment(worker.status_changed_at) if status in UP else None,
             )
             decision = decide(schedule, state, now)
+            down = down_at(schedule, state, now)
+            if self.notices is not None and self.notices.due(worker, down, now):
+                assert down is not None
+                warnings.append((worker, down, _warning(schedule, down)))
             if decision.action is None:
                 continue
             cause = (f"schedule:{schedule.name}", f"schedule-{schedule.name}-{now:%Y%m%dT%H%M}")
@@ -155,6 +166,7 @@ class ScheduleJob:
                     raise outcome
                 else:
                     actions.append(f"{worker_id} {what}")
+        warned = await self._warn(warnings, now)
         return ScheduleReport(
             at=now,
             following=len(following),
@@ -162,5 +174,33 @@ class ScheduleJob:
             asked=len(actions),
             actions=tuple(actions),
             failures=failures,
+            warned=warned,
             duration_seconds=time.perf_counter() - started,
         )
+
+    async def _warn(self, warnings: list[tuple[CMLWorkerDto, datetime, Warning]],
+                    now: datetime) -> int:  # fmt: skip
+        if self.notices is None or not warnings:
+            return 0
+        notices, limit = self.notices, asyncio.Semaphore(WARN_CONCURRENCY)
+
+        async def one(worker: CMLWorkerDto, down: datetime, warning: Warning) -> bool:
+            async with limit:
+                actor = f"schedule:{worker.schedule}"
+                return await notices.warn(worker, down, warning, actor, f"notice-{now:%Y%m%dT%H%M}")
+
+        done = await asyncio.gather(*(one(*w) for w in warnings))
+        return sum(done)
+
+
+def _warning(schedule: Schedule, down: datetime) -> Warning:
+    local = down.astimezone(schedule.zone)
+    verb = "stops" if schedule.off == "stop" else "is paused"
+    label = f"This worker {verb} at {local:%H:%M} ({schedule.timezone})"
+    content = (
+        f"Its office-hours schedule '{schedule.name}' ends then. Save your work: running "
+        f"labs are stopped with the worker"
+        + (f" (labs in use are waited on for up to {schedule.grace_minutes} min)."
+           if schedule.grace_minutes else ".")
+    )  # fmt: skip
+    return Warning(label, content, schedule.off)

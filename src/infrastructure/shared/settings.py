@@ -246,6 +246,11 @@ class Settings(BaseSettings):
     schedule_interval_seconds: float = Field(
         60.0, gt=0, description="How often workers are held to their office-hours schedules."
     )
+    notice_minutes: float = Field(
+        10.0, ge=0, le=120,
+        description="Warn a worker's CML users this long before an idle pause or a scheduled "
+        "stop (a system notice; 0: never).",
+    )  # fmt: skip
     webhook_max_attempts: int = Field(
         8, ge=1, le=20, description="Tries of a webhook delivery before it is a dead letter."
     )

@@ -14,6 +14,7 @@ from application.errors import WorkerNotFound
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
+from application.jobs.notices import Notices
 from application.jobs.schedule_job import ScheduleJob
 from application.operations.context import OperationContext
 from application.operations.engine import OperationEngine
@@ -96,6 +97,16 @@ def build_idle_job(system: FleetParts) -> IdleJob:
         run_sync=system.run_sync,
         config=system.configs.idle,
         labs=system.labs,
+        notices=build_notices(system),
+    )
+
+
+def build_notices(system: FleetParts) -> Notices:
+    return Notices(
+        store=system.store,
+        cml=system.cml,
+        run_sync=system.run_sync,
+        minutes=system.settings.notice_minutes,
     )
 
 
@@ -105,6 +116,7 @@ def build_schedule_job(system: FleetParts) -> ScheduleJob:
         read_model=system.read_model,
         schedules=system.schedules,
         run_sync=system.run_sync,
+        notices=build_notices(system),
     )
 
 

@@ -15,12 +15,14 @@ from application.cml import (
     CmlHealth,
     CmlLab,
     CmlLicensing,
+    CmlNotice,
     CmlStats,
     CmlSystemInfo,
     CmlTelemetryEvent,
     LabAction,
     parse_lab,
     parse_licensing,
+    parse_notice,
     parse_system_health,
     parse_system_information,
     parse_system_stats,
@@ -173,6 +175,20 @@ class HttpCml:
         """``DELETE /licensing/deregistration`` (204, or 202 when only the local part
         could be done); 400 when already deregistered."""
         await self.transport.request(host, "DELETE", "/licensing/deregistration")
+
+    async def post_notice(self, host: str, label: str, content: str) -> str:
+        """``POST /system/notices``: an enabled WARNING for all users; the answer's id."""
+        body = {"level": "WARNING", "label": label[:128], "content": content[:8192],
+                "enabled": True}  # fmt: skip
+        response = await self.transport.request(host, "POST", "/system/notices", json=body)
+        notice = _parsed(host, "/system/notices", parse_notice, response.json())
+        return notice.id
+
+    async def notices(self, host: str) -> tuple[CmlNotice, ...]:
+        response = await self.transport.request(host, "GET", "/system/notices")
+        return _parsed(
+            host, "/system/notices", lambda b: tuple(parse_notice(n) for n in b), response.json()
+        )
 
     async def act_on_lab(self, host: str, lab_id: str, action: LabAction) -> None:
         """``PUT /labs/{lab_id}/start|stop|wipe`` or ``DELETE /labs/{lab_id}`` (204)."""

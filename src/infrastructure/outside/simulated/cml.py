@@ -116,6 +116,16 @@ class SimulatedCml:
         instance = await self._enter("POST /import", host)
         return self.world.import_lab(instance, dict(topology), title)
 
+    async def post_notice(self, host: str, label: str, content: str) -> str:
+        instance = await self._enter("POST /system/notices", host)
+        body = {"level": "WARNING", "label": label[:128], "content": content[:8192],
+                "enabled": True}  # fmt: skip
+        return str(self.world.post_notice(instance, body)["id"])
+
+    async def notices(self, host: str) -> tuple[api.CmlNotice, ...]:
+        found = await self._read("GET /system/notices", host, lambda i: list(i.cml.notices))
+        return tuple(api.parse_notice(n) for n in found)
+
     async def telemetry_events(self, host: str) -> tuple[api.CmlTelemetryEvent, ...]:
         events = await self._read("GET /telemetry/events", host, lambda i: list(i.cml.events))
         return tuple(api.parse_telemetry_event(e) for e in events)

@@ -101,6 +101,7 @@ class SimCml:
         self.registration, self.authorization = rng.choices(LICENSE_STATES, weights=(55, 35, 10))[0]
         self.license_pending: tuple[datetime, str, str] | None = None
         self.license_failure: str | None = None
+        self.notices: list[dict[str, Any]] = []  # system notices (``SystemNotice`` bodies)
 
     # ----------------------------------------------------------------- life
 

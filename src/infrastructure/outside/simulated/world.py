@@ -169,6 +169,23 @@ class SimWorld:
             self.journal.append(entry | {"lab": lab_id, "topology": topology, "title": title})
             return lab_id
 
+    def post_notice(self, instance: SimInstance, body: dict[str, Any]) -> dict[str, Any]:
+        """A system notice posted to the instance's CML (``SimCml.notices``): the stored
+        ``SystemNotice``, with its new id."""
+        with self.lock:
+            notice = {
+                "id": str(uuid.uuid4()),
+                "level": body["level"],
+                "label": body["label"],
+                "content": body.get("content", ""),
+                "enabled": bool(body.get("enabled", False)),
+                "activated": self.now().isoformat() if body.get("enabled") else None,
+                "acknowledged": {},
+                "groups": list(body.get("groups", [])),
+            }
+            instance.cml.notices.append(notice)
+            return dict(notice)
+
     def count_token(self, token: str) -> None:
         """A ``RunInstances`` call with this client token reached "AWS"."""
         with self.lock:

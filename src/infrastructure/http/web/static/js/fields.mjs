@@ -83,6 +83,7 @@ export function fieldGroups(w) {
     ] },
     { title: 'Tags', rows: [
       row('Team', 'team', text(w.team)),
+      row('Users warned', 'notice_down_at', w.notice_down_at ? `it goes down at ${dateTime(w.notice_down_at)}` : DASH),
       row('Schedule', ['schedule', 'schedule_override_until'], {
         value: w.schedule_override_until
           ? `${text(w.schedule)} (kept running until ${dateTime(w.schedule_override_until)})`

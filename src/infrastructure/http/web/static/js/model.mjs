@@ -72,7 +72,7 @@ function newWorker(data, fields) {
     idle_timeout_minutes: data.idle_timeout_minutes ?? fields.defaults.timeout_minutes,
     idle_timeout_overridden: data.idle_timeout_minutes != null, idle_since: null,
     auto_pause_due_at: null, pause_history: [], last_paused_at: null, last_resumed_at: null,
-    auto_pause_count: 0, manual_pause_count: 0, external_pause_count: 0, scheduled_pause_count: 0, resume_count: 0,
+    auto_pause_count: 0, manual_pause_count: 0, external_pause_count: 0, scheduled_pause_count: 0, notice_down_at: null, resume_count: 0,
     tags: { ...(data.tags ?? {}) }, created_at: at, created_by: data.actor, updated_at: at,
     last_actor: data.actor, last_correlation_id: fields.correlationId, terminated_at: null,
     last_operation_error: null, team: (data.tags ?? {})[TEAM_TAG] ?? null,
@@ -175,6 +175,7 @@ const APPLY = {
   'worker.tags.applied': (w) => w,
   'worker.team.changed': (w, d) => ({ ...w, team: d.team ?? null }),
   'worker.schedule.overridden': (w, d) => ({ ...w, schedule_override_until: d.until ?? null }),
+  'worker.notice.posted': (w, d) => ({ ...w, notice_down_at: d.down_at }),
   // Lab operations change the worker's labs, not the worker: the drawer refetches them.
   'worker.lab.operation.requested': (w) => w,
   'worker.lab.operation.done': (w) => w,

@@ -31,6 +31,7 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.tags.applied",
   "worker.team.changed",
   "worker.schedule.overridden",
+  "worker.notice.posted",
   "worker.lab.operation.requested",
   "worker.lab.operation.done",
   "worker.lab.operation.failed"

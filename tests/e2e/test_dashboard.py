@@ -455,3 +455,30 @@ def test_an_operator_cannot_change_a_team(
 
     expect(page.locator("#d-idle")).to_be_visible()
     expect(page.locator("#d-team")).to_be_hidden()
+
+
+def test_the_drawer_says_when_the_workers_schedule_stops_it(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    now = datetime.now(UTC)
+    end = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    hours = {"days": "mon-sun", "start": "00:00", "end": f"{end:%H:%M}"}
+    if end.date() != now.date():  # the end is past midnight: hours from now's minute on
+        hours["start"] = f"{now - timedelta(minutes=1):%H:%M}"
+    with server.api(tokens.admin) as api:
+        schedule = {"timezone": "UTC", "periods": [hours]}
+        assert api.put("/api/schedules/class", json=schedule).status_code == 200
+        tagged = api.patch(f"/api/workers/{fleet['evpn-lab']}/tags",
+                           json={"add": {"cml-fleet:schedule": "class"}})  # fmt: skip
+        assert tagged.status_code == 200
+    page = signed_in(new_page, server, tokens.viewer)
+
+    open_drawer(page, fleet["evpn-lab"], "evpn-lab")
+
+    expect(page.locator("#d-schedule")).to_have_text(
+        re.compile(rf"^Schedule class: stops {end:%H:%M} UTC, in (1 h 5\d min|2 h 00 min)\.$")
+    )
+    open_drawer_of_other = fleet["ospf-study"]
+    page.keyboard.press("Escape")
+    open_drawer(page, open_drawer_of_other, "ospf-study")
+    expect(page.locator("#d-schedule")).to_be_hidden()

@@ -19,8 +19,8 @@ const LAB_OUTCOMES = new Set(['worker.lab.operation.done', 'worker.lab.operation
 const FOCUSABLE = 'button:not([disabled]):not([hidden]), input:not([disabled]), select, [href], [tabindex="0"]';
 
 export class Drawer {
-  constructor({ root, backdrop, fleet, role, now, labs }) {
-    Object.assign(this, { root, backdrop, fleet, role, now, labs });
+  constructor({ root, backdrop, fleet, role, now, labs, schedules }) {
+    Object.assign(this, { root, backdrop, fleet, role, now, labs, schedules });
     this.id = null;
     this.opener = null;
     this.frame = 0;
@@ -113,7 +113,17 @@ export class Drawer {
 
   tick() {
     const w = this.isOpen ? this.fleet.get(this.id) : undefined;
-    if (w !== undefined) setText(this.$('#d-countdown'), idleText(w, this.now()));
+    if (w !== undefined) {
+      setText(this.$('#d-countdown'), idleText(w, this.now()));
+      this._paintSchedule(w);
+    }
+  }
+
+  _paintSchedule(w) {
+    const text = this.schedules ? this.schedules.textFor(w, this.now()) : '';
+    const el = this.$('#d-schedule');
+    el.hidden = text === '';
+    setText(el, text);
   }
 
   _key(event) {
@@ -148,6 +158,7 @@ export class Drawer {
       badge(`CML ${words(w.service_status)}`, serviceTone(w.service_status), 'CML service'),
       badge(`license ${words(w.license_status)}`, licenseTone(w.license_status), 'License'));
     setText(this.$('#d-countdown'), idleText(w, this.now()));
+    this._paintSchedule(w);
     this._paintActions(w);
     this.$('#d-fields').replaceChildren(...fieldGroups(w).map(groupSection));
   }

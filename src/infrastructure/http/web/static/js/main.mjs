@@ -16,6 +16,7 @@ import { LabPanel } from './lab-panel.mjs';
 import { LABS_CHANGED, RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
 import { PendingCommands } from './outcomes.mjs';
 import { Stream } from './stream.mjs';
+import { Schedules } from './schedules.mjs';
 import { Summary } from './summary.mjs';
 import { Toasts } from './toasts.mjs';
 
@@ -108,8 +109,9 @@ class Dashboard {
     const labs = new LabPanel({ root: $('#d-labs'), form: $('#d-lab-import'), role: me.role, now,
       confirm, toasts: this.toasts, pending: this.pending,
       workerName: (id) => fleet.get(id)?.name ?? 'worker' });
+    this.schedules = new Schedules();
     this.drawer = new Drawer({ root: $('#drawer'), backdrop: $('#drawer-backdrop'), fleet,
-      role: me.role, now, labs });
+      role: me.role, now, labs, schedules: this.schedules });
     this.controls = new Controls(this.view, fleet);
     this.summary = new Summary(fleet, now);
     this.commands = new Commands({ fleet, role: me.role, pending: this.pending, toasts: this.toasts,
@@ -131,6 +133,7 @@ class Dashboard {
     this.controls.setLayout(matchMedia('(max-width: 760px)').matches ? 'cards' : 'table');
     if (this.fleet.ready) this.controls.regions();
     new HealthBanner($('#health')).start();
+    this.schedules.start();
     setInterval(() => this.tick(), 1000);
   }
 

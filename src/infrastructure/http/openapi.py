@@ -118,7 +118,7 @@ class Documented(RouteDoc):
 
 
 def as_route_doc(op: Operation) -> Documented:
-    word = {200: "OK", 202: "Accepted", 204: "Done; no body."}[op.status]
+    word = {200: "OK", 201: "Created", 202: "Accepted", 204: "Done; no body."}[op.status]
     params = tuple(Param("id", UUID_ID.schema, UUID_ID.description, "path", True)
                    for _ in range("{id}" in op.path))  # fmt: skip
     return Documented(

@@ -76,7 +76,7 @@ class Matrix:
     def call(self, method: str, path: str, caller: str) -> int:
         # app.css and favicon.svg are public (the login page shows them); the rest is not
         url = path.replace("{id}", self.worker_id).replace("{path}", "js/main.mjs")
-        url = url.replace("{lab_id}", LAB_ID)
+        url = url.replace("{lab_id}", LAB_ID).replace("{delivery}", "1")
         if path == "/api/admin/jobs/{id}/run":
             url = path.replace("{id}", "no-such-job")
         url += QUERIES.get(path, "")

@@ -62,7 +62,8 @@ class Teams:
         system.labs.replace(labs, datetime.now(UTC))
 
     def call(self, method: str, path: str, caller: str, worker: str) -> tuple[int, str]:
-        url = path.replace("{id}", worker).replace("{lab_id}", LAB_ID) + QUERIES.get(path, "")
+        url = path.replace("{id}", worker).replace("{lab_id}", LAB_ID).replace("{delivery}", "1")
+        url += QUERIES.get(path, "")
         body = {} if method in {"POST", "PUT", "PATCH"} else None
         answer = self.client.request(method, url, headers=self.callers[caller], json=body)
         kind = (

@@ -22,6 +22,7 @@ from application.ports import RunSync
 from application.webhooks.messages import cloud_event
 from application.webhooks.ports import NewDelivery, WebhookStore
 from application.webhooks.subscriptions import Subscription, wanted_types
+from infrastructure.running.webhooks.tasks import stop_task
 from infrastructure.store.event_store import FleetEventStore
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,10 @@ class WebhookOutbox:
             self._task = asyncio.create_task(self._follow(), name="webhook-outbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        task, self._task = self._task, None
+        if task is not None:
             self.store.wake()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+            await stop_task(task)
 
     async def _follow(self) -> None:
         position = await self.run_sync(self._first_position)

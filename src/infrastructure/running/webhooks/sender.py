@@ -25,6 +25,7 @@ from application.ports import RunSync
 from application.webhooks.messages import backoff, body, headers, message_id
 from application.webhooks.ports import Attempt, Delivery, WebhookStore
 from application.webhooks.subscriptions import Subscription
+from infrastructure.running.webhooks.tasks import stop_task
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,9 @@ class WebhookSender:
             self._task = asyncio.create_task(self._send_loop(), name="webhook-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        task, self._task = self._task, None
+        if task is not None:
+            await stop_task(task)
 
     async def _send_loop(self) -> None:
         limits = httpx.Limits(max_connections=self.concurrency * 2)

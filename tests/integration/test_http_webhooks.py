@@ -141,3 +141,22 @@ def test_deliveries_are_listed_by_state_and_a_resend_needs_a_dead_letter(api: Ap
     assert missing.status_code == 404 and missing.json()["type"].endswith(":dead-letter-not-found")
     huge = api.call("admin", "POST", f"/api/webhook-deliveries/{2**64}/resend")
     assert huge.status_code == 404
+
+
+def test_a_receiver_that_does_not_answer_shows_in_the_metrics(api: Api) -> None:
+    import socket
+
+    with socket.socket() as probe:  # nothing listens there
+        probe.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    api.call("admin", "POST", "/api/webhooks", HOOK | {"url": nowhere})
+    worker = running(api.system, "lab-1")
+    api.call("operator", "POST", f"/api/workers/{worker}/pause")
+
+    def failed() -> str | None:
+        text = api.call("admin", "GET", "/metrics").text
+        return text if 'cml_fleet_webhook_requests_total{result="failed"} 1.0' in text else None
+
+    text = poll(failed)
+    assert 'cml_fleet_webhook_deliveries{state="pending",webhook="ops"} 1.0' in text
+    assert nowhere not in text and SECRET not in text

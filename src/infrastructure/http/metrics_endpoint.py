@@ -98,6 +98,7 @@ class SystemCollector(Collector):
         yield self._retries()
         yield from self._regions()
         yield from self._operations()
+        yield from self._webhooks()
         yield self._problems()
 
     def _jobs(self) -> Iterator[Metric]:
@@ -152,6 +153,25 @@ class SystemCollector(Collector):
             "How long the oldest operation in flight has been (0: none).",
             value=running.oldest_in_flight_seconds() if running else 0.0,
         )
+
+    def _webhooks(self) -> Iterator[Metric]:
+        sent = CounterMetricFamily(
+            "cml_fleet_webhook_requests",
+            "Webhook deliveries sent by this process, by result (delivered, failed: to be "
+            "tried again or dead, dead: given up on).",
+            labels=["result"],
+        )
+        for result, count in sorted(self.system.webhook_delivery.sender.sent.items()):
+            sent.add_metric([result], count)
+        waiting = GaugeMetricFamily(
+            "cml_fleet_webhook_deliveries",
+            "Webhook deliveries by subscription and state (pending, dead: the dead letters).",
+            labels=["webhook", "state"],
+        )
+        for webhook, states in sorted(self.system.webhooks.counts().items()):
+            for state in ("pending", "dead"):
+                waiting.add_metric([webhook, state], states.get(state, 0))
+        yield from (sent, waiting)
 
     def _problems(self) -> Metric:
         found = GaugeMetricFamily(

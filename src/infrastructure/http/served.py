@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from infrastructure.running.leadership import LeaderGate
     from infrastructure.running.operations import LicenseTokenBox, OperationsReactor
     from infrastructure.running.scheduler import FleetScheduler
+    from infrastructure.running.webhooks.delivery import WebhookDelivery
     from infrastructure.shared.configs import Configs
     from infrastructure.shared.settings import Settings
     from infrastructure.store.conflicts import ConflictRetries
@@ -104,6 +105,8 @@ class Observed(Administering, Parts, Protocol):
     def region_health(self) -> RegionHealth: ...
     @property
     def conflicts(self) -> ConflictRetries: ...
+    @property
+    def webhook_delivery(self) -> WebhookDelivery: ...
 
 
 class Served(Acting, Observed, Guarding, Protocol):

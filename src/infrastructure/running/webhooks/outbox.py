@@ -115,7 +115,7 @@ class WebhookOutbox:
             if not takers:
                 continue
             event: dict[str, Any] = cloud_event(notification)
-            name = self.name_of(notification.worker_id)
+            name = self.name_of(notification.worker_id) or notification.payload.get("name")
             if name is not None:
                 event["cmlfleetworkername"] = name
             found += [NewDelivery(s.id, n.id, event) for s in takers]

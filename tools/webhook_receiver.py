@@ -45,8 +45,9 @@ def signature_ok(secret: str, headers: Any, body: bytes, now: float) -> bool:
 
 
 class Received:
-    def __init__(self, fail: int = 0, delay: float = 0.0) -> None:
+    def __init__(self, fail: int = 0, delay: float = 0.0, skew: float = 0.0) -> None:
         self.delay = delay  # seconds taken by each request (a slow receiver)
+        self.skew = skew  # seconds this receiver's clock is ahead (tests with a fake clock)
         self.lock = threading.Lock()
         self.requests = 0  # every signed request, repeats included
         self.events: list[dict[str, Any]] = []  # each event once
@@ -101,7 +102,7 @@ def handler(received: Received, secret: str) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("content-length") or 0))
-            if not signature_ok(secret, self.headers, body, time.time()):
+            if not signature_ok(secret, self.headers, body, time.time() + received.skew):
                 with received.lock:
                     received.refused += 1
                 return self._answer(401)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 
 from application.dto import doc
 from application.mapper import rfc3339
@@ -34,6 +34,9 @@ class CostLedger:
     running_since: datetime | None = None
     saved_seconds: float = 0.0
     saved_since: datetime | None = None
+    days: tuple[tuple[str, float], ...] = ()
+    """Running seconds by UTC day (``YYYY-MM-DD``), closed intervals, the last
+    ``DAYS_KEPT`` days: a month's spend and the cost per day come from here."""
 
     def after(self, event: CMLWorker.Event, status: str, name: str) -> CostLedger:
         """The ledger once ``event`` happened, leaving the worker in ``status``."""
@@ -44,7 +47,8 @@ class CostLedger:
             ledger = replace(ledger, running_since=at)
         elif not running and ledger.running_since is not None:
             spent = ledger.running_seconds + _seconds(ledger.running_since, at)
-            ledger = replace(ledger, running_seconds=spent, running_since=None)
+            days = _add_days(ledger.days, ledger.running_since, at)
+            ledger = replace(ledger, running_seconds=spent, running_since=None, days=days)
         if _auto_pause(event) and ledger.saved_since is None:
             return replace(ledger, saved_since=at)
         saving_ends = status in _UP or status in _FINAL
@@ -58,6 +62,30 @@ class CostLedger:
         running = self.running_seconds + _seconds(self.running_since, now)
         saved = self.saved_seconds + _seconds(self.saved_since, now)
         return running / HOUR, saved / HOUR
+
+    def running_by_day(self, now: datetime) -> dict[str, float]:
+        """Running seconds by UTC day, the open interval counted up to ``now``."""
+        days = _add_days(self.days, self.running_since, now) if self.running_since else self.days
+        return dict(days)
+
+
+DAYS_KEPT = 62
+
+
+def _add_days(
+    days: tuple[tuple[str, float], ...], since: datetime | None, until: datetime
+) -> tuple[tuple[str, float], ...]:
+    """``days`` plus the interval ``[since, until)`` split at UTC midnights."""
+    counted = dict(days)
+    at = since.astimezone(UTC) if since is not None else until
+    end = until.astimezone(UTC)
+    while at < end:
+        midnight = datetime.combine(at.date() + timedelta(days=1), time(0), UTC)
+        upto = min(midnight, end)
+        key = at.date().isoformat()
+        counted[key] = counted.get(key, 0.0) + (upto - at).total_seconds()
+        at = upto
+    return tuple(sorted(counted.items())[-DAYS_KEPT:])
 
 
 def _auto_pause(event: CMLWorker.Event) -> bool:

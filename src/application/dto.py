@@ -27,7 +27,7 @@ class PauseDto:
     """One pause of a worker and its resume, if any."""
 
     paused_at: str = field(metadata=doc("When the pause was recorded, RFC 3339 UTC."))
-    reason: str = field(metadata=doc("manual, idle_timeout, external or schedule."))
+    reason: str = field(metadata=doc("manual, idle_timeout, external, schedule or budget."))
     actor: str = field(metadata=doc("Who paused it (user name, job or 'external')."))
     idle_minutes: float | None = field(metadata=doc("Idle minutes at an automatic pause."))
     resumed_at: str | None = field(metadata=doc("When it was resumed, RFC 3339 UTC."))
@@ -118,3 +118,4 @@ class CMLWorkerDto:
     scheduled_pause_count: int = field(
         default=0, metadata=doc("Pauses by its office-hours schedule.")
     )
+    budget_pause_count: int = field(default=0, metadata=doc("Pauses by an enforced budget."))

@@ -102,6 +102,7 @@ def map_worker_to_dto(worker: CMLWorker, idle: IdleDefaults = IdleDefaults()) ->
         schedule=worker.schedule,
         schedule_override_until=rfc3339(worker.schedule_override_until),
         scheduled_pause_count=worker.scheduled_pause_count,
+        budget_pause_count=worker.budget_pause_count,
         notice_down_at=rfc3339(worker.notice_down_at),
         created_at=_required(worker.created_on),
         created_by=worker.created_by,

@@ -50,6 +50,7 @@ class PauseReason(Enum):
     IDLE_TIMEOUT = "idle_timeout"
     EXTERNAL = "external"
     SCHEDULE = "schedule"
+    BUDGET = "budget"
 
 
 LIVE_STATUSES = frozenset(
@@ -92,6 +93,7 @@ PAUSE_COUNTERS: dict[PauseReason, str] = {
     PauseReason.MANUAL: "manual_pause_count",
     PauseReason.EXTERNAL: "external_pause_count",
     PauseReason.SCHEDULE: "scheduled_pause_count",
+    PauseReason.BUDGET: "budget_pause_count",
 }
 """Which of the worker's counters a pause for each reason adds one to."""
 

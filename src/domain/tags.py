@@ -9,7 +9,9 @@ Two of ours are the worker's, kept, observed and written to EC2 like any tag:
 ``cml-fleet:team`` (:data:`TEAM_TAG`) names its team and is changed only as the team
 (``CMLWorker.assign_team``, an admin's), never through a tag patch;
 ``cml-fleet:schedule`` (:data:`SCHEDULE_TAG`) names the office-hours schedule it follows
-(``domain.schedules``), set like any tag (an admin's patch, or in EC2).
+(``domain.schedules``), set like any tag (an admin's patch, or in EC2);
+``cml-fleet:budget-exempt`` (:data:`BUDGET_EXEMPT_TAG`) ``true`` keeps an enforced budget
+from pausing it (``application.budgets``), set the same way.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ PROTECTED_KEYS = frozenset({"Name"})
 PROTECTED_PREFIXES = ("cml-fleet:", "aws:")
 TEAM_TAG = "cml-fleet:team"
 SCHEDULE_TAG = "cml-fleet:schedule"
-WORKERS_OWN = frozenset({TEAM_TAG, SCHEDULE_TAG})
+BUDGET_EXEMPT_TAG = "cml-fleet:budget-exempt"
+WORKERS_OWN = frozenset({TEAM_TAG, SCHEDULE_TAG, BUDGET_EXEMPT_TAG})
 """``cml-fleet:*`` keys that belong to the worker, not to cml-fleet's bookkeeping."""
 MAX_TEAM = 64
 

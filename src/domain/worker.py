@@ -156,7 +156,7 @@ class CMLWorker(WorkerState, Aggregate):
         self.idle_timeout_minutes = idle_timeout_minutes
         self.pause_history, self.last_paused_at, self.last_resumed_at = (), None, None
         self.auto_pause_count = self.manual_pause_count = self.external_pause_count = 0
-        self.scheduled_pause_count = 0
+        self.scheduled_pause_count = self.budget_pause_count = 0
         self.resume_count = 0
         self.tags = dict(tags or {})
         self.created_by = self.last_actor = actor

@@ -59,6 +59,8 @@ class WorkerState:
     external_pause_count: int
     scheduled_pause_count: int = 0
     """Pauses by an office-hours schedule (added after workers were first stored)."""
+    budget_pause_count: int = 0
+    """Pauses by an enforced budget (added after workers were first stored)."""
     resume_count: int
     tags: dict[str, str]
     tags_pending_version: int | None = None

@@ -45,8 +45,8 @@ SECRET = "receiver-secret-0123"
 
 
 class Receiver:
-    def __init__(self, fail: int = 0, port: int = 0, delay: float = 0.0) -> None:
-        self.received = Received(fail, delay)
+    def __init__(self, fail: int = 0, port: int = 0, delay: float = 0.0, skew: float = 0.0):
+        self.received = Received(fail, delay, skew)
         self.server = ThreadingHTTPServer(("127.0.0.1", port), handler(self.received, SECRET))
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -15,6 +15,7 @@ from application.contracts.base import VERSION, ExactJsonSchema, schema_id
 from application.contracts.notifications import NOTIFICATION_CONTRACTS
 from application.contracts.operations import DiscoveryResult
 from application.contracts.requests import (
+    BudgetRequest,
     CreateWorkerRequest,
     IdleDetectionRequest,
     ImportWorkerRequest,
@@ -27,7 +28,10 @@ from application.contracts.requests import (
     WebhookRequest,
 )
 from application.contracts.responses import (
+    BudgetList,
+    BudgetView,
     CommandAccepted,
+    DailyCosts,
     FleetSummaryResponse,
     HealthStatus,
     LabPageResponse,
@@ -71,6 +75,10 @@ REST_MODELS: tuple[type[BaseModel], ...] = (
     WebhookView,
     WebhookList,
     WebhookDeliveryList,
+    BudgetRequest,
+    BudgetView,
+    BudgetList,
+    DailyCosts,
 )
 
 

@@ -192,7 +192,7 @@ class WorkerIdleTimeoutChanged(WorkerNotificationPayload):
 class WorkerPaused(WorkerNotificationPayload):
     """worker.paused: the worker is paused (stopped to save money)."""
 
-    reason: str = Field(description="manual, idle_timeout, external or schedule.")
+    reason: str = Field(description="manual, idle_timeout, external, schedule or budget.")
     paused_at: str = Field(description="When the pause happened, RFC 3339 UTC.")
     idle_minutes: float | None = Field(description="Idle minutes at an automatic pause.")
     status: str | None = Field(description=NULL_STATUS)
@@ -201,7 +201,7 @@ class WorkerPaused(WorkerNotificationPayload):
 class WorkerResumed(WorkerNotificationPayload):
     """worker.resumed: a paused worker is started again (opens the snooze period)."""
 
-    reason: str = Field(description="manual, idle_timeout, external or schedule.")
+    reason: str = Field(description="manual, idle_timeout, external, schedule or budget.")
     resumed_at: str = Field(description="When the resume happened, RFC 3339 UTC.")
     status: str | None = Field(description=NULL_STATUS)
 

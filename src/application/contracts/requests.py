@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema
 
+from application.budgets import MAX_AMOUNT, SCOPE_PATTERN
 from application.contracts.base import RequestContract
 from application.webhooks.subscriptions import EVENT_TYPES, GROUPS
 from domain.schedules import NAME_PATTERN
@@ -271,3 +272,19 @@ class WebhookRequest(RequestContract):
         False, description="Send pending events together (a CloudEvents batch; Slack: lines)."
     )
     description: str = Field("", max_length=200, pattern=NO_CONTROLS, description="A note.")
+
+
+class BudgetRequest(RequestContract):
+    """A monthly budget (``PUT /api/budgets/{name}``): what a scope may cost a month."""
+
+    amount: float = Field(gt=0, le=MAX_AMOUNT, description="Per calendar month (UTC).")
+    scope: str = Field(
+        "fleet", pattern=SCOPE_PATTERN, description="fleet, team:<team> or tag:<key>=<value>."
+    )
+    thresholds: list[Annotated[int, Field(ge=1, le=1000)]] = Field(
+        default_factory=lambda: [50, 80, 100], min_length=1, max_length=10,
+        description="Percentages of amount that alert (webhooks, group budget) once a month.",
+    )  # fmt: skip
+    enforce: bool = Field(
+        False, description="At 100 %, pause the scope's running workers (not exempt ones)."
+    )

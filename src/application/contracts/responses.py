@@ -197,3 +197,39 @@ class WebhookDeliveryView(ResponseContract):
 
 class WebhookDeliveryList(ResponseContract):
     items: list[WebhookDeliveryView] = Field(description="Newest first.")
+
+
+class BudgetView(ResponseContract):
+    """A budget and how this month stands."""
+
+    name: str = Field(description="Its name.")
+    amount: float = Field(description="What its scope may cost a month.")
+    scope: str = Field(description="fleet, team:<team> or tag:<key>=<value>.")
+    thresholds: list[int] = Field(description="Percentages that alert.")
+    enforce: bool = Field(description="Whether it pauses workers at 100 %.")
+    currency: str = Field(description="Currency of every amount.")
+    month: str = Field(description="The month (UTC), YYYY-MM.")
+    spend: float = Field(description="What the scope's workers cost this month so far.")
+    forecast: float = Field(description="The month's spend if it goes on as it has.")
+    percent: float = Field(description="spend / amount, in percent.")
+    alerted: list[int] = Field(description="Thresholds alerted this month.")
+    lifted_by: str | None = Field(description="Who lifted enforcement this month, if anyone.")
+    workers: int = Field(description="Workers in its scope now.")
+
+
+class BudgetList(ResponseContract):
+    items: list[BudgetView] = Field(description="Every budget, by name.")
+
+
+class DailyCost(ResponseContract):
+    day: str = Field(description="YYYY-MM-DD (UTC).")
+    cost: float = Field(description="What running workers cost that day.")
+
+
+class DailyCosts(ResponseContract):
+    """The fleet's running cost per day this month (the workers you see)."""
+
+    currency: str = Field(description="Currency of every amount.")
+    month: str = Field(description="YYYY-MM (UTC).")
+    days: list[DailyCost] = Field(description="Each day of the month so far.")
+    total: float = Field(description="The month so far.")

@@ -54,6 +54,10 @@ def cloud_event(n: WorkerNotification) -> dict[str, Any]:
 def slack_text(event: Mapping[str, Any], name: str | None = None) -> str:
     """One line an operator reads in a channel."""
     data = event["data"]
+    if data["type"].startswith("budget."):
+        return (f"cml-fleet: budget {data['budget']} reached {data['threshold']} % in "
+                f"{data['month']}: {data['spend']:,.2f} of {data['amount']:,.2f} "
+                f"{data['currency']} (forecast {data['forecast']:,.2f})")  # fmt: skip
     what = data["type"].removeprefix("worker.").replace("_", " ").replace(".", " ")
     worker = name or data["worker_id"]
     detail = [f"{k}={data[k]}" for k in ("reason", "status", "service_status") if data.get(k)]

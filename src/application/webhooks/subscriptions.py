@@ -64,6 +64,7 @@ GROUPS: Mapping[str, tuple[frozenset[str], Test]] = {
         frozenset({"worker.service_status.changed"}),
         lambda n: n.payload.get("service_status") == "unreachable",
     ),
+    "budget": (frozenset(), _always),  # budget alerts: not in the log (application.budgets)
     "*": (EVENT_TYPES, _always),
 }
 """Selectors by purpose: the event types each may match, and its test."""

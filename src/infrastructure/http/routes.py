@@ -26,6 +26,7 @@ from application.labs import LAB_STATES
 from application.queries import CURSOR_PATTERN
 from domain.labs import LAB_ID_PATTERN
 from domain.schedules import NAME_PATTERN as SCHEDULE_NAME_PATTERN
+from infrastructure.http import budget_endpoints as budgets
 from infrastructure.http import command_endpoints as cmd
 from infrastructure.http import discovery_endpoints as ops_http
 from infrastructure.http import health_endpoints as health
@@ -141,6 +142,11 @@ SCHEDULE_NAME = Param(
     "path",
     True,
 )
+BUDGET = "/api/budgets/{name}"
+BUDGET_NAME = Param(
+    "name", {"type": "string", "pattern": SCHEDULE_NAME_PATTERN},
+    "The budget's name: 1-63 of a-z, 0-9 and -, starting with a letter or digit.", "path", True,
+)  # fmt: skip
 WEBHOOK = "/api/webhooks/{name}"
 WEBHOOK_NAME = Param(
     "name", {"type": "string", "pattern": SCHEDULE_NAME_PATTERN},
@@ -245,6 +251,22 @@ OPERATIONS: tuple[Operation, ...] = (
               errors=(415, 422)),
     Operation("DELETE", SCHEDULE, sched.delete_schedule, "Remove a schedule", "admin", 204,
               params=(SCHEDULE_NAME,), errors=(404, 422)),
+    Operation("GET", "/api/budgets", budgets.list_budgets,
+              "Monthly budgets with this month's spend and forecast", "viewer",
+              answer=rs.BudgetList, errors=()),
+    Operation("GET", BUDGET, budgets.get_budget, "One budget", "viewer", answer=rs.BudgetView,
+              params=(BUDGET_NAME,), errors=(404, 422)),
+    Operation("PUT", BUDGET, budgets.put_budget, "Define or change a budget", "admin",
+              body=rq.BudgetRequest, answer=rs.BudgetView, params=(BUDGET_NAME,),
+              errors=(415, 422)),
+    Operation("DELETE", BUDGET, budgets.delete_budget, "Remove a budget", "admin", 204,
+              params=(BUDGET_NAME,), errors=(404, 422)),
+    Operation("POST", f"{BUDGET}/lift", budgets.lift_budget,
+              "Stop enforcing a budget for the rest of this month", "admin",
+              answer=rs.BudgetView, params=(BUDGET_NAME,), errors=(404, 409, 422)),
+    Operation("GET", "/api/fleet/daily-costs", budgets.daily_costs,
+              "Running cost per day this month (the workers you see)", "viewer",
+              answer=rs.DailyCosts, errors=()),
     Operation("GET", "/api/webhooks", hooks.list_webhooks,
               "The webhook subscriptions and how their deliveries stand", "admin",
               answer=rs.WebhookList, errors=()),

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, TypeVarTuple, Unpack
 
 if TYPE_CHECKING:
+    from application.budgets import BudgetStore
     from application.cloud import CloudPort
     from application.cml import CmlPort
     from application.commands.group_commit import GroupCommit
@@ -60,6 +61,8 @@ class Reading(Protocol):
     def schedules(self) -> ScheduleStore: ...
     @property
     def webhooks(self) -> WebhookStore: ...
+    @property
+    def budgets(self) -> BudgetStore: ...
     @property
     def configs(self) -> Configs: ...
 

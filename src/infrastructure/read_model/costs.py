@@ -39,6 +39,7 @@ def decode(text: str) -> CostLedger:
     for key in ("running_since", "saved_since"):
         if data[key] is not None:
             data[key] = datetime.fromisoformat(data[key])
+    data["days"] = tuple((day, float(s)) for day, s in data.get("days", ()))  # none: older rows
     return CostLedger(**data)
 
 

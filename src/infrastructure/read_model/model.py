@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, fields
 from datetime import datetime
 
-from application.costs import FleetCost, Prices, fleet_cost
+from application.costs import CostLedger, FleetCost, Prices, fleet_cost
 from application.dto import ActivityDto, CMLWorkerDto, PauseDto
 from application.errors import WorkerNotFound
 from application.mapper import IdleDefaults
@@ -161,6 +161,11 @@ class ReadModel:
 
     def position(self) -> int:
         return self.view.position()
+
+    def cost_ledgers(self) -> list[CostLedger]:
+        """Every worker's cost ledger (terminated ones too: their hours were spent)."""
+        texts, _ = self.view.all_ledgers()
+        return [decode_ledger(t) for t in texts]
 
     def fleet_costs(
         self,

@@ -246,6 +246,9 @@ class Settings(BaseSettings):
     schedule_interval_seconds: float = Field(
         60.0, gt=0, description="How often workers are held to their office-hours schedules."
     )
+    budget_interval_seconds: float = Field(
+        300.0, gt=0, description="How often budgets are checked (alerts, enforcement)."
+    )
     notice_minutes: float = Field(
         10.0, ge=0, le=120,
         description="Warn a worker's CML users this long before an idle pause or a scheduled "

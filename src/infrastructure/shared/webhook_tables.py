@@ -24,9 +24,20 @@ def _schema(serial: str) -> tuple[str, ...]:
             ON webhook_deliveries (subscription_id, id)""",
         """CREATE TABLE IF NOT EXISTS webhook_tracking (
             name TEXT PRIMARY KEY, position BIGINT NOT NULL)""",
+        "CREATE TABLE IF NOT EXISTS budgets (name TEXT PRIMARY KEY, body TEXT NOT NULL)",
+        f"""CREATE TABLE IF NOT EXISTS budget_alerts (
+            id {serial}, budget TEXT NOT NULL, month TEXT NOT NULL,
+            threshold INTEGER NOT NULL, spend DOUBLE PRECISION NOT NULL, at TEXT NOT NULL,
+            UNIQUE (budget, month, threshold))""",
+        """CREATE TABLE IF NOT EXISTS budget_lifts (
+            budget TEXT NOT NULL, month TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (budget, month))""",
     )
 
 
 SQLITE_SCHEMA = _schema("INTEGER PRIMARY KEY AUTOINCREMENT")
 PG_SCHEMA = _schema("BIGSERIAL PRIMARY KEY")
-TABLES = ("webhook_subscriptions", "webhook_events", "webhook_deliveries", "webhook_tracking")
+TABLES = (
+    *("webhook_subscriptions", "webhook_events", "webhook_deliveries", "webhook_tracking"),
+    *("budgets", "budget_alerts", "budget_lifts"),
+)

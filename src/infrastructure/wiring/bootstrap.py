@@ -20,6 +20,7 @@ import anyio.to_thread
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.group_commit import GroupCommit
+from application.jobs.budget_job import BudgetJob
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
@@ -45,6 +46,7 @@ from infrastructure.shared.postgres import eventsourcing_env, open_database
 from infrastructure.shared.postgres.database import Database
 from infrastructure.shared.postgres.notify import Listener
 from infrastructure.shared.settings import Settings
+from infrastructure.store.budget_store import SqlBudgetStore
 from infrastructure.store.conflicts import ConflictRetries
 from infrastructure.store.event_store import FleetEventStore
 from infrastructure.store.lab_sql import SqlLabStore
@@ -53,6 +55,7 @@ from infrastructure.store.metrics_history import MetricsHistory, open_metrics_hi
 from infrastructure.store.schedule_store import SqlScheduleStore, open_schedule_store
 from infrastructure.store.webhook_store import SqlWebhookStore, open_webhook_store
 from infrastructure.wiring.builders import (
+    build_budget_job,
     build_discovery,
     build_idle_job,
     build_listener,
@@ -115,6 +118,7 @@ class Core:
     labs: SqlLabStore
     schedules: SqlScheduleStore
     webhooks: SqlWebhookStore
+    budgets: SqlBudgetStore
     license_tokens: LicenseTokenBox
     configs: Configs  # what each component takes of the settings
 
@@ -209,6 +213,7 @@ def bootstrap(
         cml if cml is not None else build_http_cml(settings, clock),  # None unless http
     )
     read_model = build_read_model(settings, store, database=database)
+    webhooks = open_webhook_store(settings, database)
     hub = (  # the backend chosen here: one process, or several on PostgreSQL
         build_hub(settings, read_model, clock)
         if database is None
@@ -227,7 +232,8 @@ def bootstrap(
         metrics_history=open_metrics_history(settings, database),
         labs=open_lab_store(settings, database),
         schedules=open_schedule_store(settings, database),
-        webhooks=open_webhook_store(settings, database),
+        webhooks=webhooks,
+        budgets=SqlBudgetStore(webhooks),
         license_tokens=LicenseTokenBox(
             clock, timedelta(seconds=settings.license_token_ttl_seconds)
         ),
@@ -236,7 +242,13 @@ def bootstrap(
     metrics, discovery = build_metrics_job(core), build_discovery(core)
     scheduler = build_scheduler(clock, settings)
     register_jobs(
-        scheduler, core, metrics, build_idle_job(core), discovery, build_schedule_job(core)
+        scheduler,
+        core,
+        metrics,
+        build_idle_job(core),
+        discovery,
+        build_schedule_job(core),
+        build_budget_job(core),
     )
     return System(
         **{f.name: getattr(core, f.name) for f in fields(Core)},
@@ -261,13 +273,16 @@ def register_jobs(
     idle: IdleJob,
     discovery: Discovery,
     schedules: ScheduleJob,
+    budgets: BudgetJob,
 ) -> None:
-    """Every scheduled job, in one place: metrics, idle detection, schedules, discovery."""
+    """Every scheduled job, in one place: metrics, idle detection, schedules, budgets,
+    discovery."""
     settings, now = core.settings, core.clock.now
     jobs = [
         ("metrics", "Metrics collection", metrics.run, settings.metrics_interval_seconds),
         ("idle", "Idle detection", idle.run, settings.idle_interval_seconds),
         ("schedules", "Office-hours schedules", schedules.run, settings.schedule_interval_seconds),
+        ("budgets", "Monthly budgets", budgets.run, settings.budget_interval_seconds),
     ]
     if settings.discovery_enabled:
         jobs.append(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from application.errors import WorkerNotFound
+from application.jobs.budget_job import BudgetJob
 from application.jobs.discovery import Discovery
 from application.jobs.idle import IdleJob
 from application.jobs.metrics import MetricsJob
@@ -117,6 +118,17 @@ def build_schedule_job(system: FleetParts) -> ScheduleJob:
         schedules=system.schedules,
         run_sync=system.run_sync,
         notices=build_notices(system),
+    )
+
+
+def build_budget_job(system: FleetParts) -> BudgetJob:
+    return BudgetJob(
+        store=system.store,
+        read_model=system.read_model,
+        budgets=system.budgets,
+        webhooks=system.webhooks,
+        prices=system.configs.prices,
+        run_sync=system.run_sync,
     )
 
 

@@ -34,7 +34,8 @@ from infrastructure.shared.webhook_tables import TABLES as WEBHOOK_TABLES
 
 SCHEMA_VERSION = "5"
 """2: token_usage; 3: worker_labs, lab_imports; 4: sso_logins, sso_sessions,
-tokens.teams, schedules; 5: webhook_subscriptions, webhook_deliveries, webhook_tracking. Bump with a
+tokens.teams, schedules; 5: webhook_subscriptions, webhook_events, webhook_deliveries,
+webhook_tracking, budgets, budget_alerts, budget_lifts. Bump with a
 migration in init_schema when a table changes (new tables need none: ``db init`` creates
 what is missing)."""
 INIT_LOCK = "cml-fleet:db-init"

@@ -72,8 +72,8 @@ export function fieldGroups(w) {
       row('Auto-pause due', 'auto_pause_due_at', when(w.auto_pause_due_at)),
       row('Last paused', 'last_paused_at', when(w.last_paused_at)),
       row('Last resumed', 'last_resumed_at', when(w.last_resumed_at)),
-      row('Pauses', ['auto_pause_count', 'manual_pause_count', 'external_pause_count', 'scheduled_pause_count', 'resume_count'],
-        `${w.auto_pause_count} automatic, ${w.manual_pause_count} manual, ${w.external_pause_count} external, ${w.scheduled_pause_count ?? 0} scheduled; ${w.resume_count} resumes`),
+      row('Pauses', ['auto_pause_count', 'manual_pause_count', 'external_pause_count', 'scheduled_pause_count', 'budget_pause_count', 'resume_count'],
+        `${w.auto_pause_count} automatic, ${w.manual_pause_count} manual, ${w.external_pause_count} external, ${w.scheduled_pause_count ?? 0} scheduled, ${w.budget_pause_count ?? 0} by budget; ${w.resume_count} resumes`),
       row('Pause history', 'pause_history', { value: pauseLines(w).length ? '' : DASH, items: pauseLines(w) }),
     ] },
     { title: 'License', rows: [

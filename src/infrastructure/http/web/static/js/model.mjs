@@ -72,7 +72,7 @@ function newWorker(data, fields) {
     idle_timeout_minutes: data.idle_timeout_minutes ?? fields.defaults.timeout_minutes,
     idle_timeout_overridden: data.idle_timeout_minutes != null, idle_since: null,
     auto_pause_due_at: null, pause_history: [], last_paused_at: null, last_resumed_at: null,
-    auto_pause_count: 0, manual_pause_count: 0, external_pause_count: 0, scheduled_pause_count: 0, notice_down_at: null, resume_count: 0,
+    auto_pause_count: 0, manual_pause_count: 0, external_pause_count: 0, scheduled_pause_count: 0, budget_pause_count: 0, notice_down_at: null, resume_count: 0,
     tags: { ...(data.tags ?? {}) }, created_at: at, created_by: data.actor, updated_at: at,
     last_actor: data.actor, last_correlation_id: fields.correlationId, terminated_at: null,
     last_operation_error: null, team: (data.tags ?? {})[TEAM_TAG] ?? null,

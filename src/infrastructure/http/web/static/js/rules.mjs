@@ -74,7 +74,8 @@ export const PAUSE_COUNTERS = Object.freeze({
   "idle_timeout": "auto_pause_count",
   "manual": "manual_pause_count",
   "external": "external_pause_count",
-  "schedule": "scheduled_pause_count"
+  "schedule": "scheduled_pause_count",
+  "budget": "budget_pause_count"
 });
 export const PAUSE_HISTORY_LIMIT = Object.freeze(20);
 export const RECENT_ACTIVITY_LIMIT = Object.freeze(10);

@@ -482,3 +482,24 @@ def test_the_drawer_says_when_the_workers_schedule_stops_it(
     page.keyboard.press("Escape")
     open_drawer(page, open_drawer_of_other, "ospf-study")
     expect(page.locator("#d-schedule")).to_be_hidden()
+
+
+def test_the_budgets_show_spend_and_forecast_and_the_cost_per_day(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    with server.api(tokens.admin) as api:
+        budget = {"amount": 1000.0, "scope": "fleet", "enforce": True}
+        assert api.put("/api/budgets/lab-money", json=budget).status_code == 200
+    page = signed_in(new_page, server, tokens.viewer)
+
+    line = page.locator('#budget-list [data-budget="lab-money"] .budget-text')
+    expect(line).to_have_text(
+        re.compile(
+            r"^lab-money \(the fleet\): \$\d+\.\d\d of \$1,000\.00 \(\d+%\), "
+            r"forecast \$[\d,]+\.\d\d — enforced$"
+        )
+    )
+    expect(page.locator("#budget-none")).to_be_hidden()
+    today = datetime.now(UTC).date().isoformat()
+    expect(page.locator(f'#daily-chart rect[data-day="{today}"]')).to_have_count(1)
+    expect(page.locator("#daily-total")).to_have_text(re.compile(r"this month$"))

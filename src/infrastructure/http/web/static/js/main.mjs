@@ -4,6 +4,7 @@
  */
 
 import { ApiError, getJson, logout } from './api.mjs';
+import { BudgetPanel } from './budgets.mjs';
 import { Commands } from './commands.mjs';
 import { Confirm } from './confirm.mjs';
 import { Controls } from './controls.mjs';
@@ -15,8 +16,8 @@ import { HealthBanner } from './health.mjs';
 import { LabPanel } from './lab-panel.mjs';
 import { LABS_CHANGED, RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
 import { PendingCommands } from './outcomes.mjs';
-import { Stream } from './stream.mjs';
 import { Schedules } from './schedules.mjs';
+import { Stream } from './stream.mjs';
 import { Summary } from './summary.mjs';
 import { Toasts } from './toasts.mjs';
 
@@ -134,6 +135,7 @@ class Dashboard {
     if (this.fleet.ready) this.controls.regions();
     new HealthBanner($('#health')).start();
     this.schedules.start();
+    new BudgetPanel($('#budgets')).start();
     setInterval(() => this.tick(), 1000);
   }
 

@@ -288,3 +288,19 @@ async def test_the_stream_carries_only_the_teams_workers_live_resumed_and_resync
             assert (await resync.next()).data["id"] == blue
         assert last_id is not None
         await admin.close()
+
+
+def test_budgets_and_daily_costs_show_only_the_teams(teams: Teams) -> None:
+    viewer, admin = teams.callers["viewer"], teams.callers["admin"]
+    client = teams.client
+    for name, scope in (("red", "team:red"), ("blue", "team:blue"), ("all", "fleet")):
+        body = {"amount": 100.0, "scope": scope}
+        assert client.put(f"/api/budgets/{name}", json=body, headers=admin).status_code == 200
+
+    seen = [b["name"] for b in client.get("/api/budgets", headers=viewer).json()["items"]]
+    every = [b["name"] for b in client.get("/api/budgets", headers=admin).json()["items"]]
+
+    assert (seen, every) == (["red"], ["all", "blue", "red"])
+    hidden = client.get("/api/budgets/blue", headers=viewer)
+    assert hidden.status_code == 404 and hidden.json()["type"].endswith(":budget-not-found")
+    assert client.get("/api/fleet/daily-costs", headers=viewer).status_code == 200

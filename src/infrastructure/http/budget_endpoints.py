@@ -25,6 +25,15 @@ def _name(request: Request) -> str:
     return schedule_name(str(request.path_params["name"]))
 
 
+def _seen(request: Request, budget: Budget) -> bool:
+    """Under ``VISIBILITY=team`` a viewer or operator sees only their teams' budgets (a
+    fleet or tag budget adds up every team's costs); admins see all."""
+    teams = teams_seen(request)
+    return teams is None or (
+        budget.scope.removeprefix("team:") in teams and budget.scope.startswith("team:")
+    )
+
+
 def _not_found(request: Request, name: str) -> Response:
     return problem(request, 404, f"no budget named {name!r}", kind="budget-not-found")
 
@@ -63,7 +72,7 @@ async def _views(request: Request, budgets: list[Budget]) -> list[BudgetView]:
 
 async def list_budgets(request: Request) -> Response:
     system = reading(request)
-    budgets = list(await system.run_sync(system.budgets.all))
+    budgets = [b for b in await system.run_sync(system.budgets.all) if _seen(request, b)]
     body = BudgetList(items=await _views(request, budgets))
     return json_response(body.model_dump_json().encode())
 
@@ -71,7 +80,7 @@ async def list_budgets(request: Request) -> Response:
 async def get_budget(request: Request) -> Response:
     name, system = _name(request), reading(request)
     found = await system.run_sync(system.budgets.get, name)
-    if found is None:
+    if found is None or not _seen(request, found):
         return _not_found(request, name)
     (view,) = await _views(request, [found])
     return json_response(view.model_dump_json().encode())

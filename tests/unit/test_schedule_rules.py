@@ -125,6 +125,17 @@ def test_the_daylight_saving_week_keeps_local_hours() -> None:
     assert len(worker.actions) == 6  # Thu, Fri, (weekend: the clocks change), Mon
 
 
+def test_the_fall_back_week_keeps_local_hours_too() -> None:
+    worker = Worker()
+
+    worker.run(office(lead_minutes=0), local(2026, 10, 22, 0), local(2026, 10, 28, 0))
+
+    assert {(t.time(), a) for t, a in worker.actions} == {(time(8), "start"), (time(18), "stop")}
+    assert len(worker.actions) == 8  # Thu, Fri, (weekend: the clocks go back), Mon, Tue
+    utc_starts = {t.astimezone(UTC).hour for t, a in worker.actions if a == "start"}
+    assert utc_starts == {6, 7}  # 08:00 is 06:00 UTC in summer time, 07:00 after
+
+
 def test_a_holiday_keeps_the_worker_down_and_an_evening_session_brings_it_up() -> None:
     schedule = office(
         lead_minutes=0,

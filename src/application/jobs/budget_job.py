@@ -18,6 +18,7 @@ from application.commands.lifecycle import PauseWorker, pause_worker
 from application.costs import CostLedger, Prices
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
+from application.jobs.moment import At
 from application.mapper import rfc3339
 from application.ports import RunSync, WorkerStore
 from application.webhooks.ports import WebhookStore
@@ -42,14 +43,6 @@ class BudgetReport:
     paused: int
     failures: int
     duration_seconds: float
-
-
-class _At:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def alert_event(s: Standing, threshold: int, now: datetime, currency: str) -> dict[str, Any]:
@@ -155,4 +148,4 @@ def _enforced(budget: Budget, s: Standing) -> bool:
 
 
 def _recording(command: PauseWorker, now: datetime) -> Any:
-    return lambda store: [pause_worker(command, store, _At(now))]
+    return lambda store: [pause_worker(command, store, At(now))]

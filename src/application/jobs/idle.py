@@ -28,6 +28,7 @@ from application.commands.observations import RecordActivity, record_activity
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
 from application.jobs.idle_rules import IdleRules, labs_running
+from application.jobs.moment import At
 from application.jobs.notices import Notices, Warning
 from application.jobs.observe import activity_in, host_of
 from application.jobs.ports import FleetView
@@ -82,16 +83,6 @@ class _Outcome:
     activity: int = 0
     paused: bool = False
     failed: bool = False
-
-
-class _At:
-    """The cycle's ``now`` as a clock: every decision of a cycle is made at one time."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 class IdleJob:
@@ -202,7 +193,7 @@ class IdleJob:
             default_timeout=self.config.timeout,
             snooze=self.config.snooze,
         )
-        result = await self.run_sync(pause_idle_worker, command, self.store, _At(now))
+        result = await self.run_sync(pause_idle_worker, command, self.store, At(now))
         return _Outcome(checked=checked, activity=activity, paused=result.changed, failed=failed)
 
     async def _look_again(

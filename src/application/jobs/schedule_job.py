@@ -36,6 +36,7 @@ from application.commands.lifecycle import (
 )
 from application.dto import CMLWorkerDto
 from application.errors import ApplicationError
+from application.jobs.moment import At
 from application.jobs.notices import Notices, Warning
 from application.jobs.ports import FleetView
 from application.ports import Clock, RunSync, WorkerStore
@@ -67,16 +68,6 @@ class ScheduleReport:
     warned: int
     """Workers whose CML users were told when it goes down (system notices)."""
     duration_seconds: float
-
-
-class _At:
-    """The cycle's ``now`` as a clock (pause and resume record their time)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
 
 
 def is_paused(dto: CMLWorkerDto) -> bool:
@@ -153,7 +144,7 @@ class ScheduleJob:
             if decision.action is None:
                 continue
             cause = (f"schedule:{schedule.name}", f"schedule-{schedule.name}-{now:%Y%m%dT%H%M}")
-            command = _command(decision.action, UUID(worker.id), cause, _At(now))
+            command = _command(decision.action, UUID(worker.id), cause, At(now))
             due.append((worker.id, f"{decision.action}: {decision.why}", _recording(command)))
         actions, failures = [], 0
         for start in range(0, len(due), BATCH):  # many workers' commands per transaction

@@ -30,6 +30,8 @@ SCOPE_PATTERN = (
 """``fleet``, ``team:<team>`` or ``tag:<key>=<value>`` (no control characters)."""
 SCOPE = re.compile(SCOPE_PATTERN)
 MAX_AMOUNT = 10_000_000.0
+MIN_AMOUNT = 0.01
+"""A cent: less is no budget (and its percentages overflow)."""
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,8 @@ class Budget:
 
     def __post_init__(self) -> None:
         schedule_name(self.name)  # the same rule as a schedule's name
-        if not 0 < self.amount <= MAX_AMOUNT:
-            raise InvalidValue("amount", f"more than 0, at most {MAX_AMOUNT:,.0f}")
+        if not MIN_AMOUNT <= self.amount <= MAX_AMOUNT:
+            raise InvalidValue("amount", f"from {MIN_AMOUNT} to {MAX_AMOUNT:,.0f}")
         if not SCOPE.match(self.scope):
             raise InvalidValue("scope", "fleet, team:<team> or tag:<key>=<value>")
         if not self.thresholds or len(self.thresholds) > 10:

@@ -77,6 +77,7 @@ def test_lifting_is_an_admins_once_a_month_and_removing_forgets_it(api: Api) -> 
     ("change", "field"),
     [
         ({"amount": 0}, "amount"),
+        ({"amount": 0.001}, "amount"),
         ({"amount": -10}, "amount"),
         ({"amount": "100"}, "amount"),
         ({"scope": "region:eu"}, "scope"),
@@ -96,3 +97,9 @@ def test_a_bad_budget_is_refused_naming_the_field_and_nothing_is_stored(
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert api.call("admin", "GET", "/api/budgets").json()["items"] == []
     assert api.call("operator", "PUT", "/api/budgets/red", RED).status_code == 403
+
+
+def test_whole_numbers_written_as_decimals_are_whole_thresholds(api: Api) -> None:
+    answer = api.call("admin", "PUT", "/api/budgets/red", RED | {"thresholds": [50.0, 100]})
+
+    assert answer.status_code == 200 and answer.json()["thresholds"] == [50, 100]

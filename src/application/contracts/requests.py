@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic_core import CoreSchema
 
-from application.budgets import MAX_AMOUNT, SCOPE_PATTERN
+from application.budgets import MAX_AMOUNT, MIN_AMOUNT, SCOPE_PATTERN
 from application.contracts.base import RequestContract
 from application.webhooks.subscriptions import EVENT_TYPES, GROUPS
 from domain.schedules import NAME_PATTERN
@@ -277,11 +277,11 @@ class WebhookRequest(RequestContract):
 class BudgetRequest(RequestContract):
     """A monthly budget (``PUT /api/budgets/{name}``): what a scope may cost a month."""
 
-    amount: float = Field(gt=0, le=MAX_AMOUNT, description="Per calendar month (UTC).")
+    amount: float = Field(ge=MIN_AMOUNT, le=MAX_AMOUNT, description="Per calendar month (UTC).")
     scope: str = Field(
         "fleet", pattern=SCOPE_PATTERN, description="fleet, team:<team> or tag:<key>=<value>."
     )
-    thresholds: list[Annotated[int, Field(ge=1, le=1000)]] = Field(
+    thresholds: list[Annotated[int, Field(ge=1, le=1000), BeforeValidator(_whole)]] = Field(
         default_factory=lambda: [50, 80, 100], min_length=1, max_length=10,
         description="Percentages of amount that alert (webhooks, group budget) once a month.",
     )  # fmt: skip

@@ -484,6 +484,46 @@ def test_the_drawer_says_when_the_workers_schedule_stops_it(
     expect(page.locator("#d-schedule")).to_be_hidden()
 
 
+def test_schedules_and_budgets_change_live_in_the_rows_of_an_open_dashboard(
+    new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
+) -> None:
+    # The dashboard reads schedules and budgets once a minute: what follows within
+    # seconds came by the stream (schedule.changed, budget.changed).
+    page = signed_in(new_page, server, tokens.viewer)
+    now = datetime.now(UTC)
+    end = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    hours = {"days": "mon-sun", "start": "00:00", "end": f"{end:%H:%M}"}
+    if end.date() != now.date():  # the end is past midnight: hours from now's minute on
+        hours["start"] = f"{now - timedelta(minutes=1):%H:%M}"
+    scheduled = row(page, fleet["evpn-lab"]).locator('[data-part="scheduled"]')
+    with server.api(tokens.admin) as api:
+        tagged = api.patch(f"/api/workers/{fleet['evpn-lab']}/tags",
+                           json={"add": {"cml-fleet:schedule": "class"}})  # fmt: skip
+        assert tagged.status_code == 200
+        expect(scheduled).to_have_text("no schedule named class")
+
+        schedule = {"timezone": "UTC", "periods": [hours]}
+        assert api.put("/api/schedules/class", json=schedule).status_code == 200
+        expect(scheduled).to_have_text(
+            re.compile(rf"^stops {end:%H:%M}, in (1 h 5\d min|2 h 00 min)$")
+        )
+        paused = {**schedule, "off": "pause"}
+        assert api.put("/api/schedules/class", json=paused).status_code == 200
+        expect(scheduled).to_have_text(re.compile(rf"^pauses {end:%H:%M}, in "))
+        expect(row(page, fleet["ospf-study"]).locator('[data-part="scheduled"]')).to_be_hidden()
+
+        assert api.delete("/api/schedules/class").status_code == 204
+        expect(scheduled).to_have_text("no schedule named class")
+
+        budget = {"amount": 1000.0, "scope": "fleet"}
+        assert api.put("/api/budgets/live-money", json=budget).status_code == 200
+        line = page.locator('#budget-list [data-budget="live-money"] .budget-text')
+        expect(line).to_have_text(re.compile(r"^live-money \(the fleet\): "))
+        assert api.delete("/api/budgets/live-money").status_code == 204
+        expect(line).to_have_count(0)
+    assert page.evaluate("window.__sameDocument") is True  # never reloaded
+
+
 def test_the_budgets_show_spend_and_forecast_and_the_cost_per_day(
     new_page: Any, server: FleetServer, tokens: Tokens, fleet: dict[str, str]
 ) -> None:

@@ -15,8 +15,10 @@ from uuid import UUID
 import pytest
 
 from application.budgets import EXEMPT_TAG, Budget, month_of
+from application.changes import SettingsChange
 from application.commands.lifecycle import CreateWorker, create_worker
 from application.commands.observations import ObserveInstance, observe_instance
+from application.contracts.notifications import BudgetThresholdReached
 from application.queries import GetWorker
 from application.webhooks.subscriptions import Subscription
 from domain.status import WorkerStatus as S
@@ -98,3 +100,35 @@ def test_thresholds_alert_once_by_webhook_and_enforcement_pauses_until_lifted(
         assert lifted.paused == 0 and status(system, later) == "running"  # type: ignore[attr-defined]
     finally:
         receiver.close()
+
+
+class Heard:
+    """A change feed that keeps what it is told (the hub's port)."""
+
+    def __init__(self) -> None:
+        self.changes: list[SettingsChange] = []
+
+    def announce(self, change: SettingsChange) -> None:
+        self.changes.append(change)
+
+
+def test_each_threshold_reached_is_told_to_live_clients_once(system: System) -> None:
+    running(system, "red-1", **{TEAM_TAG: "red"})
+    spent = system.configs.prices.of("m5.xlarge") * 5
+    system.budgets.put(Budget("red", spent * 0.9, "team:red", (50, 100)))
+    clock = system.clock
+    assert isinstance(clock, FakeClock)
+    clock.advance(FIVE_HOURS)
+    heard = Heard()
+    job = build_budget_job(system)
+    job.feed = heard
+    for _ in range(2):  # the second cycle alerts nothing new: tells nothing
+        system.read_model.catch_up()
+        asyncio.run(job.run(clock.now()))
+
+    told = [(c.type, c.data["threshold"], c.teams) for c in heard.changes]
+    red = frozenset({"red"})
+    assert told == [("budget.threshold.reached", 50, red), ("budget.threshold.reached", 100, red)]
+    for change in heard.changes:
+        BudgetThresholdReached.model_validate(change.data)
+        assert change.data["budget"] == "red" and change.data["month"] == month_of(clock.now())

@@ -139,6 +139,19 @@ def test_three_processes_one_stream_one_leader(
     mine = b.http.get(f"/api/workers/{lab['worker_id']}/labs").json()["items"]
     assert {x["lab_id"]: x["state"] for x in mine}[lab["lab_id"]] == "STARTED"
 
+    # A settings change is not in the log: one made through a process reaches a stream
+    # on another, with the view that process's GET answers.
+    office = {"timezone": "UTC", "periods": [{"days": "mon-sun", "start": "00:00", "end": "23:59"}]}
+    a.command("PUT", "/api/schedules/office", office)
+    stored = b.http.get("/api/schedules/office").json()
+    del stored["on_now"], stored["next_change"]  # where it stands: as of each answer
+
+    def told_schedule(frames: list[Any]) -> bool:
+        views = [f.data["data"]["schedule"] for f in frames if f.event == "schedule.changed"]
+        return any(v is not None and stored.items() <= v.items() for v in views)
+
+    assert resumed.wait_for(told_schedule, WAIT)
+
     # kill -9 the leader: another process takes over the jobs within seconds.
     killed_at = time.time()
     leader.kill()

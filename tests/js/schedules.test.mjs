@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import {
-  nextScheduled, scheduledText, Schedules,
+  nextScheduled, scheduledText, Schedules, shortText,
 } from '../../src/infrastructure/http/web/static/js/schedules.mjs';
 import { worker } from './fixtures.mjs';
 
@@ -55,5 +55,36 @@ describe("a worker's next scheduled action", () => {
     assert.match(schedules.textFor(w, NOW), /stops 18:00/);
     assert.equal(schedules.textFor({ ...w, schedule: 'nights' }, NOW), 'Schedule nights is not defined.');
     assert.equal(schedules.textFor({ ...w, schedule: null }, NOW), '');
+  });
+
+  it("the row's short line says the same in fewer words", async () => {
+    const schedules = new Schedules(async () => ({ items: [office] }));
+    await schedules.refresh();
+    const w = worker({ status: 'running', schedule: 'office' });
+    assert.equal(schedules.rowText(w, NOW), 'stops 18:00, in 2 h 05 min');
+    assert.equal(shortText(nextScheduled(w, office, NOW), office, Date.parse(office.next_change)), 'stops 18:00, now');
+    assert.equal(schedules.rowText({ ...w, schedule: 'nights' }, NOW), 'no schedule named nights');
+    assert.equal(schedules.rowText({ ...w, schedule: null }, NOW), '');
+  });
+
+  it('a schedule.changed frame takes effect at once; without its view the list is read again', async () => {
+    let reads = 0;
+    const schedules = new Schedules(async () => {
+      reads += 1;
+      return { items: [{ ...office, off: 'pause' }] };
+    });
+    let changes = 0;
+    schedules.onChange = () => { changes += 1; };
+    const w = worker({ status: 'running', schedule: 'office' });
+
+    await schedules.changed({ name: 'office', change: 'saved', schedule: office });
+    assert.equal(schedules.rowText(w, NOW), 'stops 18:00, in 2 h 05 min');
+    await schedules.changed({ name: 'office', change: 'removed', schedule: null });
+    assert.equal(schedules.rowText(w, NOW), 'no schedule named office');
+    assert.equal(reads, 0);
+    await schedules.changed({ name: 'office', change: 'saved', schedule: null });  // too large to relay
+    assert.equal(reads, 1);
+    assert.equal(schedules.rowText(w, NOW), 'pauses 18:00, in 2 h 05 min');
+    assert.equal(changes, 3);
   });
 });

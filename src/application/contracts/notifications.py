@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from application.contracts.base import schema_id
+from application.contracts.responses import BudgetView, ScheduleView, WebhookView
 from application.contracts.worker_view import WorkerView
 
 NULL_STATUS = "Worker status after the event; null when the event leaves it unchanged."
@@ -395,6 +396,71 @@ class WorkerLabsChanged(NotificationContract):
     removed: tuple[str, ...] = Field(description="Ids of labs no longer on the worker.")
 
 
+# ------------------------------------------------------------ settings changes
+# Not in the event log (application.changes): a client that was away refetches
+# GET /api/schedules, /api/budgets or /api/webhooks once its stream is open again.
+
+_BY = Field(description="Who made the change (the actor, as in worker histories).")
+_AT = Field(description="When, RFC 3339 UTC with Z.")
+_VIEW_NULL = "; null when removed, or too large to pass between processes (then GET it)."
+
+
+class ScheduleChanged(NotificationContract):
+    """schedule.changed: a schedule was saved (made or changed) or removed."""
+
+    name: str = Field(description="The schedule's name.")
+    change: Literal["saved", "removed"] = Field(description="What happened to it.")
+    by: str = _BY
+    at: str = _AT
+    schedule: ScheduleView | None = Field(description="The schedule as GET gives it" + _VIEW_NULL)
+
+
+class BudgetChanged(NotificationContract):
+    """budget.changed: a budget was saved, removed, or its enforcement lifted this month.
+    Under VISIBILITY=team, seen by its team (a team budget) and admins."""
+
+    name: str = Field(description="The budget's name.")
+    change: Literal["saved", "lifted", "removed"] = Field(description="What happened to it.")
+    by: str = _BY
+    at: str = _AT
+    budget: BudgetView | None = Field(description="The budget as GET gives it" + _VIEW_NULL)
+
+
+class BudgetThresholdReached(NotificationContract):
+    """budget.threshold.reached: a budget's spend reached one of its thresholds (once a
+    month each; the same alert goes to webhooks subscribed to ``budget``)."""
+
+    budget: str = Field(description="The budget's name.")
+    scope: str = Field(description="fleet, team:<team> or tag:<key>=<value>.")
+    month: str = Field(description="The month (UTC), YYYY-MM.")
+    threshold: int = Field(description="The percentage reached.")
+    amount: float = Field(description="The budget's amount.")
+    spend: float = Field(description="Spend this month when it was reached.")
+    forecast: float = Field(description="The month's forecast then.")
+    currency: str = Field(description="Currency of the amounts.")
+    enforce: bool = Field(description="Whether the budget pauses workers at 100 %.")
+    at: str = _AT
+
+
+class WebhookChanged(NotificationContract):
+    """webhook.changed: a webhook subscription was created or removed (admins' streams
+    only)."""
+
+    id: str = Field(description="The subscription's name.")
+    change: Literal["created", "removed"] = Field(description="What happened to it.")
+    by: str = _BY
+    at: str = _AT
+    webhook: WebhookView | None = Field(description="The subscription as GET gives it" + _VIEW_NULL)
+
+
+SETTINGS_CONTRACTS: Mapping[str, type[BaseModel]] = {
+    "schedule.changed": ScheduleChanged,
+    "budget.changed": BudgetChanged,
+    "budget.threshold.reached": BudgetThresholdReached,
+    "webhook.changed": WebhookChanged,
+}
+
+
 PAYLOAD_CONTRACTS: Mapping[str, type[WorkerNotificationPayload]] = {
     "worker.created": WorkerCreated,
     "worker.imported": WorkerImported,
@@ -438,7 +504,11 @@ CONTROL_CONTRACTS: Mapping[str, type[BaseModel]] = {
     "worker.labs.changed": WorkerLabsChanged,
 }
 
-DATA_CONTRACTS: Mapping[str, type[BaseModel]] = {**PAYLOAD_CONTRACTS, **CONTROL_CONTRACTS}
+DATA_CONTRACTS: Mapping[str, type[BaseModel]] = {
+    **PAYLOAD_CONTRACTS,
+    **CONTROL_CONTRACTS,
+    **SETTINGS_CONTRACTS,
+}
 """The model of ``data`` for every frame type."""
 
 NOTIFICATION_CONTRACTS: tuple[type[BaseModel], ...] = (

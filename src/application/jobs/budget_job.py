@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from application.budgets import Alert, Budget, BudgetStore, Standing, standing, to_pause
+from application.changes import ChangeFeed, threshold_reached
 from application.commands.batching import record_together
 from application.commands.lifecycle import PauseWorker, pause_worker
 from application.costs import CostLedger, Prices
@@ -82,9 +83,11 @@ class BudgetJob:
         webhooks: WebhookStore,
         prices: Prices,
         run_sync: RunSync,
+        feed: ChangeFeed | None = None,
     ) -> None:
         self.store, self.read_model, self.budgets = store, read_model, budgets
         self.webhooks, self.prices, self.run_sync = webhooks, prices, run_sync
+        self.feed = feed
 
     def standings(self, now: datetime) -> list[Standing]:
         """Every budget this month (in a thread)."""
@@ -112,6 +115,8 @@ class BudgetJob:
                 event = alert_event(s, threshold, now, self.prices.currency)
                 if await self.run_sync(self.budgets.alert, alert, event, listeners):
                     alerts.append(f"{s.budget.name} {threshold}%")
+                    if self.feed is not None:
+                        self.feed.announce(threshold_reached(event["data"], event["time"]))
             if _enforced(s.budget, s) and s.budget.name not in lifted:
                 done, failed = await self._pause(s, now)
                 paused, failures = paused + done, failures + failed

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from application.changes import SettingsChange
 from application.contracts.notifications import dataschema_of
 from application.dto import CMLWorkerDto
 from application.mapper import rfc3339
@@ -36,7 +37,8 @@ class Frame:
     data: bytes
     teams: frozenset[str | None] | None = None
     """The teams a worker's frame is about, when known as it is made (a move: both);
-    ``None``: the worker's team now."""
+    ``None``: the worker's team now. A settings change's: the teams that see it."""
+    admins_only: bool = False
 
 
 def _dumps(value: Any) -> str:
@@ -122,6 +124,17 @@ def labs_frame(payload: Mapping[str, Any]) -> Frame:
         subject=str(payload["worker_id"]),
     )
     return Frame(LABS_CHANGED, str(payload["worker_id"]), None, encode(LABS_CHANGED, body))
+
+
+def change_frame(change: SettingsChange, now: datetime) -> Frame:
+    """A settings change (``schedule.changed`` …): not in the log, no SSE id."""
+    body = envelope(
+        change.type, event_id=str(uuid4()), time=_time(now), data=change.data,
+        subject=change.subject,
+    )  # fmt: skip
+    return Frame(
+        change.type, None, None, encode(change.type, body), change.teams, change.admins_only
+    )
 
 
 def snapshot_frames(dtos: Sequence[CMLWorkerDto], position: int, now: datetime) -> bytes:

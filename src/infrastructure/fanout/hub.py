@@ -17,6 +17,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from application.changes import SettingsChange
 from application.dto import CMLWorkerDto
 from application.labs import LabsChanged
 from application.notifications import to_notification
@@ -25,6 +26,7 @@ from domain.worker import CMLWorker
 from infrastructure.fanout.envelope import (
     SNAPSHOT,
     Frame,
+    change_frame,
     event_frame,
     labs_frame,
     snapshot_frame,
@@ -63,8 +65,10 @@ class Subscription:
         slot: int = 0,
         teams: frozenset[str] | None = None,
         team_of: Callable[[str], object] = no_team,
+        admin: bool = False,
     ) -> None:
         self.capacity = capacity
+        self.admin = admin
         self.slot = slot
         self.last_write = float("-inf")
         self.worker_ids = worker_ids
@@ -91,9 +95,13 @@ class Subscription:
         return self.worker_ids is None or worker_id in self.worker_ids
 
     def sees(self, frame: Frame) -> bool:
-        """Whether the frame is about a worker this subscriber may see (visibility)."""
-        if self.teams is None or frame.worker_id is None:
+        """Whether the frame is about a worker (or a setting) this subscriber may see."""
+        if frame.admins_only and not self.admin:
+            return False
+        if self.teams is None:
             return True
+        if frame.worker_id is None:  # a setting's change says who sees it
+            return frame.teams is None or any(team in self.teams for team in frame.teams)
         about = frame.teams if frame.teams is not None else (self._team_of(frame.worker_id),)
         return any(team in self.teams for team in about)
 
@@ -240,6 +248,7 @@ class Hub:
         type_prefix: str | None = None,
         capacity: int | None = None,
         teams: frozenset[str] | None = None,
+        admin: bool = False,
     ) -> Subscription:
         ids = None if worker_ids is None else frozenset(worker_ids)
         index = getattr(self._read_model, "teams", None)
@@ -250,6 +259,7 @@ class Hub:
             self._wheel.next_slot(),
             teams,
             no_team if index is None else index.team_of,
+            admin,
         )
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
@@ -291,6 +301,16 @@ class Hub:
             chosen = [f for f in frames if subscription.takes(f)]
             if chosen:
                 self._deliver(subscription, chosen)
+
+    def announce(self, change: SettingsChange) -> None:
+        """Send a settings change (``schedule.changed`` …) to the subscribers that may
+        see it. On the loop."""
+        if self._loop is None:
+            return
+        frame = change_frame(change, self._clock.now())
+        for subscription in tuple(self._subscribers):
+            if subscription.takes(frame):
+                self._deliver(subscription, [frame])
 
     def broadcast_snapshots(self, dtos: Sequence[CMLWorkerDto], position: int) -> None:
         """Send a full ``worker.snapshot`` of each DTO (metrics job). Call on the loop.

@@ -20,6 +20,7 @@ from uuid import uuid4
 
 import anyio.to_thread
 
+from application.changes import SettingsChange
 from application.dto import CMLWorkerDto
 from application.labs import LabsChanged
 from application.ports import Clock
@@ -78,6 +79,18 @@ class ClusterHub(Hub):
                 loop.run_in_executor(None, self._announce, message)
         return queued
 
+    def announce(self, change: SettingsChange) -> None:
+        """Send to this process's subscribers, and tell the other processes (without
+        the view when the message would be too large: their clients then read it)."""
+        super().announce(change)
+        loop = self._loop
+        if loop is None:
+            return
+        message = _change_message(self.origin, change)
+        if len(message) > MAX_MESSAGE:
+            message = _change_message(self.origin, change.without_view())
+        loop.run_in_executor(None, self._announce, message)
+
     def on_announcement(self, payload: str) -> None:
         """Listener callback (its thread): another process broadcast snapshots."""
         loop = self._loop
@@ -88,6 +101,9 @@ class ClusterHub(Hub):
             return
         if "labs" in message:
             loop.call_soon_threadsafe(self.publish_labs, message["labs"])
+            return
+        if "change" in message:
+            loop.call_soon_threadsafe(super().announce, _change_of(message["change"]))
             return
         try:
             asyncio.run_coroutine_threadsafe(self._relay(message), loop)
@@ -104,6 +120,21 @@ class ClusterHub(Hub):
         dtos, reached = await anyio.to_thread.run_sync(self._read_model.snapshot, ids)
         self.relayed += 1
         super().broadcast_snapshots(dtos, reached)
+
+
+def _change_message(origin: str, change: SettingsChange) -> str:
+    teams = None if change.teams is None else sorted(change.teams)
+    fields = {"type": change.type, "subject": change.subject, "data": change.data,
+              "view": change.view, "teams": teams, "admins_only": change.admins_only}  # fmt: skip
+    return json.dumps({"origin": origin, "change": fields})
+
+
+def _change_of(fields: Mapping[str, Any]) -> SettingsChange:
+    teams = fields["teams"]
+    return SettingsChange(
+        fields["type"], fields["subject"], fields["data"], fields["view"],
+        None if teams is None else frozenset(teams), bool(fields["admins_only"]),
+    )  # fmt: skip
 
 
 def _lab_messages(origin: str, payloads: Sequence[Mapping[str, Any]]) -> list[str]:

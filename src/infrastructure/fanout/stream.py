@@ -39,6 +39,8 @@ class StreamRequest:
     last_event_id: str | None = None
     teams: frozenset[str] | None = None
     """Only workers of these teams (``None``: any): what the subscriber may see."""
+    admin: bool = False
+    """Whether the subscriber is an admin (who alone hears of webhook subscriptions)."""
 
     def wants_type(self, frame_type: str) -> bool:
         return self.type_prefix is None or frame_type.startswith(self.type_prefix)
@@ -58,7 +60,9 @@ async def event_stream(
     client sees a complete response and reconnects with its ``Last-Event-ID``.
     """
     hub = system.hub
-    subscription = hub.subscribe(request.worker_ids, request.type_prefix, teams=request.teams)
+    subscription = hub.subscribe(
+        request.worker_ids, request.type_prefix, teams=request.teams, admin=request.admin
+    )
     watcher = None if shutdown is None else asyncio.create_task(_end_on(shutdown, subscription))
     try:
         yield retry_hint(system.settings.sse_retry_ms)

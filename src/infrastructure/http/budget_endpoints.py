@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application.budgets import Budget, Standing, budget_from, cost_by_day, month_of, standing
+from application.changes import budget_changed
 from application.contracts.requests import BudgetRequest
 from application.contracts.responses import (
     BudgetList,
@@ -15,6 +16,7 @@ from application.contracts.responses import (
     DailyCost,
     DailyCosts,
 )
+from application.mapper import rfc3339
 from domain.schedules import schedule_name
 from infrastructure.http.handling import actor, json_response, parse_body, reading
 from infrastructure.http.problems import problem
@@ -92,13 +94,16 @@ async def put_budget(request: Request) -> Response:
     budget = budget_from(name, body.model_dump())
     await system.run_sync(system.budgets.put, budget)
     (view,) = await _views(request, [budget])
+    _announce(request, budget, "saved", view)
     return json_response(view.model_dump_json().encode())
 
 
 async def delete_budget(request: Request) -> Response:
     name, system = _name(request), reading(request)
-    if not await system.run_sync(system.budgets.remove, name):
+    found = await system.run_sync(system.budgets.get, name)
+    if found is None or not await system.run_sync(system.budgets.remove, name):
         return _not_found(request, name)
+    _announce(request, found, "removed", None)
     return Response(status_code=204)
 
 
@@ -115,7 +120,16 @@ async def lift_budget(request: Request) -> Response:
         return problem(request, 409, f"budget {name!r} is already lifted for {month}",
                        kind="budget-already-lifted")  # fmt: skip
     (view,) = await _views(request, [found])
+    _announce(request, found, "lifted", view)
     return json_response(view.model_dump_json().encode())
+
+
+def _announce(request: Request, budget: Budget, change: str, view: BudgetView | None) -> None:
+    system = reading(request)
+    at = rfc3339(system.clock.now()) or ""
+    shown = None if view is None else view.model_dump(mode="json")
+    by = actor(request)
+    system.hub.announce(budget_changed(budget.name, budget.scope, change, by, at, shown))
 
 
 async def daily_costs(request: Request) -> Response:

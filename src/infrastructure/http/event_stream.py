@@ -112,6 +112,7 @@ def stream_request(request: Request) -> StreamRequest:
         type_prefix=prefix,
         last_event_id=last_id,
         teams=teams_seen(request),
+        admin="admin" in request.auth.scopes,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from application.changes import schedule_changed
 from application.contracts.requests import ScheduleRequest
 from application.contracts.responses import ScheduleList, ScheduleView
 from application.mapper import rfc3339
@@ -52,11 +53,21 @@ async def put_schedule(request: Request) -> Response:
     body = await parse_body(request, ScheduleRequest)
     schedule = schedule_from(name, body.model_dump())
     await system.run_sync(system.schedules.put, schedule, actor(request))
-    return json_response(_view(schedule, request).model_dump_json().encode())
+    view = _view(schedule, request)
+    _announce(request, name, "saved", view)
+    return json_response(view.model_dump_json().encode())
 
 
 async def delete_schedule(request: Request) -> Response:
     name, system = _name(request), reading(request)
     if not await system.run_sync(system.schedules.remove, name):
         return _not_found(request, name)
+    _announce(request, name, "removed", None)
     return Response(status_code=204)
+
+
+def _announce(request: Request, name: str, change: str, view: ScheduleView | None) -> None:
+    system = reading(request)
+    at = rfc3339(system.clock.now()) or ""
+    shown = None if view is None else view.model_dump(mode="json")
+    system.hub.announce(schedule_changed(name, change, actor(request), at, shown))

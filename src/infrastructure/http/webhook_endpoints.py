@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from starlette.requests import Request
 from starlette.responses import Response
 
+from application.changes import webhook_changed
 from application.contracts.requests import WebhookRequest
 from application.contracts.responses import (
     WebhookDeliveryList,
@@ -105,14 +106,24 @@ async def create_webhook(request: Request) -> Response:
     )
     if not await system.run_sync(system.webhooks.add, subscription):
         return problem(request, 409, f"a webhook named {body.id!r} exists", kind="webhook-exists")
-    return json_response(_view(subscription, {}).model_dump_json().encode(), 201)
+    view = _view(subscription, {})
+    _announce(request, body.id, "created", view)
+    return json_response(view.model_dump_json().encode(), 201)
 
 
 async def delete_webhook(request: Request) -> Response:
     name, system = schedule_name(str(request.path_params["name"])), reading(request)
     if not await system.run_sync(system.webhooks.remove, name):
         return _not_found(request, name)
+    _announce(request, name, "removed", None)
     return Response(status_code=204)
+
+
+def _announce(request: Request, name: str, change: str, view: WebhookView | None) -> None:
+    system = reading(request)
+    at = rfc3339(system.clock.now()) or ""
+    shown = None if view is None else view.model_dump(mode="json")
+    system.hub.announce(webhook_changed(name, change, actor(request), at, shown))
 
 
 async def list_deliveries(request: Request) -> Response:

@@ -129,6 +129,7 @@ def build_budget_job(system: FleetParts) -> BudgetJob:
         webhooks=system.webhooks,
         prices=system.configs.prices,
         run_sync=system.run_sync,
+        feed=system.hub,
     )
 
 

@@ -2,7 +2,7 @@
 (``static/js/rules.mjs``), so the browser's reducer and its tests read them from the
 one statement in ``domain`` instead of restating them: the statuses each event leaves
 a worker in (where the event alone decides), every status, which are up and final, the pause
-counters, the history limits and the notification types. ``cml-fleet schemas export``
+counters, the history limits, the notification types and the settings changes' types. ``cml-fleet schemas export``
 writes it; a test fails when the committed module differs."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from application.changes import CHANGE_TYPES
 from application.notifications import CATALOGUE, NOTIFICATION_TYPES
 from domain import status
 
@@ -25,6 +26,7 @@ def domain_rules() -> dict[str, Any]:
     }
     return {
         "NOTIFICATION_TYPES": list(NOTIFICATION_TYPES),
+        "CHANGE_TYPES": list(CHANGE_TYPES),
         "STATUSES": [s.value for s in status.WorkerStatus],
         "STATUS_AFTER": leaves,
         "UP_STATUSES": sorted(s.value for s in status.UP_STATUSES),

@@ -1,7 +1,8 @@
 /**
  * Budgets and the running cost per day this month, under the summary: each budget's
  * spend against its amount with the month's forecast (`GET /api/budgets`), and a bar per
- * day (`GET /api/fleet/daily-costs`, the workers you see). Read at start and each minute.
+ * day (`GET /api/fleet/daily-costs`, the workers you see). Read at start, each minute, when
+ * a `budget.changed` or `budget.threshold.reached` frame comes and when the stream reconnects.
  */
 import { getJson } from './api.mjs';
 import { h, setText } from './dom.mjs';
@@ -16,6 +17,12 @@ export function budgetLine(b) {
   const enforce = b.enforce ? (b.lifted_by ? ' — enforcement lifted this month' : ' — enforced') : '';
   return `${b.name} (${scope}): ${money(b.spend, b.currency)} of ${money(b.amount, b.currency)} `
     + `(${Math.round(b.percent)}%), forecast ${money(b.forecast, b.currency)}${enforce}`;
+}
+
+/** A toast's words: `Budget red reached 80 %: $812.40 of $1,000.00 in 2026-12.` */
+export function thresholdText(d) {
+  return `Budget ${d.budget} reached ${d.threshold} %: ${money(d.spend, d.currency)} of `
+    + `${money(d.amount, d.currency)} in ${d.month}${d.enforce && d.threshold >= 100 ? ', enforced' : ''}.`;
 }
 
 /** `ok`, `warn` (forecast over the amount) or `bad` (spent it). */

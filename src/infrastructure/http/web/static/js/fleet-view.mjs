@@ -12,7 +12,7 @@
  */
 
 import { matches, NO_FILTER, sortKey, visibleWorkers } from './filters.mjs';
-import { createItem, paintIdle, paintItem } from './paint.mjs';
+import { createItem, paintIdle, paintItem, paintScheduled } from './paint.mjs';
 
 const PITCH = { table: 50, cards: 214 };  // px per row of items (fixed, see app.css)
 const CARD_MIN_WIDTH = 280;
@@ -21,8 +21,8 @@ const OVERSCAN = 8;  // rows rendered beyond each edge of the viewport
 
 export class FleetView {
   constructor({ fleet, table, rows, cards, empty, rowTemplate, cardTemplate, role, now, naive = false,
-    stats = { paints: 0, paintMs: 0 } }) {
-    Object.assign(this, { fleet, table, rows, cards, empty, role, now, naive, stats });
+    stats = { paints: 0, paintMs: 0 }, nextAction = () => '' }) {
+    Object.assign(this, { fleet, table, rows, cards, empty, role, now, naive, stats, nextAction });
     this.templates = { table: rowTemplate.content.firstElementChild,
       cards: cardTemplate.content.firstElementChild };
     this.layout = 'table';
@@ -103,13 +103,24 @@ export class FleetView {
     this._painted(started);
   }
 
-  /** Once a second: move the countdowns on screen on. */
+  /** Once a second: move the countdowns on screen on (and the schedules' lines). */
   tick() {
     const now = this.now();
     for (const id of this.counting) {
       const item = this.items.get(id);
       const w = this.fleet.get(id);
       if (item !== undefined && w !== undefined && !paintIdle(item, w, now)) this.counting.delete(id);
+    }
+    this.schedulesChanged(now);
+  }
+
+  /** Repaint the next scheduled action of the workers on screen (a schedule changed). */
+  schedulesChanged(now = this.now()) {
+    for (const [id, item] of this.items) {
+      const w = this.fleet.get(id);
+      if (w !== undefined && (w.schedule || item.painted.scheduled)) {
+        paintScheduled(item, this.nextAction(w, now));
+      }
     }
   }
 
@@ -192,6 +203,7 @@ export class FleetView {
 
   _paint(item, w, now) {
     paintItem(item, w, this.role, now);
+    paintScheduled(item, this.nextAction(w, now));
     if (w.idle_detection_enabled && w.auto_pause_due_at) this.counting.add(w.id);
     else this.counting.delete(w.id);
   }

@@ -4,7 +4,7 @@
  */
 
 import { ApiError, getJson, logout } from './api.mjs';
-import { BudgetPanel } from './budgets.mjs';
+import { BudgetPanel, thresholdText } from './budgets.mjs';
 import { Commands } from './commands.mjs';
 import { Confirm } from './confirm.mjs';
 import { Controls } from './controls.mjs';
@@ -14,7 +14,7 @@ import { Fleet } from './fleet.mjs';
 import { FleetView } from './fleet-view.mjs';
 import { HealthBanner } from './health.mjs';
 import { LabPanel } from './lab-panel.mjs';
-import { LABS_CHANGED, RESYNC, SNAPSHOT, STREAM_TYPES } from './model.mjs';
+import { LABS_CHANGED, RESYNC, SETTINGS_CHANGES, SNAPSHOT, STREAM_TYPES } from './model.mjs';
 import { PendingCommands } from './outcomes.mjs';
 import { Schedules } from './schedules.mjs';
 import { Stream } from './stream.mjs';
@@ -59,7 +59,12 @@ async function start() {
   const stream = new Stream({ url: '/api/events', types: STREAM_TYPES,
     onFrame: (type, envelope) => (app ? app.frame(type, envelope) : apply(fleet, type, envelope)),
     // signed out meanwhile (revoked, expired): ask to sign in again, not just say so
-    onState: (state) => (state === 'signed-out' ? signedOut() : setConnection(state)),
+    onState: (state) => {
+      if (state === 'signed-out') return signedOut();
+      setConnection(state);
+      if (state === 'live') app?.reconnected();
+      return undefined;
+    },
     resumeFrom: () => (fleet.ready ? fleet.position : null),
     stillSignedIn: () => getJson('/api/me').then(() => true,
       (e) => !(e instanceof ApiError && e.status === 401)) });
@@ -102,15 +107,20 @@ class Dashboard {
     Object.assign(this, { me, fleet, stream });
     this.pending = new PendingCommands();
     this.toasts = new Toasts($('#toasts'));
+    this.schedules = new Schedules();
     this.view = new FleetView({ fleet, table: $('#fleet-table'), rows: $('#fleet-rows'),
       cards: $('#fleet-cards'), empty: $('#fleet-empty'), rowTemplate: $('#row-template'),
       cardTemplate: $('#card-template'), role: me.role, now, naive: params.get('render') === 'naive',
-      stats });
+      stats, nextAction: (w, at) => this.schedules.rowText(w, at) });
+    this.schedules.onChange = () => {
+      this.view.schedulesChanged();
+      this.drawer.tick();
+    };
+    this.budgets = new BudgetPanel($('#budgets'));
     const confirm = new Confirm($('#confirm'));
     const labs = new LabPanel({ root: $('#d-labs'), form: $('#d-lab-import'), role: me.role, now,
       confirm, toasts: this.toasts, pending: this.pending,
       workerName: (id) => fleet.get(id)?.name ?? 'worker' });
-    this.schedules = new Schedules();
     this.drawer = new Drawer({ root: $('#drawer'), backdrop: $('#drawer-backdrop'), fleet,
       role: me.role, now, labs, schedules: this.schedules });
     this.controls = new Controls(this.view, fleet);
@@ -135,12 +145,29 @@ class Dashboard {
     if (this.fleet.ready) this.controls.regions();
     new HealthBanner($('#health')).start();
     this.schedules.start();
-    new BudgetPanel($('#budgets')).start();
+    this.budgets.start();
     setInterval(() => this.tick(), 1000);
+  }
+
+  /** The stream is open again: read what its frames would have said meanwhile. */
+  reconnected() {
+    this.schedules.refresh();
+    this.budgets.refresh();
+  }
+
+  /** A schedule, budget or webhook changed: not the fleet's, nothing to apply to it. */
+  settingsChanged(type, data) {
+    if (type === 'schedule.changed') this.schedules.changed(data);
+    else if (type.startsWith('budget.')) this.budgets.refresh();
+    if (type === 'budget.threshold.reached') this.toasts.show('warn', thresholdText(data));
   }
 
   /** One frame of the stream: apply it to the fleet, repaint what it changed. */
   frame(type, envelope) {
+    if (SETTINGS_CHANGES.has(type)) {
+      this.settingsChanged(type, envelope.data ?? {});
+      return;
+    }
     if (type === LABS_CHANGED) {  // not in the log: nothing to apply to the fleet
       this.drawer.labsChanged(envelope.data?.worker_id);
       this.controls.labsChanged();

@@ -10,7 +10,7 @@
 
 import { idleWindow } from './idle.mjs';
 import {
-  NOTIFICATION_TYPES, PAUSE_COUNTERS, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT, UP_STATUSES,
+  CHANGE_TYPES, NOTIFICATION_TYPES, PAUSE_COUNTERS, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT, UP_STATUSES,
 } from './rules.mjs';
 
 // The domain's rules, generated from the server's one statement of them (rules.mjs).
@@ -22,9 +22,15 @@ export const SNAPSHOT = 'worker.snapshot';
 /** The metrics job saw a worker's labs change (not in the log: nothing to apply). */
 export const LABS_CHANGED = 'worker.labs.changed';
 
+/**
+ * Schedules, budgets and webhooks changed (not in the log, nothing to apply to the fleet:
+ * `schedule.changed`, `budget.changed`, `budget.threshold.reached`, `webhook.changed`).
+ */
+export const SETTINGS_CHANGES = new Set(CHANGE_TYPES);
+
 /** Every SSE event type the dashboard listens to. */
 export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, LABS_CHANGED,
-  ...NOTIFICATION_TYPES]);
+  ...CHANGE_TYPES, ...NOTIFICATION_TYPES]);
 
 export const DEFAULT_IDLE = Object.freeze({ timeout_minutes: 60, snooze_minutes: 30, enabled: true });
 

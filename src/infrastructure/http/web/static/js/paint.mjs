@@ -53,6 +53,15 @@ export function paintItem(item, w, role, now) {
   paintActions(item, w, role);
 }
 
+/** The worker's next scheduled action under its auto-pause countdown ('' hides it). */
+export function paintScheduled(item, text) {
+  if (!item.parts.scheduled) return;
+  put(item, 'scheduled', text, (v) => {
+    setText(item.parts.scheduled, v);
+    item.parts.scheduled.hidden = v === '';
+  });
+}
+
 /** The auto-pause cell; returns whether it is counting down (to tick it each second). */
 export function paintIdle(item, w, now) {
   const counting = Boolean(w.idle_detection_enabled && w.auto_pause_due_at);

@@ -36,6 +36,12 @@ export const NOTIFICATION_TYPES = Object.freeze([
   "worker.lab.operation.done",
   "worker.lab.operation.failed"
 ]);
+export const CHANGE_TYPES = Object.freeze([
+  "schedule.changed",
+  "budget.changed",
+  "budget.threshold.reached",
+  "webhook.changed"
+]);
 export const STATUSES = Object.freeze([
   "pending",
   "provisioning",

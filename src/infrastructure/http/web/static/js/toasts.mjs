@@ -2,7 +2,7 @@
 
 import { h } from './dom.mjs';
 
-const LIFETIME_MS = { ok: 6000, info: 6000, error: 12000 };
+const LIFETIME_MS = { ok: 6000, info: 6000, warn: 12000, error: 12000 };
 const MAX_TOASTS = 5;
 
 export class Toasts {
@@ -14,7 +14,7 @@ export class Toasts {
     });
   }
 
-  /** Show `text`; `tone` is ok, info or error. */
+  /** Show `text`; `tone` is ok, info, warn or error. */
   show(tone, text) {
     const toast = h('div', { class: `toast tone-${tone}`, role: tone === 'error' ? 'alert' : 'status' },
       h('span', { class: 'toast-text' }, text),

@@ -211,7 +211,12 @@ CATALOGUE: Mapping[type[CMLWorker.Event], Entry] = {
     ),
     W.NoticePosted: (
         "worker.notice.posted",
-        lambda e: {"action": e.action, "down_at": rfc3339(e.down_at), "notice_id": e.notice_id},
+        lambda e: {
+            "action": e.action,
+            "down_at": rfc3339(e.down_at),
+            "notice_id": e.notice_id,
+            "lead_minutes": e.lead_minutes,
+        },
     ),
     W.LabOperationRequested: (
         "worker.lab.operation.requested",

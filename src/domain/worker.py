@@ -453,13 +453,14 @@ class CMLWorker(WorkerState, Aggregate):
         return True
 
     def record_notice(
-        self, action: str, down_at: datetime, notice_id: str, *, cause: Cause
+        self, action: str, down_at: datetime, notice_id: str, lead_minutes: int, *, cause: Cause
     ) -> bool:
-        """Its CML users were warned it goes down at ``down_at``; once per time."""
+        """Its CML users were warned ``lead_minutes`` ahead that it goes down at
+        ``down_at``; once per time."""
         if self.is_final or self.notice_down_at == down_at:
             return False
         self._record(self.NoticePosted, cause, action=action, down_at=down_at,
-                     notice_id=notice_id)  # fmt: skip
+                     notice_id=notice_id, lead_minutes=lead_minutes)  # fmt: skip
         return True
 
     # ----------------------------------------------------------------- license

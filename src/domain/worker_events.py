@@ -399,13 +399,27 @@ class ScheduleOverridden(WorkerEvent):
 
 
 class NoticePosted(WorkerEvent):
-    """The worker's CML users were warned (a system notice) that it goes down at
-    ``down_at``: ``action`` is ``pause`` (idle) or ``stop``/``pause`` (its schedule)."""
+    """The worker's CML users were warned (a system notice), ``lead_minutes`` ahead,
+    that it goes down at ``down_at``: ``action`` is ``pause`` (idle) or ``stop``/``pause``
+    (its schedule).
+
+    Version 2 (release 0.2) records ``lead_minutes``; a version 1 event (release 0.1)
+    gets it on read from when it was recorded (notes/UPGRADES.md).
+    """
 
     TOPIC = "cml-fleet:CMLWorker.NoticePosted"
+    class_version: ClassVar[int] = 2
     action: str
     down_at: datetime
     notice_id: str
+    lead_minutes: int
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Release 0.1 did not record how long ahead: it is the time from the event to
+        ``down_at`` (the notice was posted just before the event was recorded)."""
+        ahead = state["down_at"] - state["timestamp"]
+        state["lead_minutes"] = max(0, round(ahead.total_seconds() / 60))
 
     def apply_to(self, worker: WorkerState) -> None:
         worker.notice_down_at = self.down_at

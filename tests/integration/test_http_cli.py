@@ -97,11 +97,11 @@ def test_schemas_export_writes_what_the_check_compares(
 class Server:
     """`cml-fleet serve` in a subprocess on a free port."""
 
-    def __init__(self, data_dir: Path) -> None:
-        env = os.environ | {
-            "CML_FLEET_DEMO_WORKERS": "0",
-            "CML_FLEET_SCHEDULER_ENABLED": "false",
-        }
+    QUIET = {"CML_FLEET_DEMO_WORKERS": "0", "CML_FLEET_SCHEDULER_ENABLED": "false"}
+
+    def __init__(self, data_dir: Path, settings: dict[str, str] = QUIET) -> None:
+        """``settings``: environment on top of this one (``{}``: the defaults)."""
+        env = os.environ | settings
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -91,7 +91,7 @@ def a_worker_life() -> list[CMLWorker.Event]:
     w.confirm_tags(w.version, cause=CAUSE)
     now = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
     w.override_schedule(now + timedelta(hours=4), now=now, cause=CAUSE)
-    w.record_notice("stop", now + timedelta(hours=5), "notice-1", cause=CAUSE)
+    w.record_notice("stop", now + timedelta(hours=5), "notice-1", 10, cause=CAUSE)
     w.observe_status(WorkerStatus.RUNNING, cause=CAUSE)
     lab = "90f84e38-a71c-4d57-8d90-00fa8a197385"
     w.request_lab_operation(LabOperation("stop", lab), cause=CAUSE)

@@ -65,13 +65,19 @@ class RecordNotice(WorkerCommand):
     action: str = "stop"
     down_at: datetime | None = None
     notice_id: str = ""
+    lead_minutes: int = 0
+    """How long before ``down_at`` they were warned."""
 
 
 def record_notice(cmd: RecordNotice, store: WorkerStore) -> CommandResult:
     down_at = cmd.down_at
     assert down_at is not None
     return change(
-        store, cmd, lambda w: w.record_notice(cmd.action, down_at, cmd.notice_id, cause=cmd.cause)
+        store,
+        cmd,
+        lambda w: w.record_notice(
+            cmd.action, down_at, cmd.notice_id, cmd.lead_minutes, cause=cmd.cause
+        ),
     )
 
 

@@ -337,6 +337,7 @@ class WorkerNoticePosted(WorkerNotificationPayload):
     action: str = Field(description="pause or stop.")
     down_at: str = Field(description="When it goes down (RFC 3339).")
     notice_id: str = Field(description="The notice's id on the worker's CML.")
+    lead_minutes: int = Field(description="How many minutes before down_at they were warned.")
 
 
 _OPERATION = Field(description="start, stop, wipe, delete or import.")

@@ -164,7 +164,7 @@ class IdleJob:
                        "Use it (start or edit a lab) to keep it running.")  # fmt: skip
             async with limit:
                 return await notices.warn(dto, at, Warning(label, content, "pause"),
-                                          self.config.actor, correlation_id)  # fmt: skip
+                                          self.config.actor, correlation_id, now)  # fmt: skip
 
         return sum(await asyncio.gather(*(one(w, at) for w, at in warn)))
 

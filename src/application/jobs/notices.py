@@ -46,17 +46,25 @@ class Notices:
         return dto.service_status in ANSWERING and _host(dto) is not None
 
     async def warn(
-        self, dto: CMLWorkerDto, down_at: datetime, warning: Warning, actor: str, correlation: str
+        self,
+        dto: CMLWorkerDto,
+        down_at: datetime,
+        warning: Warning,
+        actor: str,
+        correlation: str,
+        now: datetime,
     ) -> bool:
-        """Post the notice and record it; whether both were done."""
+        """Post the notice and record it (with how long ahead, from ``now``); whether
+        both were done."""
         host = _host(dto)
         assert host is not None
         try:
             notice_id = await self.cml.post_notice(host, warning.label, warning.content)
         except (CmlError, TimeoutError):
             return False  # not warned: the next cycle tries again while there is time
+        lead = max(0, round((down_at - now).total_seconds() / 60))
         command = RecordNotice(UUID(dto.id), actor, correlation, action=warning.action,
-                               down_at=down_at, notice_id=notice_id)  # fmt: skip
+                               down_at=down_at, notice_id=notice_id, lead_minutes=lead)  # fmt: skip
         try:
             await self.run_sync(record_notice, command, self.store)
         except (DomainError, ApplicationError):

@@ -178,7 +178,8 @@ class ScheduleJob:
         async def one(worker: CMLWorkerDto, down: datetime, warning: Warning) -> bool:
             async with limit:
                 actor = f"schedule:{worker.schedule}"
-                return await notices.warn(worker, down, warning, actor, f"notice-{now:%Y%m%dT%H%M}")
+                correlation = f"notice-{now:%Y%m%dT%H%M}"
+                return await notices.warn(worker, down, warning, actor, correlation, now)
 
         done = await asyncio.gather(*(one(*w) for w in warnings))
         return sum(done)

@@ -1,5 +1,6 @@
-"""The ``cml-fleet`` command: serve, create the PostgreSQL schema, manage tokens, export
-the public JSON Schemas.
+"""The ``cml-fleet`` command: serve, look after the store (schema, check, backup,
+restore, tokens), export the public JSON Schemas, and the client commands
+(``infrastructure.console``). The help text is written for people: no markup.
 
 Everything is built through :func:`infrastructure.wiring.bootstrap.bootstrap`.
 """
@@ -10,6 +11,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -30,7 +32,10 @@ from infrastructure.http.protocol import protocol_with
 from infrastructure.http.web.rules import write_rules_module
 from infrastructure.shared.postgres import DatabaseUnreachable, SchemaMissing
 from infrastructure.shared.settings import Settings
+from infrastructure.console.commands import add_client_commands, client_epilog, release
+from infrastructure.console.completion import script as completion_script
 from infrastructure.store.postgres import init_schema
+from infrastructure.store.upgrades import check_postgres, check_sqlite
 from infrastructure.wiring import data_dir
 from infrastructure.wiring.bootstrap import System, bootstrap
 from infrastructure.wiring.demo import seed_demo_fleet
@@ -48,24 +53,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SchemaMissing, DatabaseUnreachable) as error:  # PostgreSQL not (yet) there
         print(f"cml-fleet: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (| head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return result
 
 
+DESCRIPTION = """\
+cml-fleet: a control plane for fleets of Cisco Modeling Labs workers on AWS.
+Run the server (serve), look after its store (db, backup, restore, token), and act on
+a running server from here (workers, events)."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cml-fleet", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="cml-fleet",
+        description=DESCRIPTION,
+        epilog=client_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"cml-fleet {release()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve_cmd = commands.add_parser("serve", help="run the server (uvicorn)")
+    serve_cmd = commands.add_parser("serve", help="run the server")
     serve_cmd.add_argument("--host", help="interface to listen on (default from settings)")
     serve_cmd.add_argument("--port", type=int, help="port (0: any free port)")
     serve_cmd.add_argument("--data-dir", type=Path, help="where the SQLite files live")
     serve_cmd.set_defaults(run=serve)
 
-    db_cmd = commands.add_parser("db", help="the PostgreSQL database")
+    db_cmd = commands.add_parser("db", help="the store: make the PostgreSQL schema, check versions")
     db_actions = db_cmd.add_subparsers(required=True, metavar="ACTION")
     init = db_actions.add_parser("init", help="create the schema and tables (safe to repeat)")
     init.add_argument("--dsn", help="PostgreSQL DSN (default: CML_FLEET_POSTGRES_DSN)")
     init.set_defaults(run=db_init)
+    check = db_actions.add_parser(
+        "check", help="say which versions the store holds and whether this release serves it"
+    )
+    check.add_argument("--data-dir", type=Path, help="the SQLite data dir (default: settings)")
+    check.set_defaults(run=db_check)
 
     token_cmd = commands.add_parser("token", help="manage API tokens")
     tokens = token_cmd.add_subparsers(required=True, metavar="ACTION")
@@ -90,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--data-dir", type=Path)
     revoke.set_defaults(run=token_revoke)
 
+    add_client_commands(commands)
+    completion = commands.add_parser("completion", help="print a shell completion script")
+    completion.add_argument("shell", choices=["bash", "zsh"])
+    completion.set_defaults(run=lambda args: _completion(parser, args.shell))
+
     schemas_cmd = commands.add_parser("schemas", help="public JSON Schemas")
     schemas = schemas_cmd.add_subparsers(required=True, metavar="ACTION")
     export = schemas.add_parser("export", help="write schemas/v1/<Name>.json")
@@ -99,6 +129,11 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, default=Path("schemas"))
     check.set_defaults(run=schemas_check)
     return parser
+
+
+def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
+    print(completion_script(parser, shell), end="")
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -236,6 +271,26 @@ def db_init(args: argparse.Namespace) -> int:
     tables = init_schema(settings)
     print(f"schema {settings.postgres_schema!r} is ready: {', '.join(tables)}")
     return 0
+
+
+def db_check(args: argparse.Namespace) -> int:
+    """What the store holds (events by version) and whether this release can serve it."""
+    settings = _settings(args)
+    if settings.persistence == "postgres":
+        report = check_postgres(settings)
+    elif settings.persistence == "sqlite":
+        events = settings.data_file("events.sqlite")
+        if not events.exists():
+            print(f"cml-fleet: no event store in {settings.data_dir.resolve()}", file=sys.stderr)
+            return 2
+        report = check_sqlite(events)
+    else:
+        print("cml-fleet: the memory store keeps nothing to check", file=sys.stderr)
+        return 2
+    print(f"release: cml-fleet {release()}")
+    for line in report.lines():
+        print(line)
+    return 0 if report.servable else 1
 
 
 # ------------------------------------------------------------------ tokens

@@ -1,9 +1,10 @@
 """The domain's rules that the dashboard applies too, exported as a JavaScript module
 (``static/js/rules.mjs``), so the browser's reducer and its tests read them from the
 one statement in ``domain`` instead of restating them: the statuses each event leaves
-a worker in (where the event alone decides), every status, which are up and final, the pause
-counters, the history limits, the notification types and the settings changes' types. ``cml-fleet schemas export``
-writes it; a test fails when the committed module differs."""
+a worker in (where the event alone decides), every status, which are up and final, the
+pause counters, the history limits, the notification types and the settings changes'
+types. ``cml-fleet schemas export`` writes it; a test fails when the committed module
+differs."""
 
 from __future__ import annotations
 

@@ -154,7 +154,8 @@ const DESCRIBE = {
   'worker.tags.applied': () => 'Tags written to EC2',
   'worker.schedule.overridden': (p) =>
     (p.until ? `Kept running until ${dateTime(p.until)}, whatever its schedule says` : 'Schedule override lifted'),
-  'worker.notice.posted': (p) => `Users warned on CML: it will ${p.action} at ${dateTime(p.down_at)}`,
+  'worker.notice.posted': (p) => `Users warned on CML: it will ${p.action} at ${dateTime(p.down_at)}`
+    + (p.lead_minutes ? ` (${p.lead_minutes} min ahead)` : ''),
   'worker.team.changed': (p) => (p.team ? `Moved to team ${p.team}` : 'Taken out of its team')
     + (p.previous ? ` (was ${p.previous})` : ''),
   'worker.lab.operation.requested': (p) => `Lab ${p.operation} requested${labName(p)}`,

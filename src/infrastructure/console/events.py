@@ -20,12 +20,12 @@ RETRIES = 5
 
 def frames(lines: Iterator[str]) -> Iterator[tuple[str, str | None, dict[str, Any]]]:
     """(event, id, envelope) of each SSE frame in ``lines``."""
-    event, sse_id, data = "message", None, []
+    event, sse_id, data = "message", None, list[str]()
     for line in lines:
         if not line:
             if data:
                 yield event, sse_id, json.loads("\n".join(data))
-            event, sse_id, data = "message", None, []
+            event, sse_id, data = "message", None, list[str]()
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("id:"):
@@ -74,15 +74,17 @@ class Tail:
                 failures = 0  # it ended (the server stopped): resume
             except httpx.HTTPError as error:
                 failures += 1
-                if failures > RETRIES or self.last_id is None and self.shown == 0:
+                if failures > RETRIES or (self.last_id is None and self.shown == 0):
                     raise Failed(UNREACHABLE, f"cannot reach {self.api.url}: {error}") from None
             self.err.write(f"(stream ended; resuming after event {self.last_id})\n")
             time.sleep(min(2.0**failures, 10.0))  # back off before reconnecting
 
     def stream(self) -> bool:
         """Print frames until the stream ends; True once ``--count`` were shown."""
-        request = {"params": self.params(), "timeout": httpx.Timeout(10.0, read=None)}
-        with self.api.http.stream("GET", "/api/events", **request) as answer:
+        timeout = httpx.Timeout(10.0, read=None)  # a quiet stream is not a dead one
+        with self.api.http.stream(
+            "GET", "/api/events", params=self.params(), timeout=timeout
+        ) as answer:
             if not answer.is_success:
                 answer.read()
                 answer_of(answer)  # raises with the problem's words

@@ -21,8 +21,8 @@ def pages(api: Api, params: dict[str, Any], limit: int | None) -> Iterator[dict[
     """Every worker matching ``params`` (at most ``limit``), page after page."""
     cursor, given = None, 0
     while True:
-        page = api.call("GET", "/api/workers", params={**params, "limit": PAGE,
-                                                        **({"cursor": cursor} if cursor else {})})  # fmt: skip
+        paging = {"limit": PAGE, **({"cursor": cursor} if cursor else {})}
+        page = api.call("GET", "/api/workers", params={**params, **paging})
         for item in page["items"]:
             if limit is not None and given >= limit:
                 return

@@ -121,11 +121,9 @@ def check_postgres(settings: Settings) -> StoreReport:
             report.schema_problem = str(missing)
             return report
         events, snapshots = event_tables()
-        report.add(
-            database.all(f"SELECT notification_id, topic, state FROM {events} "  # noqa: S608
-                         "ORDER BY notification_id")  # fmt: skip
-        )
-        for (state,) in database.all(f"SELECT state FROM {snapshots}"):  # noqa: S608
+        query = f"SELECT notification_id, topic, state FROM {events} ORDER BY notification_id"
+        report.add(database.all(query))
+        for (state,) in database.all(f"SELECT state FROM {snapshots}"):
             report.snapshots[version_of(bytes(state))] += 1
     finally:
         database.close()

@@ -16,7 +16,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +26,15 @@ from application.contracts.catalog import render_schemas
 from application.contracts.compat import compare_schemas
 from domain.errors import InvalidValue
 from domain.tags import team_name
+from infrastructure.console.commands import add_client_commands, client_epilog, release
+from infrastructure.console.completion import script as completion_script
 from infrastructure.http.access.auth import AuthStore, Role
 from infrastructure.http.app import create_app
 from infrastructure.http.protocol import protocol_with
 from infrastructure.http.web.rules import write_rules_module
 from infrastructure.shared.postgres import DatabaseUnreachable, SchemaMissing
 from infrastructure.shared.settings import Settings
-from infrastructure.console.commands import add_client_commands, client_epilog, release
-from infrastructure.console.completion import script as completion_script
+from infrastructure.store.backup import BackupRefused, backup, restore
 from infrastructure.store.postgres import init_schema
 from infrastructure.store.upgrades import check_postgres, check_sqlite
 from infrastructure.wiring import data_dir
@@ -115,6 +116,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("--data-dir", type=Path)
     revoke.set_defaults(run=token_revoke)
 
+    saving = commands.add_parser(
+        "backup", help="an online backup of a SQLite installation, while it serves"
+    )
+    saving.add_argument("dest", type=Path, help="the archive to write (.tar.gz), or a folder")
+    saving.add_argument("--data-dir", type=Path, help="the data dir (default: settings)")
+    saving.set_defaults(run=backup_command)
+    restoring = commands.add_parser(
+        "restore", help="check a backup and restore it into a new data dir"
+    )
+    restoring.add_argument("archive", type=Path, help="the backup (.tar.gz)")
+    restoring.add_argument("--data-dir", type=Path, help="where to (default: settings)")
+    restoring.set_defaults(run=restore_command)
     add_client_commands(commands)
     completion = commands.add_parser("completion", help="print a shell completion script")
     completion.add_argument("shell", choices=["bash", "zsh"])
@@ -279,7 +292,7 @@ def db_check(args: argparse.Namespace) -> int:
     if settings.persistence == "postgres":
         report = check_postgres(settings)
     elif settings.persistence == "sqlite":
-        events = settings.data_file("events.sqlite")
+        events = settings.data_dir / "events.sqlite"
         if not events.exists():
             print(f"cml-fleet: no event store in {settings.data_dir.resolve()}", file=sys.stderr)
             return 2
@@ -291,6 +304,46 @@ def db_check(args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return 0 if report.servable else 1
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if settings.persistence != "sqlite":
+        print("cml-fleet: on PostgreSQL, back up with pg_dump (notes/DEPLOYMENT.md)",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    dest: Path = args.dest
+    if dest.is_dir():
+        dest = dest / f"cml-fleet-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
+    try:
+        done = backup(settings.data_dir, dest, release())
+    except BackupRefused as refused:
+        print(f"cml-fleet: {refused}", file=sys.stderr)
+        return 2
+    log_end = done.manifest["log"]
+    print(f"wrote {done.archive}: {len(done.manifest['files'])} files, "
+          f"{log_end['events']:,} events (last position {log_end['last_position']:,})")  # fmt: skip
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    try:
+        manifest, report = restore(args.archive, settings.data_dir)
+    except BackupRefused as refused:
+        print(f"cml-fleet: {refused}", file=sys.stderr)
+        return 1
+    print(f"restored the backup of {manifest['created_at']} (release {manifest['release']}) "
+          f"into {settings.data_dir}: {report.events:,} events")  # fmt: skip
+    quiet = settings.model_copy(update={"demo_workers": 0, "scheduler_enabled": False,
+                                        "operations_enabled": False})  # fmt: skip
+    system = bootstrap(quiet)  # the read model catches up (or is rebuilt) from the log
+    try:
+        reached = system.read_model.catch_up()
+        print(f"read model at position {reached:,} of {report.last_position:,}")
+    finally:
+        system.close()
+    return 0
 
 
 # ------------------------------------------------------------------ tokens

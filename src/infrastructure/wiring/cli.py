@@ -44,6 +44,7 @@ from infrastructure.wiring.logs import configure_logging
 from infrastructure.wiring.runtime import freeze_startup_objects, tune_process
 
 log = logging.getLogger("cml_fleet.cli")
+LISTEN_BACKLOG = 2048  # uvicorn's default
 GRACEFUL_SHUTDOWN_SECONDS = 3  # open SSE streams must not hold a shutdown forever
 
 
@@ -220,6 +221,9 @@ def _listen(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    # Listening now: a client that connects as soon as the URL is printed waits in the
+    # backlog until the server accepts, instead of being refused.
+    sock.listen(LISTEN_BACKLOG)
     return sock
 
 

@@ -92,8 +92,9 @@ def test_the_service_stops_within_its_timeout_with_open_streams(tmp_path: Path) 
         def stream() -> None:
             headers = {"Authorization": f"Bearer {token}"}
             try:
+                wait = httpx.Timeout(10, read=timeout + 5)
                 with httpx.stream("GET", f"{url}/api/events", headers=headers,
-                                  timeout=httpx.Timeout(10, read=timeout + 5)) as answer:  # fmt: skip
+                                  timeout=wait) as answer:  # fmt: skip
                     chunks = answer.iter_bytes()
                     next(chunks)
                     opened.wait()

@@ -5,8 +5,10 @@ process-wide state, so two systems in one process, or two tests, never mix figur
 Counters that only the HTTP layer sees (commands by type and outcome, conflicts) are
 counted by the edge middleware (``http.edge``); everything else is read from the
 system when scraped: jobs' runs, failures and last cycle time, SSE subscribers and
-the ones cut off, read-model lag, the workers that are failing (one series each), and
-the conflicts that command handlers retried (``infrastructure.store.conflicts``).
+the ones cut off, read-model lag, the workers that are failing (one series each), the
+conflicts that command handlers retried (``infrastructure.store.conflicts``), and the
+budgets and licenses (``fleet_metrics``). ``deploy/prometheus/cml-fleet.rules.yml``
+alerts on them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from infrastructure.http.access.sso import SsoCounts
+from infrastructure.http.fleet_metrics import FleetCollector
 from infrastructure.http.problems import problem
 from infrastructure.http.visibility import teams_seen
 from infrastructure.running.health import problems
@@ -51,6 +54,7 @@ class FleetMetrics:
             registry=self.registry,
         )
         self.registry.register(SystemCollector(system))
+        self.registry.register(FleetCollector(system))
 
     def watch_sso(self, counts: SsoCounts) -> None:
         """Report single sign-on's logins, refreshes and refused provider tokens."""

@@ -78,6 +78,11 @@ class Load:
             assert answer.status_code == 200, answer.text
             self.acknowledged.append((worker, value, answer.json()["position"]))
 
+    def finish(self) -> None:
+        self.stop.set()
+        self.thread.join(30)
+        self.http.close()
+
     def until(self, count: int) -> None:
         while len(self.acknowledged) < count and self.thread.is_alive():
             self.thread.join(0.01)
@@ -107,8 +112,7 @@ def test_a_backup_under_load_holds_every_acknowledged_command_and_a_true_read_mo
     before = list(load.acknowledged)  # acknowledged before the backup began
     made = cli("backup", str(tmp_path / "fleet.tar.gz"), "--data-dir", str(data))
     during = len(load.acknowledged) - len(before)
-    load.stop.set()
-    load.thread.join(30)
+    load.finish()
     assert made.returncode == 0, made.stderr
     assert during > 0, "no command arrived while the backup ran"
 
@@ -141,8 +145,7 @@ def test_a_restored_server_resumes_an_sse_client_without_a_gap(
     load = Load(url, token)
     load.thread.start()
     load.until(30)
-    load.stop.set()
-    load.thread.join(30)
+    load.finish()
     assert cli("backup", str(tmp_path / "b.tar.gz"), "--data-dir", str(data)).returncode == 0
     server.close()
     restored = tmp_path / "restored"
@@ -151,9 +154,9 @@ def test_a_restored_server_resumes_an_sse_client_without_a_gap(
     end = int(back.stdout.split("read model at position ")[1].split()[0].replace(",", ""))
 
     again, again_url = started(restored, {"CML_FLEET_SCHEDULER_ENABLED": "false"})
+    headers = {"Authorization": f"Bearer {token}"}  # the tokens came back too
+    http = httpx.Client(base_url=again_url, headers=headers, timeout=10)
     try:
-        headers = {"Authorization": f"Bearer {token}"}  # the tokens came back too
-        http = httpx.Client(base_url=again_url, headers=headers, timeout=10)
         resume_from = load.acknowledged[-1][2] - 20  # the end of the restored log is later
         ids: list[int] = []
         with http.stream("GET", "/api/events", headers={"Last-Event-ID": str(resume_from)},
@@ -171,6 +174,7 @@ def test_a_restored_server_resumes_an_sse_client_without_a_gap(
         assert ids == list(range(resume_from + 1, ids[-1] + 1))  # no gap, no repeat
         assert ids[-1] == end + 1  # the live change follows the replayed ones
     finally:
+        http.close()
         again.close()
 
 

@@ -65,7 +65,7 @@ def test_no_module_in_src_imports_its_way_back_to_itself() -> None:
 # folder imports only folders on floors below its own.
 FLOORS = (
     ("shared",),  # settings, clocks, the PostgreSQL pool
-    ("store", "outside"),  # the event log; AWS, CML and the simulated fleet
+    ("store", "outside", "console"),  # the event log; AWS, CML, the simulated fleet; the CLI client
     ("read_model", "running"),  # the worker view; jobs, reactor, leadership
     ("fanout",),  # the SSE hub and its PostgreSQL relay
     ("http",),  # every endpoint, the stream, the dashboard, access

@@ -16,7 +16,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from contextlib import nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +34,18 @@ from infrastructure.http.protocol import protocol_with
 from infrastructure.http.web.rules import write_rules_module
 from infrastructure.shared.postgres import DatabaseUnreachable, SchemaMissing
 from infrastructure.shared.settings import Settings
-from infrastructure.store.backup import BackupRefused, backup, restore
 from infrastructure.store.postgres import init_schema
-from infrastructure.store.upgrades import check_postgres, check_sqlite
 from infrastructure.wiring import data_dir
 from infrastructure.wiring.bootstrap import System, bootstrap
 from infrastructure.wiring.demo import seed_demo_fleet
 from infrastructure.wiring.logs import configure_logging
 from infrastructure.wiring.runtime import freeze_startup_objects, tune_process
+from infrastructure.wiring.store_commands import (
+    backup_command,
+    db_check,
+    restore_command,
+    settings_of,
+)
 
 log = logging.getLogger("cml_fleet.cli")
 LISTEN_BACKLOG = 2048  # uvicorn's default
@@ -150,20 +154,11 @@ def _completion(parser: argparse.ArgumentParser, shell: str) -> int:
     return 0
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {
-        name: getattr(args, name)
-        for name in ("host", "port", "data_dir")
-        if getattr(args, name, None) is not None
-    }
-    return Settings(**overrides)
-
-
 # ------------------------------------------------------------------- serve
 
 
 def serve(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = settings_of(args)
     configure_logging(settings.log_level)
     try:  # before anything is created on disk
         sock = _listen(settings.host, settings.port)
@@ -290,73 +285,13 @@ def db_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def db_check(args: argparse.Namespace) -> int:
-    """What the store holds (events by version) and whether this release can serve it."""
-    settings = _settings(args)
-    if settings.persistence == "postgres":
-        report = check_postgres(settings)
-    elif settings.persistence == "sqlite":
-        events = settings.data_dir / "events.sqlite"
-        if not events.exists():
-            print(f"cml-fleet: no event store in {settings.data_dir.resolve()}", file=sys.stderr)
-            return 2
-        report = check_sqlite(events)
-    else:
-        print("cml-fleet: the memory store keeps nothing to check", file=sys.stderr)
-        return 2
-    print(f"release: cml-fleet {release()}")
-    for line in report.lines():
-        print(line)
-    return 0 if report.servable else 1
-
-
-def backup_command(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    if settings.persistence != "sqlite":
-        print("cml-fleet: on PostgreSQL, back up with pg_dump (notes/DEPLOYMENT.md)",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    dest: Path = args.dest
-    if dest.is_dir():
-        dest = dest / f"cml-fleet-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.tar.gz"
-    try:
-        done = backup(settings.data_dir, dest, release())
-    except BackupRefused as refused:
-        print(f"cml-fleet: {refused}", file=sys.stderr)
-        return 2
-    log_end = done.manifest["log"]
-    print(f"wrote {done.archive}: {len(done.manifest['files'])} files, "
-          f"{log_end['events']:,} events (last position {log_end['last_position']:,})")  # fmt: skip
-    return 0
-
-
-def restore_command(args: argparse.Namespace) -> int:
-    settings = _settings(args)
-    try:
-        manifest, report = restore(args.archive, settings.data_dir)
-    except BackupRefused as refused:
-        print(f"cml-fleet: {refused}", file=sys.stderr)
-        return 1
-    print(f"restored the backup of {manifest['created_at']} (release {manifest['release']}) "
-          f"into {settings.data_dir}: {report.events:,} events")  # fmt: skip
-    quiet = settings.model_copy(update={"demo_workers": 0, "scheduler_enabled": False,
-                                        "operations_enabled": False})  # fmt: skip
-    system = bootstrap(quiet)  # the read model catches up (or is rebuilt) from the log
-    try:
-        reached = system.read_model.catch_up()
-        print(f"read model at position {reached:,} of {report.last_position:,}")
-    finally:
-        system.close()
-    return 0
-
-
 # ------------------------------------------------------------------ tokens
 
 
 def _token_store(args: argparse.Namespace, new_store: bool = False) -> AuthStore | None:
     """The token store of the data dir (or database) the settings name, saying which;
     ``None`` (with one line) when there is none there and none is to be made."""
-    settings = _settings(args)
+    settings = settings_of(args)
     where = _store_location(settings)
     missing = not (settings.data_dir / "auth.sqlite").exists()
     if settings.persistence == "sqlite" and missing and not new_store:

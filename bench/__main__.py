@@ -18,7 +18,8 @@ ALL = (
     "bench_store",  # issue 2: raw save rate, snapshot-bounded loads
     "bench_http_commands",  # issue 2: 32 clients vs raw save rate
     "bench_http_queries",  # issue 2: 10,000 workers vs replay
-    "bench_sse_fanout",  # issue 3: 1,000 SSE clients, 100 notifications/s
+    "bench_sse_fanout",  # issues 3, 20: 1,000 SSE clients, 100 notifications/s
+    "bench_sse_10k",  # issue 20: 10,000 SSE streams on one process, memory per stream
     "bench_job_cycle",  # issue 3: metrics cycle, 1,000 / 10,000 workers, 20 ms latency
     "bench_log_growth",  # issue 3: events per idle worker per hour
     "bench_idle_cycle",  # issue 4: idle-detection cycle, 10,000 workers

@@ -122,12 +122,18 @@ class SseClient(asyncio.Protocol):
         return buffer[-(len(MARK) - 1) :]
 
     def _delivered(self, n: int, position: int, latency_ns: int, now: int) -> None:
-        self.received += 1
-        if n < len(self.seen):
-            self.duplicates += self.seen[n]
-            self.seen[n] = 1
-        self.out_of_order += position <= self.position
+        """A frame carrying command ``n``'s correlation id. A tag change has two
+        notifications (``worker.tags.changed``, then the reactor's
+        ``worker.tags.applied`` once EC2 has the tags): the first one to arrive is
+        the command's delivery; any frame is a duplicate if its log position repeats
+        the previous one, out of order if it goes back."""
+        self.duplicates += position == self.position
+        self.out_of_order += position < self.position
         self.position = max(self.position, position)
+        if n >= len(self.seen) or self.seen[n]:
+            return
+        self.seen[n] = 1
+        self.received += 1
         self.deliveries.add(latency_ns, now)
 
     def connection_lost(self, exc: Exception | None) -> None:

@@ -22,7 +22,6 @@ from infrastructure.wiring.logs import JsonFormatter
 from tests.integration.test_sse_stream import (
     Dashboard,
     Server,
-    reset_sse_exit_flag,  # noqa: F401 (autouse: sse-starlette's exit flag is process-wide)
     serving,
 )
 from tests.operations_fleet import FAST, OpsFleet, now_clock

@@ -18,7 +18,6 @@ from infrastructure.wiring.bootstrap import bootstrap
 from tests.integration.test_sse_stream import (
     Dashboard,
     Server,
-    reset_sse_exit_flag,  # noqa: F401 (autouse: sse-starlette's exit flag is process-wide)
     serving,
 )
 from tests.operations_fleet import FAST, OpsFleet, now_clock

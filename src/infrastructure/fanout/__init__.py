@@ -25,4 +25,6 @@ def build_hub(settings: Settings, read_model: ReadModel, clock: Clock) -> Hub:
         clock,
         settings.sse_queue_size,
         flush_interval=settings.sse_flush_interval_ms / 1000,
+        heartbeat=settings.sse_heartbeat_seconds,
+        writes_per_second=settings.sse_writes_per_second,
     )

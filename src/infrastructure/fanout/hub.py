@@ -31,7 +31,7 @@ from infrastructure.fanout.envelope import (
     labs_frame,
     snapshot_frame,
 )
-from infrastructure.read_model.teams import UNKNOWN
+from infrastructure.fanout.subscription import FlushWheel, Subscription, no_team
 
 log = logging.getLogger(__name__)
 
@@ -46,158 +46,6 @@ def frame_of(projected: Any) -> Frame:
     return replace(frame, teams=frozenset(teams))
 
 
-def no_team(_: str) -> object:
-    return UNKNOWN
-
-
-class Subscription:
-    """One subscriber: its filters and its bounded queue of frames.
-
-    Its stream writes when woken (:meth:`wake`, by the hub's :class:`FlushWheel`),
-    taking everything queued since its last write.
-    """
-
-    def __init__(
-        self,
-        capacity: int,
-        worker_ids: frozenset[str] | None,
-        type_prefix: str | None,
-        slot: int = 0,
-        teams: frozenset[str] | None = None,
-        team_of: Callable[[str], object] = no_team,
-        admin: bool = False,
-    ) -> None:
-        self.capacity = capacity
-        self.admin = admin
-        self.slot = slot
-        self.last_write = float("-inf")
-        self.worker_ids = worker_ids
-        self.type_prefix = type_prefix
-        self.teams = teams
-        """Only frames about workers of these teams (``None``: any worker)."""
-        self._team_of = team_of
-        self.wants_all = worker_ids is None and type_prefix is None and teams is None
-        self.closed = False
-        self.overflowed = False
-        self._pending: deque[Frame] = deque()
-        self._ready = asyncio.Event()
-
-    @property
-    def has_pending(self) -> bool:
-        return bool(self._pending)
-
-    def wants_type(self, frame_type: str) -> bool:
-        return self.type_prefix is None or frame_type.startswith(self.type_prefix)
-
-    def wants(self, frame_type: str, worker_id: str | None) -> bool:
-        if not self.wants_type(frame_type):
-            return False
-        return self.worker_ids is None or worker_id in self.worker_ids
-
-    def sees(self, frame: Frame) -> bool:
-        """Whether the frame is about a worker (or a setting) this subscriber may see."""
-        if frame.admins_only and not self.admin:
-            return False
-        if self.teams is None:
-            return True
-        if frame.worker_id is None:  # a setting's change says who sees it
-            return frame.teams is None or any(team in self.teams for team in frame.teams)
-        about = frame.teams if frame.teams is not None else (self._team_of(frame.worker_id),)
-        return any(team in self.teams for team in about)
-
-    def takes(self, frame: Frame) -> bool:
-        return self.wants(frame.type, frame.worker_id) and self.sees(frame)
-
-    def offer(self, frames: Sequence[Frame]) -> bool:
-        """Queue ``frames``; if they do not fit, cut the subscriber off and say so."""
-        if self.closed:
-            return False
-        if len(self._pending) + len(frames) > self.capacity:
-            self.overflowed = True
-            self.close()
-            return False
-        self._pending.extend(frames)
-        return True
-
-    def wake(self) -> None:
-        """Let the stream write what is queued."""
-        self._ready.set()
-
-    def close(self) -> None:
-        """End the stream: frames still queued are dropped (resume replays them)."""
-        self.closed = True
-        self._pending.clear()
-        self._ready.set()
-
-    async def take(self) -> list[Frame] | None:
-        """Everything queued once woken, at least one frame; ``None`` once the stream
-        must end."""
-        while not self.closed:
-            await self._ready.wait()
-            self._ready.clear()
-            if self._pending and not self.closed:
-                frames = list(self._pending)
-                self._pending.clear()
-                self.last_write = asyncio.get_running_loop().time()
-                return frames
-        return None
-
-
-class FlushWheel:
-    """When each subscriber writes: at once when it is quiet, else in its own slot.
-
-    A write costs the same (syscall, ASGI send path) for one frame or fifty, so a busy
-    stream is written at most once per ``interval``, with everything queued since.
-    Subscribers are spread over ``SLOTS`` slots of the interval, so a thousand busy
-    streams write a tenth at a time, every tenth of the interval, instead of all at
-    once: the event loop stays responsive and no frame waits longer than the interval.
-    A stream that has not written for an interval (a quiet one) is woken at once; when
-    it turns busy, its next write comes at its slot, then one per interval.
-    """
-
-    SLOTS = 10
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self._buckets: list[set[Subscription]] = [set() for _ in range(self.SLOTS)]
-        self._turn = 0
-        self._timer: asyncio.TimerHandle | None = None
-        self._assigned = 0
-
-    def next_slot(self) -> int:
-        self._assigned += 1
-        return self._assigned % self.SLOTS
-
-    def due(self, subscription: Subscription) -> None:
-        """``subscription`` has frames queued: wake it now or in its slot. On the loop."""
-        loop = asyncio.get_running_loop()
-        if self.interval <= 0 or loop.time() - subscription.last_write >= self.interval:
-            subscription.wake()
-            return
-        self._buckets[subscription.slot].add(subscription)
-        if self._timer is None:
-            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
-
-    def _tick(self) -> None:
-        bucket = self._buckets[self._turn]
-        self._turn = (self._turn + 1) % self.SLOTS
-        for subscription in bucket:
-            subscription.wake()
-        bucket.clear()
-        if any(self._buckets):
-            loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
-        else:
-            self._timer = None
-
-    def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        for bucket in self._buckets:
-            bucket.clear()
-
-
 class Hub:
     """Fan-out of notifications and snapshots to the subscribers of this process."""
 
@@ -208,11 +56,15 @@ class Hub:
         queue_size: int,
         to_frame: Callable[[Any], Frame] = frame_of,
         flush_interval: float = 0.0,
+        heartbeat: float = 15.0,
+        writes_per_second: float | None = None,
     ) -> None:
         self._read_model = read_model
         self._clock = clock
         self._queue_size = queue_size
-        self._wheel = FlushWheel(flush_interval)
+        self._wheel = FlushWheel(flush_interval, writes_per_second)
+        self._heartbeat = heartbeat
+        self._sweeper: asyncio.TimerHandle | None = None
         self._to_frame = to_frame
         self._subscribers: set[Subscription] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -220,6 +72,11 @@ class Hub:
         self._labs_in_order: deque[tuple[asyncio.Future[list[Frame]], asyncio.Future[None]]]
         self._labs_in_order = deque()
         self.cut_off = 0
+
+    @property
+    def flush_interval(self) -> float:
+        """How long a busy stream waits between writes now (seconds)."""
+        return self._wheel.interval
 
     @property
     def subscriber_count(self) -> int:
@@ -230,6 +87,8 @@ class Hub:
         self._loop = asyncio.get_running_loop()
         if self._read_model is not None and self._stop_listening is None:
             self._stop_listening = self._read_model.add_listener(self.on_batch)
+        if self._sweeper is None and self._heartbeat > 0:
+            self._sweeper = self._loop.call_later(self._sweep_every, self._sweep)
 
     def stop(self) -> None:
         """Stop listening and end every stream now (graceful shutdown)."""
@@ -238,6 +97,9 @@ class Hub:
             self._stop_listening = None
         self._loop = None
         self._wheel.stop()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for subscription in self._subscribers:
             subscription.close()
         self._subscribers.clear()
@@ -261,15 +123,49 @@ class Hub:
             no_team if index is None else index.team_of,
             admin,
         )
+        subscription.on_cut = self._count_cut  # it says so once, as it drops the connection
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
         else:
             self._subscribers.add(subscription)
+            self._wheel.resize(len(self._subscribers))
         return subscription
+
+    def _count_cut(self) -> None:
+        self.cut_off += 1
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self._subscribers.discard(subscription)
+        self._wheel.resize(len(self._subscribers))
         subscription.close()
+
+    # -- heartbeats and stalled clients -------------------------------------------
+
+    @property
+    def _sweep_every(self) -> float:
+        return min(1.0, self._heartbeat / 2)
+
+    def _sweep(self) -> None:
+        """Every second or so, on the loop: a heartbeat comment for each stream that
+        wrote nothing for ``heartbeat`` seconds (it keeps proxies from closing it), and
+        a look at pushed streams whose client had stopped reading."""
+        loop = self._loop
+        if loop is None:
+            return
+        now = loop.time()
+        for subscription in tuple(self._subscribers):
+            if now - subscription.last_write >= self._heartbeat:
+                subscription.last_write = now  # one ping per heartbeat, even while queued
+                self._deliver(subscription, [PING])
+            elif subscription.backlog_since is not None:
+                held = subscription.held()
+                if held is None:
+                    subscription.close()
+                else:
+                    subscription.check_backlog(held, now)
+            if subscription.closed:
+                self._subscribers.discard(subscription)
+        self._sweeper = loop.call_later(self._sweep_every, self._sweep)
 
     # -- feeding -----------------------------------------------------------------
 
@@ -369,9 +265,12 @@ class Hub:
         was_waiting = subscription.has_pending  # then it is already due
         if not subscription.offer(frames):
             self._subscribers.discard(subscription)
-            self.cut_off += 1  # the stream says so once, as it drops the connection
         elif not was_waiting:
             self._wheel.due(subscription)
+
+
+PING = Frame("ping", None, None, b": ping\n\n")
+"""A heartbeat: an SSE comment, which clients ignore."""
 
 
 def _labs_frames(payloads: Sequence[Mapping[str, Any]]) -> list[Frame]:

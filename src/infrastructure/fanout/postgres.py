@@ -52,8 +52,18 @@ class ClusterHub(Hub):
         *,
         origin: str,
         announce: Callable[[str], object],
+        flush_interval: float = 0.0,
+        heartbeat: float = 15.0,
+        writes_per_second: float | None = None,
     ) -> None:
-        super().__init__(read_model, clock, queue_size)
+        super().__init__(
+            read_model,
+            clock,
+            queue_size,
+            flush_interval=flush_interval,
+            heartbeat=heartbeat,
+            writes_per_second=writes_per_second,
+        )
         self.origin = origin
         self._announce = announce
         self.relayed = 0
@@ -192,4 +202,7 @@ def build_cluster_hub(
         settings.sse_queue_size,
         origin=uuid4().hex,
         announce=lambda payload: database.notify(channel, payload),
+        flush_interval=settings.sse_flush_interval_ms / 1000,
+        heartbeat=settings.sse_heartbeat_seconds,
+        writes_per_second=settings.sse_writes_per_second,
     )

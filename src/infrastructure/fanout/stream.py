@@ -8,12 +8,9 @@ is not beyond what was already sent (dedupe by position).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import anyio
 
 from application.notifications import to_notification
 from infrastructure.fanout.envelope import (
@@ -25,7 +22,7 @@ from infrastructure.fanout.envelope import (
     retry_hint,
     snapshot_frames,
 )
-from infrastructure.fanout.hub import Subscription
+from infrastructure.fanout.subscription import Subscription
 
 REPLAY_PAGE = 500
 
@@ -51,37 +48,33 @@ class StreamRequest:
         )
 
 
-async def event_stream(
-    system: Any, request: StreamRequest, shutdown: anyio.Event | None = None
+async def catch_up(
+    system: Any, request: StreamRequest, subscription: Subscription
 ) -> AsyncIterator[bytes]:
-    """The bytes of the whole stream; unsubscribes when the client goes away.
+    """The retry hint, then the initial state (or the replay, or a resync): the bytes
+    to send before live frames. ``subscription`` (registered first) learns the position
+    they reach, so live frames at or below it are not sent twice."""
+    yield retry_hint(system.settings.sse_retry_ms)
+    async for chunk, position in _catch_up(system, request):
+        subscription.floor = position
+        if chunk:
+            yield chunk
 
-    When ``shutdown`` is set (the server is stopping) the stream ends cleanly, so the
-    client sees a complete response and reconnects with its ``Last-Event-ID``.
-    """
+
+async def event_stream(system: Any, request: StreamRequest) -> AsyncIterator[bytes]:
+    """The bytes of the whole stream, pulled (:mod:`infrastructure.http.sse_response`
+    pushes live frames instead where the server allows); unsubscribes at the end."""
     hub = system.hub
     subscription = hub.subscribe(
         request.worker_ids, request.type_prefix, teams=request.teams, admin=request.admin
     )
-    watcher = None if shutdown is None else asyncio.create_task(_end_on(shutdown, subscription))
     try:
-        yield retry_hint(system.settings.sse_retry_ms)
-        floor = -1
-        async for chunk, position in _catch_up(system, request):
-            floor = position
-            if chunk:
-                yield chunk
-        async for chunk in _live(subscription, floor):
+        async for chunk in catch_up(system, request, subscription):
+            yield chunk
+        async for chunk in live(subscription):
             yield chunk
     finally:
         hub.unsubscribe(subscription)
-        if watcher is not None:
-            watcher.cancel()
-
-
-async def _end_on(shutdown: anyio.Event, subscription: Subscription) -> None:
-    await shutdown.wait()
-    subscription.close()
 
 
 async def _catch_up(system: Any, request: StreamRequest) -> AsyncIterator[tuple[bytes, int]]:
@@ -110,13 +103,13 @@ class SubscriberCut(Exception):
     and resume (``Last-Event-ID``); the connection is dropped, not drained."""
 
 
-async def _live(subscription: Subscription, floor: int) -> AsyncIterator[bytes]:
-    """Queued frames beyond ``floor``, all that are queued in one write each time."""
+async def live(subscription: Subscription) -> AsyncIterator[bytes]:
+    """Queued frames not sent with the initial state, all that are queued in one write
+    each time (pulled)."""
     while (frames := await subscription.take()) is not None:
-        fresh = [f.data for f in frames if f.position is None or f.position > floor]
-        floor = max([floor, *(f.position for f in frames if f.position is not None)])
+        fresh = subscription.fresh(frames)
         if fresh:
-            yield b"".join(fresh)
+            yield fresh
     if subscription.overflowed:
         raise SubscriberCut()
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 ABORT = "cml_fleet.abort"
 """The scope extension: a callable that drops the connection now."""
+WRITER = "cml_fleet.body_writer"
+"""The scope extension: a :class:`ConnectionWriter` for a streaming response."""
 
 
 class DeadlineProtocol(HttpToolsProtocol):
@@ -30,15 +33,25 @@ class DeadlineProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._deadline: asyncio.TimerHandle | None = None
+        self._writer: ConnectionWriter | None = None
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+        if self._writer is not None:
+            self._writer.end()
+
+    def shutdown(self) -> None:
+        """The server is stopping: a streaming response ends (cleanly) now."""
+        super().shutdown()
+        if self._writer is not None:
+            self._writer.end()
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        extensions: dict[str, Any] = {ABORT: self.drop}
+        self._writer = ConnectionWriter(self)
+        extensions: dict[str, Any] = {ABORT: self.drop, WRITER: self._writer}
         self.scope["extensions"] = extensions
         if self._deadline is None:  # the next request on a kept-alive connection
             self._arm()
@@ -72,6 +85,61 @@ class DeadlineProtocol(HttpToolsProtocol):
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.transport.abort()
+
+
+class ConnectionWriter:
+    """Writes a started streaming response's body straight to its connection: one
+    ``transport.write`` of an HTTP/1.1 chunk, what uvicorn's ``send`` would write,
+    without the coroutine, the ASGI message and the send wrappers around it. Only
+    for the response of the request it was made for, once its headers are sent with
+    chunked encoding (:meth:`usable`); the ASGI ``send`` still ends the response.
+    """
+
+    def __init__(self, protocol: DeadlineProtocol) -> None:
+        self._protocol = protocol
+        self._scope = protocol.scope  # uvicorn's cycle for this request shares it
+        self._ended = False
+        self._on_end: list[Callable[[], object]] = []
+
+    def usable(self) -> bool:
+        cycle = self._protocol.cycle
+        return (
+            cycle is not None
+            and cycle.scope is self._scope
+            and cycle.response_started
+            and not cycle.response_complete
+            and not cycle.disconnected
+            and cycle.chunked_encoding is True
+        )
+
+    def write(self, data: bytes) -> int | None:
+        """Write ``data`` (never empty: an empty chunk ends the body); the bytes still
+        held for the client, or ``None`` once the connection is gone."""
+        transport = self._protocol.transport
+        if self._ended or transport.is_closing():
+            return None
+        transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        return int(transport.get_write_buffer_size())
+
+    def held(self) -> int | None:
+        transport = self._protocol.transport
+        if self._ended or transport.is_closing():
+            return None
+        return int(transport.get_write_buffer_size())
+
+    def on_end(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once the connection is lost or the server stops (at once
+        if it already was)."""
+        if self._ended:
+            callback()
+        else:
+            self._on_end.append(callback)
+
+    def end(self) -> None:
+        self._ended = True
+        callbacks, self._on_end = self._on_end, []
+        for callback in callbacks:
+            callback()
 
 
 def protocol_with(read_timeout: float) -> type[Any]:

@@ -4,8 +4,13 @@ token, or a browser session), so one client cannot take every connection."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Protocol
 
-import anyio
+
+class Ending(Protocol):
+    """Ends one open stream when set."""
+
+    def set(self) -> None: ...
 
 
 class TooManyStreams(Exception):
@@ -34,10 +39,10 @@ class StreamSlots:
 
     def __init__(self, total: int, per_credential: int) -> None:
         self.total, self.per_credential = total, per_credential
-        self._open: defaultdict[str, set[anyio.Event]] = defaultdict(set)
+        self._open: defaultdict[str, set[Ending]] = defaultdict(set)
         self._count = 0
 
-    def take(self, credential: str, ending: anyio.Event) -> None:
+    def take(self, credential: str, ending: Ending) -> None:
         if len(self._open[credential]) >= self.per_credential:
             raise TooManyStreams(self.per_credential)
         if self._count >= self.total:
@@ -45,7 +50,7 @@ class StreamSlots:
         self._open[credential].add(ending)
         self._count += 1
 
-    def give_back(self, credential: str, ending: anyio.Event) -> None:
+    def give_back(self, credential: str, ending: Ending) -> None:
         self._open[credential].discard(ending)
         self._count -= 1
         if not self._open[credential]:

@@ -221,7 +221,16 @@ class Settings(BaseSettings):
     )
     sse_queue_size: int = Field(1000, description="Frames queued per subscriber before cut-off.")
     sse_flush_interval_ms: float = Field(
-        200.0, description="A busy stream is written at most this often (frames joined)."
+        500.0,
+        description="The longest a busy stream waits to be written (its frames joined).",
+    )
+    sse_writes_per_second: float = Field(
+        25_000.0,
+        gt=0,
+        description=(
+            "Stream writes per second in all: a busy stream is written every "
+            "streams / this seconds (at most the flush interval)."
+        ),
     )
     sse_max_streams: int = Field(10_000, ge=1, description="Open event streams at most (503).")
     sse_max_streams_per_credential: int = Field(

@@ -47,9 +47,12 @@ def patch_request(server: Server, worker_id: str, label: str, n: int, sent_ns: i
 
 
 async def drive(server: Server, ids: list[str], count: int, rate: float, label: str) -> Driven:
-    """``count`` tag changes at ``rate``/s, on workers in turn (never one twice at once)."""
+    """``count`` tag changes at ``rate``/s, on workers in turn (never one twice at once).
+
+    The pool holds a second's worth of connections (at least 4): each is then used
+    about once a second, well within the server's keep-alive timeout (5 s)."""
     pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
-    for _ in range(CONNECTIONS):
+    for _ in range(max(4, min(CONNECTIONS, int(rate)))):
         pool.put_nowait(await asyncio.open_connection(server.host, server.port))
     result = Driven(time.monotonic_ns())
     start = time.monotonic()

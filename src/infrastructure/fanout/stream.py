@@ -27,7 +27,7 @@ from infrastructure.fanout.subscription import Subscription
 REPLAY_PAGE = 500
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StreamRequest:
     """What a subscriber asked for: filters and where to resume from."""
 

@@ -19,7 +19,6 @@ dropped (the client resumes with ``Last-Event-ID``).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -53,6 +52,29 @@ def no_team(_: str) -> object:
 class Subscription:
     """One subscriber: its filters and its bounded queue of frames."""
 
+    __slots__ = (  # no per-instance dict: ~1 KB less for each of 10,000 idle streams
+        "_pending",
+        "_ready",
+        "_send_timeout",
+        "_team_of",
+        "_waiter",
+        "_writer",
+        "admin",
+        "backlog_since",
+        "capacity",
+        "closed",
+        "floor",
+        "last_write",
+        "on_cut",
+        "overflowed",
+        "slot",
+        "stuck",
+        "teams",
+        "type_prefix",
+        "wants_all",
+        "worker_ids",
+    )  # fmt: skip
+
     def __init__(
         self,
         capacity: int,
@@ -79,8 +101,11 @@ class Subscription:
         self.overflowed = False
         self.stuck = False
         """Pushed: the client stopped reading (its bytes piled up)."""
-        self._pending: deque[Frame] = deque()
-        self._ready = asyncio.Event()
+        # A list and a future made only while waiting, not a deque and an asyncio.Event:
+        # ~1.5 KB less per idle stream (10,000 of them: 15 MB).
+        self._pending: list[Frame] = []
+        self._ready = False
+        self._waiter: asyncio.Future[None] | None = None
         self._writer: BodyWriter | None = None
         self.on_cut: Callable[[], object] = lambda: None
         """Called once if the subscriber is cut off (overflowed, or stuck)."""
@@ -134,13 +159,29 @@ class Subscription:
         if self._writer is not None:
             self.flush()
         else:
-            self._ready.set()
+            self._signal()
 
     def close(self) -> None:
         """End the stream: frames still queued are dropped (resume replays them)."""
         self.closed = True
-        self._pending.clear()
-        self._ready.set()
+        self._pending = []
+        self._signal()
+
+    def _signal(self) -> None:
+        self._ready = True
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        """Until signalled (at once if it was since the last wait)."""
+        if not self._ready:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        self._ready = False
 
     # -- pulled ----------------------------------------------------------------------
 
@@ -148,11 +189,9 @@ class Subscription:
         """Everything queued once woken, at least one frame; ``None`` once the stream
         must end."""
         while not self.closed:
-            await self._ready.wait()
-            self._ready.clear()
+            await self._wait()
             if self._pending and not self.closed:
-                frames = list(self._pending)
-                self._pending.clear()
+                frames, self._pending = self._pending, []
                 self.last_write = asyncio.get_running_loop().time()
                 return frames
         return None
@@ -175,16 +214,14 @@ class Subscription:
     async def ended(self) -> None:
         """Until the stream must end (server stopping, client gone, cut off)."""
         while not self.closed:
-            await self._ready.wait()
-            self._ready.clear()
+            await self._wait()
 
     def flush(self) -> None:
         """Write what is queued to the connection, now. On the loop."""
         writer = self._writer
         if writer is None or self.closed or not self._pending:
             return
-        frames = list(self._pending)
-        self._pending.clear()
+        frames, self._pending = self._pending, []
         now = asyncio.get_running_loop().time()
         self.last_write = now
         data = self.fresh(frames)
@@ -240,6 +277,7 @@ class FlushWheel:
         self._buckets: list[set[Subscription]] = [set() for _ in range(self.SLOTS)]
         self._turn = 0
         self._timer: asyncio.TimerHandle | None = None
+        self._next_at = 0.0
         self._assigned = 0
 
     def resize(self, subscribers: int) -> None:
@@ -259,7 +297,8 @@ class FlushWheel:
             return
         self._buckets[subscription.slot].add(subscription)
         if self._timer is None:
-            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+            self._next_at = loop.time() + self.interval / self.SLOTS
+            self._timer = loop.call_at(self._next_at, self._tick)
 
     def _tick(self) -> None:
         bucket = self._buckets[self._turn]
@@ -268,8 +307,11 @@ class FlushWheel:
             subscription.wake()
         bucket.clear()
         if any(self._buckets):
+            # The next tick a slot after this one was due, not after this one's writes
+            # (a thousand of them take ~10 ms): the wheel turns once per interval.
             loop = asyncio.get_running_loop()
-            self._timer = loop.call_later(self.interval / self.SLOTS, self._tick)
+            self._next_at = max(self._next_at + self.interval / self.SLOTS, loop.time())
+            self._timer = loop.call_at(self._next_at, self._tick)
         else:
             self._timer = None
 

@@ -95,6 +95,8 @@ class ConnectionWriter:
     chunked encoding (:meth:`usable`); the ASGI ``send`` still ends the response.
     """
 
+    __slots__ = ("_ended", "_on_end", "_protocol", "_scope")
+
     def __init__(self, protocol: DeadlineProtocol) -> None:
         self._protocol = protocol
         self._scope = protocol.scope  # uvicorn's cycle for this request shares it

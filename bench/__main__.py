@@ -1,6 +1,6 @@
 """Run the benchmarks (all, or those named on the command line) and write the report.
 
-`make bench` runs them all (about 15 minutes on 2 cores) and writes
+`make bench` runs them all (about 22 minutes on 2 cores) and writes
 bench/results/latest.md and latest.json; name modules to run a few:
 `python -m bench bench_store bench_http_queries` (the report then holds only those).
 """
@@ -18,6 +18,8 @@ ALL = (
     "bench_store",  # issue 2: raw save rate, snapshot-bounded loads
     "bench_http_commands",  # issue 2: 32 clients vs raw save rate
     "bench_http_queries",  # issue 2: 10,000 workers vs replay
+    "bench_100k",  # issue 20: 100,000 workers: ready time, memory, list queries
+    "bench_rebuild",  # issue 20: rebuilding the worker view from 1,000,000 events
     "bench_sse_fanout",  # issues 3, 20: 1,000 SSE clients, 100 notifications/s
     "bench_sse_10k",  # issue 20: 10,000 SSE streams on one process, memory per stream
     "bench_job_cycle",  # issue 3: metrics cycle, 1,000 / 10,000 workers, 20 ms latency

@@ -12,7 +12,6 @@ aggregates in-process (the naive way), per page.
 
 from __future__ import annotations
 
-import asyncio
 import random
 import tempfile
 import time
@@ -21,9 +20,9 @@ from pathlib import Path
 from uuid import UUID
 
 from application.mapper import map_worker_to_dto
+from bench.bench_http_queries import http_ms
 from bench.bench_sse_10k import rss_bytes
 from bench.bench_store import CAUSE, new_worker, sqlite_store
-from bench.loadgen import request_bytes, run_load
 from bench.report import Benchmark, Figure, median, percentile
 from bench.server import running_server
 from bench.sse_driver import server_pid
@@ -63,19 +62,6 @@ def naive_page_ms(store: FleetEventStore, ids: list[str], repeat: int = 5) -> fl
     return median(samples)
 
 
-def latencies(server: object, paths: list[str]) -> list[float]:
-    host = f"{server.host}:{server.port}"  # type: ignore[attr-defined]
-
-    def make(_client: int, n: int) -> bytes:
-        return request_bytes("GET", paths[n % len(paths)], host, server.token, None)  # type: ignore[attr-defined]
-
-    result = asyncio.run(
-        run_load(server.host, server.port, 1, 60.0, make, max_requests=len(paths))  # type: ignore[attr-defined]
-    )
-    assert set(result.statuses) == {200}, result.statuses
-    return result.latencies_ms
-
-
 def run() -> Benchmark:
     bench = Benchmark(
         "100,000 workers (issue 20)",
@@ -94,8 +80,8 @@ def run() -> Benchmark:
             ready = time.perf_counter() - started
             rss = rss_bytes(server_pid())
             sorts = ["name", "-name", "created_at", "status"]
-            pages = latencies(server, [f"/api/workers?limit=100&sort={s}" for s in sorts] * 100)
-            filtered = latencies(
+            pages = http_ms(server, [f"/api/workers?limit=100&sort={s}" for s in sorts] * 100)
+            filtered = http_ms(
                 server,
                 [f"/api/workers?limit=100&status=stopped&q=worker-{k}" for k in range(10)] * 40,
             )

@@ -170,3 +170,13 @@ async def test_the_hub_adapts_its_interval_as_streams_come_and_go(clock) -> None
         hub.unsubscribe(sub)
     assert hub.flush_interval == 0.05
     hub.stop()
+
+
+async def test_a_stream_that_just_sent_its_initial_state_gets_no_heartbeat_at_once(clock) -> None:
+    hub = started_hub(clock, heartbeat=0.4)
+    sub, writer = hub.subscribe(), FakeWriter()
+    await asyncio.sleep(0.25)  # the initial state takes a while to read and send
+    sub.attach(writer, 1.0)
+    await asyncio.sleep(0.3)  # the sweep runs (every 0.2 s): under a heartbeat since attaching
+    assert writer.chunks == []
+    hub.stop()

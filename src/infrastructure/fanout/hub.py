@@ -124,6 +124,8 @@ class Hub:
             admin,
         )
         subscription.on_cut = self._count_cut  # it says so once, as it drops the connection
+        if self._loop is not None:
+            subscription.opened = self._loop.time()
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
         else:
@@ -154,7 +156,7 @@ class Hub:
             return
         now = loop.time()
         for subscription in tuple(self._subscribers):
-            if now - subscription.last_write >= self._heartbeat:
+            if now - max(subscription.last_write, subscription.opened) >= self._heartbeat:
                 subscription.last_write = now  # one ping per heartbeat, even while queued
                 self._deliver(subscription, [PING])
             elif subscription.backlog_since is not None:

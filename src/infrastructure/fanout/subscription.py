@@ -66,6 +66,7 @@ class Subscription:
         "floor",
         "last_write",
         "on_cut",
+        "opened",
         "overflowed",
         "slot",
         "stuck",
@@ -89,6 +90,8 @@ class Subscription:
         self.admin = admin
         self.slot = slot
         self.last_write = float("-inf")
+        self.opened = float("-inf")
+        """When the stream opened (loop time): no heartbeat is due for a while after."""
         self.worker_ids = worker_ids
         self.type_prefix = type_prefix
         self.teams = teams
@@ -115,10 +118,6 @@ class Subscription:
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)
-
-    @property
-    def pushed(self) -> bool:
-        return self._writer is not None
 
     def wants_type(self, frame_type: str) -> bool:
         return self.type_prefix is None or frame_type.startswith(self.type_prefix)
@@ -209,7 +208,10 @@ class Subscription:
         """From now on the wheel writes to ``writer``; what is queued goes out now."""
         self._writer, self._send_timeout = writer, send_timeout
         writer.on_end(self.close)
-        self.flush()
+        if self._pending:
+            self.flush()
+        else:  # the initial state was just written: no heartbeat is due yet
+            self.last_write = asyncio.get_running_loop().time()
 
     async def ended(self) -> None:
         """Until the stream must end (server stopping, client gone, cut off)."""

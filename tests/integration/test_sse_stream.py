@@ -46,15 +46,16 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(system: System) -> AsyncIterator[Server]:
-    """The real app on uvicorn, port 0, in this test's event loop."""
+async def serving(system: System, *, stock_protocol: bool = False) -> AsyncIterator[Server]:
+    """The real app on uvicorn, port 0, in this test's event loop: with the product's
+    HTTP protocol, as `cml-fleet serve` runs it, or uvicorn's own (another server)."""
     config = uvicorn.Config(
         create_app(system),
         host="127.0.0.1",
         port=0,
         log_level="warning",
         timeout_graceful_shutdown=10,
-        http=protocol_with(30.0),  # as `cml-fleet serve` runs it
+        http="httptools" if stock_protocol else protocol_with(30.0),
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -451,3 +452,24 @@ async def test_a_token_revoked_elsewhere_ends_its_streams_within_a_heartbeat(tmp
             assert await asyncio.to_thread(system.auth.revoke, token_id)  # as the CLI does
             ended = await dashboard.rest()
     assert ended is not None
+
+
+async def test_under_another_asgi_server_streams_still_work_and_end_when_the_client_leaves(
+    tmp_path,
+) -> None:
+    """No connection writer (uvicorn's own protocol): frames are pulled and sent by the
+    stream, and a client that goes away ends its stream (its slot is given back)."""
+    system = new_system(tmp_path)
+    async with serving(system, stock_protocol=True) as server, operator(server) as op:
+        lab, position = await op.import_worker("lab")
+        await op.settled(position)
+        hub = server.system.hub
+        async with Dashboard(server) as dashboard:
+            assert (await dashboard.next()).event == "hello"
+            await dashboard.take(1)  # the lab's snapshot
+            changed = await op.tag(lab, "pulled")
+            assert (await dashboard.next()).id == str(changed)
+            assert hub.subscriber_count == 1
+        async with asyncio.timeout(TIMEOUT):
+            while hub.subscriber_count:
+                await asyncio.sleep(0.02)  # until the server notices (bounded)

@@ -80,6 +80,10 @@ class EventStreamResponse:
             wanted.worker_ids, wanted.type_prefix, teams=wanted.teams, admin=wanted.admin
         )
         self.ending.watch(subscription)
+        # Without our protocol's writer, nothing else tells the stream its client left.
+        watcher = None
+        if WRITER not in scope.get("extensions", {}):
+            watcher = asyncio.create_task(_close_on_disconnect(receive, subscription))
         try:
             await self._stream(scope, send, subscription)
         except (SendTimedOut, SubscriberCut) as stuck:
@@ -87,6 +91,8 @@ class EventStreamResponse:
         finally:
             hub.unsubscribe(subscription)
             self.closed()
+            if watcher is not None:
+                watcher.cancel()
 
     async def _stream(self, scope: Scope, send: Send, subscription: Subscription) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
@@ -122,6 +128,12 @@ class EventStreamResponse:
                 await send(message)
         except TimeoutError:
             raise SendTimedOut() from None
+
+
+async def _close_on_disconnect(receive: Receive, subscription: Subscription) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    subscription.close()
 
 
 def _chunk(data: bytes) -> Message:

@@ -8,8 +8,10 @@ each carrying ``fanout-<n>-<monotonic ns at send>`` as its correlation id, which
 every notification repeats. Delivery latency runs from the command being sent to
 the frame reaching a client: command, store, projection, hub, SSE write.
 
-Baseline, in-process, in the same run: the real ``Hub`` with 1,000 subscribers,
-each notification encoded once (what the hub does) against once per subscriber.
+Baselines, in the same run: the same commands delivered to one subscriber (the
+pipeline's own latency, the floor under the fan-out's); and in-process, the real ``Hub``
+with 1,000 subscribers, each notification encoded once (what the hub does) against
+once per subscriber.
 """
 
 from __future__ import annotations

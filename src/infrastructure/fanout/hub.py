@@ -124,11 +124,10 @@ class Hub:
             admin,
         )
         subscription.on_cut = self._count_cut  # it says so once, as it drops the connection
-        if self._loop is not None:
-            subscription.opened = self._loop.time()
         if self._loop is None:  # stopped (or never started): nothing will ever come
             subscription.close()
         else:
+            subscription.opened = self._loop.time()
             self._subscribers.add(subscription)
             self._wheel.resize(len(self._subscribers))
         return subscription

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,9 @@ from application.contracts.compat import (
     compare_schemas,
     incompatibilities,
 )
+from application.contracts.requests import TEAM_PATTERN, TeamRequest
+from domain.errors import InvalidValue
+from domain.tags import team_name
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -167,3 +171,15 @@ def test_every_body_the_route_table_takes_or_answers_is_a_committed_contract() -
 
     used = {m.__name__ for op in OPERATIONS for m in (op.body, op.answer) if m is not None}
     assert used <= set(public_models()), sorted(used - set(public_models()))
+
+
+@pytest.mark.parametrize("team", ["\u0085", " ", "\u3000\u00a0", "\t"])
+def test_a_team_of_only_whitespace_is_invalid_by_the_schema_as_by_the_domain(team: str) -> None:
+    """The API document must not call valid what the server refuses (found by fuzzing:
+    ``{"team": "\\u0085"}``, which Python's strip() empties)."""
+    assert re.fullmatch(TEAM_PATTERN, team) is None
+    with pytest.raises(ValueError):
+        TeamRequest.model_validate({"team": team})
+    with pytest.raises(InvalidValue):
+        team_name(team)
+    assert re.fullmatch(TEAM_PATTERN, " red\u00a0team ") and team_name(" red\u00a0team ")

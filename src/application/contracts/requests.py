@@ -156,19 +156,11 @@ class LicenseRequest(RequestContract):
     )
 
 
-TEAM_PATTERN = (
-    r"^[^\x00-\x1f\x7f]*"
-    r"[^\x00-\x20\x7f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    r"[^\x00-\x1f\x7f]*$"
-)
-"""No control character, and not only whitespace (what ``domain.tags.team_name`` strips)."""
-
-
 class TeamRequest(RequestContract):
     """The worker's team (``null``: none); stored as its ``cml-fleet:team`` tag."""
 
     team: str | None = Field(
-        min_length=1, max_length=64, pattern=TEAM_PATTERN,
+        min_length=1, max_length=64, pattern=TEXT,
         description="The team's name, as your identity provider's teams claim gives it.",
     )  # fmt: skip
 

@@ -5,6 +5,7 @@ and ``Name``, ``cml-fleet:*`` and ``aws:*`` are never touched through cml-fleet.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -166,3 +167,34 @@ def test_a_tag_change_stored_before_tags_reached_ec2_leaves_nothing_pending() ->
     assert replayed.tags_pending_version is None
     assert operation_for(old_event, position=1) is None  # nothing to carry out
     assert replayed.observe_tags({}, cause=Cause("job:metrics", "c2"))  # EC2 wins
+
+
+async def test_outcomes_settling_together_are_saved_together_not_one_write_each() -> None:
+    fleet = OpsFleet.build()  # the reactor and the operator commands' group commit
+    workers = [fleet.add(f"lab-{n}") for n in range(24)]
+    for worker_id in workers:
+        tag(fleet, worker_id, owner="carol")
+    writes: list[int] = []  # how many outcomes each write of the store held
+    store, save, save_each = fleet.store, fleet.store.save, fleet.store.save_each
+
+    def outcomes(workers: tuple[object, ...]) -> int:
+        events = [e for w in workers for e in getattr(w, "pending_events", ())]
+        return sum(type(e).__name__ == "TagsApplied" for e in events)
+
+    def counted(write: Any) -> Any:
+        def wrapper(*workers: Any) -> Any:
+            if found := outcomes(workers):
+                writes.append(found)
+            return write(*workers)
+
+        return wrapper
+
+    store.save, store.save_each = counted(save), counted(save_each)  # type: ignore[method-assign]
+    await fleet.system.start()
+    try:
+        await fleet.settled()
+    finally:
+        await fleet.system.stop()
+    assert all(fleet.events(w)[-1] == "TagsApplied" for w in workers)
+    assert sum(writes) == len(workers)
+    assert len(writes) < len(workers) / 2, writes  # shared transactions

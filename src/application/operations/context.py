@@ -12,6 +12,7 @@ from uuid import UUID
 from application.cloud import CloudPort
 from application.cml import CmlPort
 from application.commands.common import CommandResult
+from application.commands.group_commit import GroupCommit
 from application.labs import LabStore
 from application.operations.retry import Random, RetryPolicy, Sleep, retrying
 from application.ports import Clock, RunSync, WorkerStore
@@ -83,14 +84,24 @@ class OperationContext:
     labs: LabStore | None = None
     """Where lab rows are refreshed after an operation and imports wait (the engine
     works without it, leaving the rows to the metrics job, and refuses imports)."""
+    commits: GroupCommit | None = None
+    """Where outcomes are recorded together with other recordings (one transaction for
+    many workers); without it each outcome is saved on its own."""
 
     async def load(self, worker_id: UUID) -> CMLWorker:
         """The worker's current state, read from the store (off the event loop)."""
         return await self.run_sync(self.store.get, worker_id)
 
     async def record(self, handler: Callable[..., CommandResult], command: Any) -> CommandResult:
-        """Record an outcome through its command handler."""
-        return await self.run_sync(handler, command, self.store)
+        """Record an outcome through its command handler (``command.worker_id``'s)."""
+        if self.commits is None:
+            return await self.run_sync(handler, command, self.store)
+
+        def recording(store: WorkerStore) -> list[CommandResult]:
+            return [handler(command, store)]
+
+        results = await self.commits.record(command.worker_id, recording)
+        return results[0]
 
     async def retrying(self, attempt: Callable[[int], Any]) -> Any:
         return await retrying(attempt, self.config.retry, self.sleep, self.random)

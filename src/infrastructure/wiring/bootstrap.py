@@ -250,15 +250,16 @@ def bootstrap(
         build_schedule_job(core),
         build_budget_job(core),
     )
+    commands = GroupCommit(store, core.run_sync, settings.command_batch_size)
     return System(
         **{f.name: getattr(core, f.name) for f in fields(Core)},
         scheduler=scheduler,
         auth=AuthStore.for_settings(settings, clock, database),
         idempotency=IdempotencyStore.for_settings(settings, clock, database),
-        commands=GroupCommit(store, core.run_sync, settings.command_batch_size),
+        commands=commands,
         leadership=build_leadership(settings, clock, database),
         log_listener=build_listener(settings, store, hub, database),
-        reactor=build_reactor(core) if settings.operations_enabled else None,
+        reactor=build_reactor(core, commands) if settings.operations_enabled else None,
         webhook_delivery=build_webhook_delivery(core),
         discovery=discovery,
         region_health=metrics.regions,

@@ -10,6 +10,7 @@ import random
 from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
+from application.commands.group_commit import GroupCommit
 from application.errors import WorkerNotFound
 from application.jobs.budget_job import BudgetJob
 from application.jobs.discovery import Discovery
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from infrastructure.wiring.parts import FleetParts
 
 
-def build_engine(system: FleetParts) -> OperationEngine:
+def build_engine(system: FleetParts, commits: GroupCommit | None = None) -> OperationEngine:
     context = OperationContext(
         store=system.store,
         cloud=system.cloud,
@@ -55,14 +56,18 @@ def build_engine(system: FleetParts) -> OperationEngine:
         sleep=asyncio.sleep,
         random=random.random,
         labs=system.labs,
+        commits=commits,
     )
     return OperationEngine(context)
 
 
-def build_reactor(system: FleetParts) -> OperationsReactor:
+def build_reactor(system: FleetParts, commits: GroupCommit | None = None) -> OperationsReactor:
+    """The reactor; its outcomes are recorded through ``commits`` (the operator
+    commands' group commit) when given, so they share transactions with the commands
+    that caused them instead of taking the store's writer one at a time."""
     return OperationsReactor(
         store=system.store,
-        engine=build_engine(system),
+        engine=build_engine(system, commits),
         tracker=open_tracker(system.settings, system.database),
         run_sync=system.run_sync,
         concurrency=system.settings.operations_concurrency,

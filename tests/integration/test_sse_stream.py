@@ -19,6 +19,11 @@ import uvicorn
 from httpx_sse import aconnect_sse
 
 from application.contracts.notifications import DATA_CONTRACTS, CloudEventEnvelope
+from domain.cause import Cause
+from domain.spec import WorkerSpec
+from domain.status import WorkerStatus
+from domain.worker import CMLWorker
+from infrastructure.fanout import subscription
 from infrastructure.http.access.auth import Role
 from infrastructure.http.app import create_app
 from infrastructure.http.protocol import protocol_with
@@ -473,3 +478,50 @@ async def test_under_another_asgi_server_streams_still_work_and_end_when_the_cli
         async with asyncio.timeout(TIMEOUT):
             while hub.subscriber_count:
                 await asyncio.sleep(0.02)  # until the server notices (bounded)
+
+
+async def test_a_fleet_larger_than_a_client_can_hold_at_once_reaches_a_slow_dashboard(
+    tmp_path, monkeypatch
+) -> None:
+    """The initial state of a big fleet (18 MB for 10,000 workers) is more than the
+    server holds for a client that reads slowly (``MOST_BUFFERED``, here made small):
+    it is sent as the client takes it, not handed to the connection at once, where the
+    first live write found it still buffered and cut the client as stuck."""
+    monkeypatch.setattr(subscription, "MOST_BUFFERED", 4 * subscription.HIGH_WATER)
+    system = new_system(tmp_path)
+    fleet = [
+        CMLWorker.import_instance(
+            WorkerSpec(name=f"w-{n:04d}", region="eu-west-1", instance_type="c5.2xlarge"),
+            instance_id=f"i-{n:017x}",
+            observed=WorkerStatus.RUNNING,
+            cause=Cause("seed", "seed"),
+        )
+        for n in range(4000)  # 6.6 MB of snapshots: more than the kernel takes (4 MB)
+    ]
+    position = system.store.save(*fleet)
+    async with serving(system) as server, operator(server) as op:
+        await op.settled(position)
+        slow = await open_stalled_stream(server)  # has read the hello only
+        async with Dashboard(server) as healthy:
+            await healthy.take(1 + len(fleet))
+            tagged = await op.tag(str(fleet[0].id), "while-you-were-away")
+            assert (await healthy.next()).id == str(tagged)  # published and written
+        seen = await read_until(slow, f"id: {tagged}\n".encode())
+        assert seen.count(b"event: worker.snapshot") == len(fleet)
+        assert f"id: {tagged}\n".encode() in seen, "the slow dashboard was cut off"
+        assert server.system.hub.cut_off == 0
+
+
+async def read_until(stream: tuple[asyncio.StreamReader, Any], wanted: bytes) -> bytes:
+    """What the client reads until ``wanted`` arrives or the connection ends."""
+    reader, writer = stream
+    seen = b""
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            while wanted not in seen and (chunk := await reader.read(65536)):
+                seen += chunk
+    except ConnectionResetError:
+        pass
+    finally:
+        writer.close()
+    return seen

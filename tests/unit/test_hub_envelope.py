@@ -20,7 +20,8 @@ from domain.cause import Cause
 from domain.spec import WorkerSpec
 from domain.status import ServiceStatus, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.fanout.envelope import event_frame, snapshot_frame
+from infrastructure.fanout.envelope import event_frame, snapshot_frame, snapshot_frames_of
+from infrastructure.read_model.codec import to_json
 
 SCHEMAS = Path(__file__).parents[2] / "schemas" / "v1"
 CAUSE = Cause("alice", "c-42")
@@ -73,3 +74,22 @@ def test_every_dataschema_names_a_committed_schema(frame_type) -> None:
     name = DATA_CONTRACTS[frame_type].__name__
     committed = json.loads((SCHEMAS / f"{name}.json").read_text())
     assert committed["$id"] == dataschema_of(frame_type)
+
+
+def test_snapshot_frames_made_from_stored_json_are_the_frames_made_from_the_dto(worker) -> None:
+    worker.change_tags({"team": "net", "note": 'say "position": ünïcode'}, (), cause=CAUSE)
+    worker.assign_team("blue", cause=CAUSE)
+    worker.collect_events()
+    dto = map_worker_to_dto(worker)
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    from_dto = snapshot_frame(dto, 17, now).data
+    from_json = snapshot_frames_of([(dto.id, to_json(dto))] * 2, 17, now)
+    first, second = (f + "\n\n" for f in from_json.decode()[:-2].split("\n\n"))
+    for made in (first, second):
+        expected, got = (json.loads(lines_of(f.encode())[1][6:]) for f in (from_dto.decode(), made))
+        assert lines_of(made.encode())[0] == "event: worker.snapshot"
+        assert {**got, "id": None} == {**expected, "id": None}  # all but the random id
+        assert got["data"]["position"] == 17 and got["data"]["team"] == "blue"
+    assert (
+        json.loads(first[first.index("{") :])["id"] != json.loads(second[second.index("{") :])["id"]
+    )

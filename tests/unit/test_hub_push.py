@@ -95,13 +95,34 @@ async def test_a_client_that_stops_reading_is_cut_after_the_send_timeout(clock) 
     hub.stop()
 
 
-async def test_a_client_holding_too_much_is_cut_at_once(clock) -> None:
+async def test_a_client_reading_nothing_that_comes_to_hold_too_much_is_cut_at_once(clock) -> None:
     hub = started_hub(clock)
     sub, writer = hub.subscribe(), FakeWriter()
     sub.attach(writer, send_timeout=60)
     writer.reading = False
-    hub.publish([frame(1, MOST_BUFFERED + 1)])
+    hub.publish([frame(1, HIGH_WATER * 2)])
+    assert not sub.closed  # behind, for now
+    hub.publish([frame(2, MOST_BUFFERED)])
     assert sub.closed and sub.stuck and hub.cut_off == 1
+    hub.stop()
+
+
+async def test_one_write_bigger_than_the_most_held_is_left_to_drain(clock) -> None:
+    """A whole big fleet's snapshots (18 MB for 10,000 workers) in one write to a
+    client that is reading them: it gets the send timeout, like any backlog, and the
+    frames after it do not cut it while it reads."""
+    hub = started_hub(clock)
+    sub, writer = hub.subscribe(), FakeWriter()
+    sub.attach(writer, send_timeout=60)
+    writer.reading = False
+    hub.publish([frame(1, MOST_BUFFERED * 2)])
+    assert not sub.closed
+    writer.unread -= HIGH_WATER  # the client reads some
+    hub.publish([frame(2, 100)])
+    assert not sub.closed and hub.cut_off == 0
+    writer.unread, writer.reading = 0, True  # and the rest
+    hub.publish([frame(3)])
+    assert not sub.closed and sub.backlog_since is None
     hub.stop()
 
 

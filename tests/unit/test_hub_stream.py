@@ -17,6 +17,7 @@ from domain.status import WorkerStatus
 from infrastructure.fanout.envelope import event_frame
 from infrastructure.fanout.hub import Hub
 from infrastructure.fanout.stream import StreamRequest, event_stream
+from infrastructure.read_model.codec import to_json
 from infrastructure.shared.settings import Settings
 from infrastructure.store.event_store import FleetEventStore
 
@@ -35,6 +36,10 @@ class FakeReadModel:
         workers = {n.originator_id for n in self.store.read_log(0, 1000)}
         dtos = tuple(map_worker_to_dto(self.store.get(w)) for w in workers)
         return dtos, self.position
+
+    def snapshot_documents(self, worker_ids: Any = None) -> tuple[list[Any], int]:
+        dtos, position = self.snapshot(worker_ids)
+        return [(d.id, d.team, to_json(d)) for d in dtos], position
 
 
 @dataclass

@@ -137,9 +137,24 @@ def change_frame(change: SettingsChange, now: datetime) -> Frame:
     )
 
 
-def snapshot_frames(dtos: Sequence[CMLWorkerDto], position: int, now: datetime) -> bytes:
-    """Snapshot frames of many workers joined, for one subscriber's initial state."""
-    return b"".join(snapshot_frame(d, position, now).data for d in dtos)
+def snapshot_frames_of(documents: Sequence[tuple[str, str]], position: int, now: datetime) -> bytes:
+    """The :func:`snapshot_frame` of each (worker id, stored DTO JSON) pair, joined,
+    for one subscriber's initial state, without decoding the DTOs: the stored JSON is
+    the DTO's (the view is rebuilt when the DTO's shape changes), so each frame is the
+    envelope around it with the position added, at a tenth of the cost of a DTO's."""
+    head = f"event: {SNAPSHOT}\ndata: " + '{"specversion":"1.0","id":"'
+    attributes = _dumps(
+        {"type": SNAPSHOT, "source": SOURCE, "time": _time(now),
+         "datacontenttype": "application/json", "dataschema": dataschema_of(SNAPSHOT)}
+    )[1:-1]  # fmt: skip
+    tail = f',"position":{int(position)}}}}}\n\n'
+    frames = []
+    for worker_id, text in documents:
+        if not text.endswith("}") or '"position":' in text:
+            raise ValueError(f"not a stored DTO: {text[:80]}")
+        subject = _dumps(worker_id)
+        frames.append(f'{head}{uuid4()}",{attributes},"subject":{subject},"data":{text[:-1]}{tail}')
+    return "".join(frames).encode()
 
 
 def control_frame(event_type: str, data: Mapping[str, Any], now: datetime) -> bytes:

@@ -12,8 +12,9 @@ Two ways to write, the same frames:
 
 A client that stops reading: pulled, its ``send`` times out; pushed, the bytes the
 process holds for it stay above :data:`HIGH_WATER` for ``send_timeout`` seconds, or
-pass :data:`MOST_BUFFERED` at once. Either way the stream is cut and the connection
-dropped (the client resumes with ``Last-Event-ID``).
+pass :data:`MOST_BUFFERED` while it reads nothing (one big write to a client that is
+reading, e.g. a whole fleet's snapshots, gets the timeout to drain). Either way the
+stream is cut and the connection dropped (the client resumes with ``Last-Event-ID``).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from infrastructure.read_model.teams import UNKNOWN
 HIGH_WATER = 64 * 1024
 """Bytes held for a client above which it is not keeping up (uvicorn's own mark)."""
 MOST_BUFFERED = 8 * 1024 * 1024
-"""Bytes held for one client beyond which it is cut at once."""
+"""Bytes held for one client beyond which it is cut at once, if it has read nothing
+since the previous write."""
 
 
 class BodyWriter(Protocol):
@@ -64,6 +66,7 @@ class Subscription:
         "capacity",
         "closed",
         "floor",
+        "held_before",
         "last_write",
         "on_cut",
         "opened",
@@ -114,6 +117,8 @@ class Subscription:
         """Called once if the subscriber is cut off (overflowed, or stuck)."""
         self._send_timeout = 0.0
         self.backlog_since: float | None = None
+        self.held_before = 0
+        """Bytes held for the client just after the previous write."""
 
     @property
     def has_pending(self) -> bool:
@@ -233,16 +238,26 @@ class Subscription:
         if held is None:  # the connection is gone
             self.close()
             return
-        self.check_backlog(held, now)
+        self.check_backlog(held, now, written=len(data))
 
-    def check_backlog(self, held: int, now: float) -> None:
-        """Cut the subscriber if its client has stopped reading."""
+    def check_backlog(self, held: int, now: float, written: int | None = None) -> None:
+        """Cut the subscriber if its client has stopped reading: ``held`` bytes are
+        waiting for it, ``written`` of them just now (``None``: a check between writes,
+        which only looks at how long the backlog has lasted)."""
+        # Behind since the last write and has read nothing of it: not reading at all.
+        behind = self.held_before > HIGH_WATER
+        reading = written is None or not behind or held < self.held_before + written
+        if written is not None:
+            self.held_before = held
         if held <= HIGH_WATER:
             self.backlog_since = None
             return
         if self.backlog_since is None:
             self.backlog_since = now
-        if held > MOST_BUFFERED or now - self.backlog_since >= self._send_timeout:
+        # At once only for a client that is not reading: one big write (a whole fleet's
+        # snapshots) to a client that was keeping up gets the timeout to drain it.
+        too_much = held > MOST_BUFFERED and not reading
+        if too_much or now - self.backlog_since >= self._send_timeout:
             self.stuck = True
             self.close()
             self.on_cut()

@@ -196,6 +196,13 @@ class ReadModel:
         texts, position = self.view.select(worker_ids)
         return tuple(dto_from_json(t) for t in texts), position
 
+    def snapshot_documents(
+        self, worker_ids: Sequence[str] | None = None
+    ) -> tuple[list[tuple[str, str | None, str]], int]:
+        """:meth:`snapshot` as the view holds it: (id, team, DTO JSON) of each worker,
+        by name, and the position (for frames made without decoding a DTO)."""
+        return self.view.documents(worker_ids)
+
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(batch)`` from the projection thread after each committed batch.
 

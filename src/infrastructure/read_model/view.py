@@ -74,10 +74,19 @@ class WorkerViewBase(TrackingRecorder, ABC):
     @abstractmethod
     def counts_by_status(self) -> tuple[dict[str, int], int]: ...
 
-    @abstractmethod
     def select(
         self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
-    ) -> tuple[list[str], int]: ...
+    ) -> tuple[list[str], int]:
+        """DTO JSON of the given workers (all when ``None``) by name, and the position."""
+        found, position = self.documents(worker_ids, include_terminated=include_terminated)
+        return [text for _, _, text in found], position
+
+    @abstractmethod
+    def documents(
+        self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
+    ) -> tuple[list[tuple[str, str | None, str]], int]:
+        """(id, team, DTO JSON) of the given workers (all when ``None``) by name, and
+        the position they reflect."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -218,10 +218,9 @@ class PgWorkerView(WorkerViewBase):
             position = self._position(c)
         return {str(status): int(n) for status, n in counts}, position
 
-    def select(
+    def documents(
         self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
-    ) -> tuple[list[str], int]:
-        """DTO JSON of the given workers (all when ``None``) by name, and the position."""
+    ) -> tuple[list[tuple[str, str | None, str]], int]:
         where: list[str] = []
         params: list[Any] = []
         if worker_ids is not None:
@@ -231,13 +230,13 @@ class PgWorkerView(WorkerViewBase):
             where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
-            "SELECT d.dto FROM workers w JOIN worker_dtos d ON d.id = w.id"
-            f"{clause} ORDER BY w.name_key, w.id"
+            "SELECT w.id, d.dto::jsonb ->> 'team', d.dto FROM workers w"
+            f" JOIN worker_dtos d ON d.id = w.id{clause} ORDER BY w.name_key, w.id"
         )
         with self._db.read() as c:
-            dtos = [str(r[0]) for r in c.execute(sql, params).fetchall()]
+            found = [(str(i), t, str(dto)) for i, t, dto in c.execute(sql, params).fetchall()]
             position = self._position(c)
-        return dtos, position
+        return found, position
 
     def ledgers(self, worker_ids: Iterable[str]) -> dict[str, str]:
         """Cost ledger JSON of the given workers that have one."""

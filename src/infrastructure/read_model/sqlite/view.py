@@ -166,10 +166,9 @@ class WorkerView(WorkerViewBase):
             position = self._position(c)
         return {status: int(n) for status, n in counts}, position
 
-    def select(
+    def documents(
         self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
-    ) -> tuple[list[str], int]:
-        """DTO JSON of the given workers (all when ``None``) by name, and the position."""
+    ) -> tuple[list[tuple[str, str | None, str]], int]:
         where, params = [], []
         if worker_ids is not None:
             where.append("id IN (SELECT value FROM json_each(?))")
@@ -178,13 +177,13 @@ class WorkerView(WorkerViewBase):
             where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
-            f"SELECT d.dto FROM workers w JOIN worker_dtos d USING (id){clause} ORDER BY w.name, id"
+            "SELECT id, json_extract(d.dto, '$.team'), d.dto FROM workers w"
+            f" JOIN worker_dtos d USING (id){clause} ORDER BY w.name, id"
         )
         with self._db.reading() as c:
-            rows = c.execute(sql, params)
-            dtos = [str(r[0]) for r in rows.fetchall()]
+            found = [(str(i), t, str(dto)) for i, t, dto in c.execute(sql, params).fetchall()]
             position = self._position(c)
-        return dtos, position
+        return found, position
 
     def ledgers(self, worker_ids: Iterable[str]) -> dict[str, str]:
         sql = "SELECT id, ledger FROM worker_costs WHERE id IN (SELECT value FROM json_each(?))"

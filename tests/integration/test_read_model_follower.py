@@ -101,7 +101,7 @@ def test_listeners_get_each_batch_after_it_is_committed(tmp_path) -> None:
         def query_each(batch: Sequence[ProjectedEvent]) -> None:
             for projected in batch:
                 row = model.get_worker(GetWorker(projected.event.originator_id))
-                seen_by_query.append((row.version, projected.dto.version))
+                seen_by_query.append((row.version, projected.event.originator_version))
 
         batches = Batches()
         model.add_listener(query_each)
@@ -110,7 +110,7 @@ def test_listeners_get_each_batch_after_it_is_committed(tmp_path) -> None:
         assert batches.wait_for(result.position)
 
     [[projected]] = batches.batches
-    assert (projected.position, projected.dto.name) == (result.position, "w1")
+    assert (projected.position, projected.name) == (result.position, "w1")
     assert isinstance(projected.event, CMLWorker.Imported)
     assert seen_by_query == [(1, 1)]  # the listener's own query already sees the row
 

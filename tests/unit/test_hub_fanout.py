@@ -40,6 +40,12 @@ class FakeReadModel:
 
 def worker_life(name: str = "lab-1") -> list[ProjectedEvent]:
     """Projected events of one worker: imported, paused, stopped."""
+    worker = lived(name)
+    return [ProjectedEvent.of(i + 1, e, worker) for i, e in enumerate(worker.collect_events())]
+
+
+def lived(name: str) -> CMLWorker:
+    """A worker imported, paused and stopped (its events still pending)."""
     worker = CMLWorker.import_instance(
         WorkerSpec(name=name, region="eu-west-1", instance_type="c5.2xlarge"),
         instance_id="i-0123456789abcdef0",
@@ -48,8 +54,7 @@ def worker_life(name: str = "lab-1") -> list[ProjectedEvent]:
     )
     worker.pause(PauseReason.MANUAL, at=worker.created_on, cause=CAUSE)
     worker.observe_status(WorkerStatus.STOPPED, cause=CAUSE)
-    dto = map_worker_to_dto(worker)
-    return [ProjectedEvent(i + 1, e, dto) for i, e in enumerate(worker.collect_events())]
+    return worker
 
 
 class CountingEncoder:
@@ -136,7 +141,7 @@ async def test_filters_by_worker_and_by_type_prefix_apply_before_queueing(hub) -
 
 
 async def test_snapshots_are_encoded_once_and_sent_as_one_frame_to_the_whole_fleet(hub) -> None:
-    dtos = [worker_life(n)[-1].dto for n in ("a", "b", "c")]
+    dtos = [map_worker_to_dto(lived(n)) for n in ("a", "b", "c")]
     everyone = [hub.subscribe() for _ in range(3)]
     just_b = hub.subscribe(worker_ids=[dtos[1].id])
     only_pauses = hub.subscribe(type_prefix="worker.paused")

@@ -11,7 +11,7 @@ from infrastructure.read_model.teams import UNKNOWN, TeamIndex
 
 
 def heard(worker: str, team: str | None) -> Any:
-    return SimpleNamespace(dto=SimpleNamespace(id=worker, team=team))
+    return SimpleNamespace(worker_id=worker, team=team)
 
 
 def test_loads_once_then_follows_the_projection() -> None:

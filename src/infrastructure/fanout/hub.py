@@ -40,7 +40,7 @@ def frame_of(projected: Any) -> Frame:
     """The frame of a ``ProjectedEvent`` (position + event), via the catalogue; about
     the worker's team after the event (a move: the team before too)."""
     frame = event_frame(to_notification(projected.event), projected.position)
-    teams: set[str | None] = {projected.dto.team}
+    teams: set[str | None] = {projected.team}
     if isinstance(projected.event, CMLWorker.TeamChanged):
         teams.add(projected.event.previous)
     return replace(frame, teams=frozenset(teams))

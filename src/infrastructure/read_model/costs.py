@@ -60,16 +60,17 @@ class CostFold:
 
     def rows(self, projected: Sequence[ProjectedEvent]) -> list[tuple[str, str]]:
         """The ledgers a batch changed, as (worker id, JSON) rows to upsert."""
-        missing = {p.dto.id for p in projected} - set(self._ledgers)
+        missing = {p.worker_id for p in projected} - set(self._ledgers)
         if missing:
             self._ledgers.update((k, decode(v)) for k, v in self._load(missing).items())
         changed: dict[str, CostLedger] = {}
         for p in projected:
-            dto = p.dto
-            ledger = self._ledgers.get(dto.id) or CostLedger(dto.id, dto.name, dto.instance_type)
-            after = ledger.after(p.event, dto.status, dto.name)
+            ledger = self._ledgers.get(p.worker_id) or CostLedger(
+                p.worker_id, p.name, p.instance_type
+            )
+            after = ledger.after(p.event, p.status, p.name)
             if after != ledger:
-                self._ledgers[dto.id] = changed[dto.id] = after
+                self._ledgers[p.worker_id] = changed[p.worker_id] = after
         return [(worker_id, encode(ledger)) for worker_id, ledger in changed.items()]
 
     def clear(self) -> None:

@@ -17,7 +17,6 @@ from uuid import UUID
 from eventsourcing.persistence import Notification, Tracking
 from eventsourcing.projection import Projection
 
-from application.dto import CMLWorkerDto
 from application.mapper import IdleDefaults, map_worker_to_dto
 from domain.worker import CMLWorker
 from infrastructure.read_model.hot_rows import HotRows
@@ -83,25 +82,26 @@ class WorkerProjection(Projection[WorkerViewBase]):
 
     def apply(self, events: Sequence[tuple[int, Any]], tracking: Tracking) -> list[ProjectedEvent]:
         try:
-            projected = [
-                ProjectedEvent(position, event, self._dto_after(event))
-                for position, event in events
-                if isinstance(event, CMLWorker.Event)
-            ]
-            latest = {p.dto.id: WorkerRow(p.dto, p.position) for p in projected}
+            projected: list[ProjectedEvent] = []
+            last: dict[UUID, tuple[int, CMLWorker]] = {}
+            for position, event in events:
+                if isinstance(event, CMLWorker.Event):
+                    worker = self._worker_after(event)
+                    projected.append(ProjectedEvent.of(position, event, worker))
+                    last[worker.id] = (position, worker)
+            # Each worker's row from its state after its last event of the batch: one
+            # DTO per worker, not per event (the aggregate is the same object all along).
+            rows = [WorkerRow(map_worker_to_dto(w, self.idle), p) for p, w in last.values()]
             costs = self.costs.rows(projected) if self.view.records_costs else []
-            self.view.write_with_costs(list(latest.values()), tracking, costs)
+            self.view.write_with_costs(rows, tracking, costs)
         except BaseException:
             # A half-applied event may have left a cached aggregate inconsistent.
             self.cache.clear()
             self.costs.clear()
             self.hot.clear()
             raise
-        self.hot.put((row.dto.id, row.position, row.json) for row in latest.values())
+        self.hot.put((row.dto.id, row.position, row.json) for row in rows)
         return projected
-
-    def _dto_after(self, event: CMLWorker.Event) -> CMLWorkerDto:
-        return map_worker_to_dto(self._worker_after(event), self.idle)
 
     def _worker_after(self, event: CMLWorker.Event) -> CMLWorker:
         if isinstance(event, CREATION_EVENTS):

@@ -47,7 +47,7 @@ class TeamIndex:
     def heard(self, batch: Sequence[Any]) -> None:
         """A committed batch of the projection (a listener)."""
         for projected in batch:
-            self._teams[projected.dto.id] = projected.dto.team
+            self._teams[projected.worker_id] = projected.team
 
     def team_of(self, worker_id: str) -> str | object | None:
         """The worker's team, or :data:`UNKNOWN` for a worker not (yet) in the view.

@@ -103,3 +103,18 @@ def test_whole_numbers_written_as_decimals_are_whole_thresholds(api: Api) -> Non
     answer = api.call("admin", "PUT", "/api/budgets/red", RED | {"thresholds": [50.0, 100]})
 
     assert answer.status_code == 200 and answer.json()["thresholds"] == [50, 100]
+
+
+def test_with_no_budget_the_list_reads_no_worker_and_no_ledger(api: Api, monkeypatch) -> None:
+    """The dashboard asks for the budgets on every load: without any, a 10,000-worker
+    fleet's views and ledgers are not decoded for nothing (seconds of server time)."""
+    running(api.system, "red-1", **{"cml-fleet:team": "red"})
+    read_model = api.system.read_model
+
+    def not_needed(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the whole fleet was read for an empty budget list")
+
+    monkeypatch.setattr(read_model, "all_workers", not_needed)
+    monkeypatch.setattr(read_model, "cost_ledgers", not_needed)
+    answer = api.call("viewer", "GET", "/api/budgets")
+    assert (answer.status_code, answer.json()["items"]) == (200, [])

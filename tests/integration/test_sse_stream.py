@@ -226,6 +226,39 @@ async def test_a_new_dashboard_sees_hello_every_worker_then_changes_as_they_happ
         assert paused.data["status"] == "stopping" and paused.data["actor"] == "ada"
 
 
+async def test_a_dashboard_asking_for_batched_snapshots_gets_the_same_fleet_in_fewer_frames(
+    tmp_path,
+) -> None:
+    system = new_system(tmp_path)
+    fleet = [
+        CMLWorker.import_instance(
+            WorkerSpec(name=f"w-{n:04d}", region="eu-west-1", instance_type="c5.2xlarge"),
+            instance_id=f"i-{n:017x}",
+            observed=WorkerStatus.RUNNING,
+            cause=Cause("seed", "seed"),
+        )
+        for n in range(1201)
+    ]
+    position = system.store.save(*fleet)
+    async with serving(system) as server, operator(server) as op:
+        await op.settled(position)
+        async with Dashboard(server) as single:
+            _, *singles = await single.take(1 + len(fleet))
+        async with Dashboard(server, {"snapshots": "batched"}) as batched:
+            hello, *batches = await batched.take(4)
+            tagged = await op.tag(str(fleet[0].id), "after-the-batches")
+            live = await batched.next()
+    for frame in (hello, *batches, live):
+        validate(frame)
+    assert (hello.event, hello.data["workers"], hello.data["position"]) == ("hello", 1201, position)
+    assert [b.event for b in batches] == ["worker.snapshots"] * 3
+    assert [len(b.data["snapshots"]) for b in batches] == [500, 500, 201]
+    assert all(b.id is None and b.data["position"] == position for b in batches)
+    snapshots = [s for b in batches for s in b.data["snapshots"]]
+    assert snapshots == [s.data for s in singles]  # the same views, in the same order
+    assert (live.event, live.id) == ("worker.tags.changed", str(tagged))
+
+
 async def test_a_dashboard_that_reconnects_gets_exactly_what_it_missed(tmp_path) -> None:
     async with serving(new_system(tmp_path)) as server, operator(server) as op:
         lab, _ = await op.import_worker("lab")
@@ -309,9 +342,16 @@ async def test_the_stream_needs_a_token_and_valid_filters(tmp_path) -> None:
             params={"worker": "nope"},
             headers={"Authorization": f"Bearer {server.viewer}"},
         )
+        bad_mode = await client.get(
+            f"{server.url}/api/events",
+            params={"snapshots": "all-at-once"},
+            headers={"Authorization": f"Bearer {server.viewer}"},
+        )
     assert anonymous.status_code == 401
     assert anonymous.headers["content-type"] == "application/problem+json"
     assert bad_filter.status_code == 422 and bad_filter.json()["errors"][0]["field"] == "worker"
+    assert bad_mode.status_code == 422 and bad_mode.json()["errors"][0]["field"] == "snapshots"
+    assert "batched" in bad_mode.json()["errors"][0]["message"]
 
 
 async def test_a_stalled_dashboard_is_cut_off_while_another_keeps_receiving(tmp_path) -> None:

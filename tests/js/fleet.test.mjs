@@ -21,6 +21,22 @@ describe('a dashboard follows the stream', () => {
     assert.equal(fleet.ready, true);
   });
 
+  it('shows the fleet from batched snapshots as from single ones', () => {
+    const fleet = new Fleet();
+    const [a, b, c] = [worker(), worker(), worker()];
+    const batch = (...ws) => ({ data: { position: 10, snapshots: ws.map((w) => ({ ...w, position: 10 })) } });
+    fleet.apply('hello', hello(3, 10));
+    assert.equal(fleet.apply('worker.snapshots', batch(a, b)).kind, 'loading');
+    assert.equal(fleet.ready, false);
+    assert.equal(fleet.apply('worker.snapshots', batch(c)).kind, 'reset');
+    assert.deepEqual([...fleet.all()].map((w) => w.id), [a.id, b.id, c.id]);
+    assert.equal(fleet.position, 10);
+    const later = { ...a, name: 'renamed', version: a.version + 1 };
+    const changed = fleet.apply('worker.snapshots', batch(later, b));
+    assert.deepEqual(changed, { kind: 'changed', ids: [a.id, b.id] });
+    assert.equal(fleet.get(a.id).name, 'renamed');
+  });
+
   it('an empty fleet is ready at once', () => {
     const fleet = new Fleet();
     assert.equal(fleet.apply('hello', hello(0, 0)).kind, 'reset');

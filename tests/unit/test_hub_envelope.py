@@ -20,7 +20,13 @@ from domain.cause import Cause
 from domain.spec import WorkerSpec
 from domain.status import ServiceStatus, WorkerStatus
 from domain.worker import CMLWorker
-from infrastructure.fanout.envelope import event_frame, snapshot_frame, snapshot_frames_of
+from infrastructure.fanout.envelope import (
+    SNAPSHOTS_PER_FRAME,
+    event_frame,
+    snapshot_batches_of,
+    snapshot_frame,
+    snapshot_frames_of,
+)
 from infrastructure.read_model.codec import to_json
 
 SCHEMAS = Path(__file__).parents[2] / "schemas" / "v1"
@@ -93,3 +99,22 @@ def test_snapshot_frames_made_from_stored_json_are_the_frames_made_from_the_dto(
     assert (
         json.loads(first[first.index("{") :])["id"] != json.loads(second[second.index("{") :])["id"]
     )
+
+
+def test_batched_snapshot_frames_carry_the_same_snapshots_500_to_a_frame(worker) -> None:
+    worker.collect_events()
+    dto = map_worker_to_dto(worker)
+    now = datetime(2026, 12, 6, 3, 0, tzinfo=UTC)
+    documents = [(dto.id, to_json(dto))] * (SNAPSHOTS_PER_FRAME + 1)
+    frames = snapshot_batches_of(documents, 17, now).decode()[:-2].split("\n\n")
+    single = json.loads(lines_of(snapshot_frame(dto, 17, now).data)[1][6:])
+    assert len(frames) == 2
+    for text, count in zip(frames, (SNAPSHOTS_PER_FRAME, 1), strict=True):
+        event_line, data_line = text.split("\n")
+        envelope = CloudEventEnvelope.model_validate_json(data_line.removeprefix("data: "))
+        assert event_line == "event: worker.snapshots" and envelope.type == "worker.snapshots"
+        batch = DATA_CONTRACTS["worker.snapshots"].model_validate(envelope.data)
+        assert envelope.dataschema == dataschema_of("worker.snapshots")
+        assert envelope.data["position"] == 17 and len(envelope.data["snapshots"]) == count
+        assert all(s == single["data"] for s in envelope.data["snapshots"])
+        assert len(batch.snapshots) == count  # type: ignore[attr-defined]

@@ -57,7 +57,10 @@ class StreamHello(NotificationContract):
     """First frame to a new subscriber; worker.snapshot frames follow."""
 
     position: int = Field(description="Event-log position the following snapshots reflect.")
-    workers: int = Field(description="Number of worker.snapshot frames that follow.")
+    workers: int = Field(
+        description="Number of workers whose snapshots follow (one worker.snapshot frame "
+        "each, or in worker.snapshots frames with ?snapshots=batched)."
+    )
     worker_filter: tuple[str, ...] | None = Field(
         None, description="Worker ids the stream is limited to; null: all workers."
     )
@@ -70,7 +73,10 @@ class StreamResync(NotificationContract):
     reason: Literal["gap_too_large", "unknown_id"] = Field(description="Why no replay.")
     last_event_id: str = Field(description="The Last-Event-ID the client sent.")
     position: int = Field(description="Event-log position the following snapshots reflect.")
-    workers: int = Field(description="Number of worker.snapshot frames that follow.")
+    workers: int = Field(
+        description="Number of workers whose snapshots follow (one worker.snapshot frame "
+        "each, or in worker.snapshots frames with ?snapshots=batched)."
+    )
 
 
 _SNAPSHOT_POSITION = (int, Field(description="Event-log position this snapshot reflects."))
@@ -81,6 +87,17 @@ WorkerSnapshot: type[BaseModel] = create_model(
     __module__=__name__,
     position=_SNAPSHOT_POSITION,
 )
+
+
+class WorkerSnapshots(NotificationContract):
+    """worker.snapshots: many workers' snapshots in one frame, for a stream opened with
+    ?snapshots=batched (its initial state after hello / stream.resync)."""
+
+    position: int = Field(description="Event-log position these snapshots reflect.")
+    snapshots: list[WorkerSnapshot] = Field(
+        description="Full worker views, each as a worker.snapshot frame's data."
+    )
+
 
 # ------------------------------------------------------------- minimal payloads
 
@@ -502,6 +519,7 @@ CONTROL_CONTRACTS: Mapping[str, type[BaseModel]] = {
     "hello": StreamHello,
     "stream.resync": StreamResync,
     "worker.snapshot": WorkerSnapshot,
+    "worker.snapshots": WorkerSnapshots,
     "worker.labs.changed": WorkerLabsChanged,
 }
 

@@ -22,6 +22,10 @@ from application.notifications import WorkerNotification
 
 SOURCE = "/cml-fleet"
 SNAPSHOT = "worker.snapshot"
+SNAPSHOTS = "worker.snapshots"
+SNAPSHOTS_PER_FRAME = 500
+"""Workers per ``worker.snapshots`` frame (~0.9 MB): a browser parses one such frame
+in a fraction of the time it takes to dispatch 500 separate events."""
 LABS_CHANGED = "worker.labs.changed"
 HELLO = "hello"
 RESYNC = "stream.resync"
@@ -142,19 +146,45 @@ def snapshot_frames_of(documents: Sequence[tuple[str, str]], position: int, now:
     for one subscriber's initial state, without decoding the DTOs: the stored JSON is
     the DTO's (the view is rebuilt when the DTO's shape changes), so each frame is the
     envelope around it with the position added, at a tenth of the cost of a DTO's."""
-    head = f"event: {SNAPSHOT}\ndata: " + '{"specversion":"1.0","id":"'
-    attributes = _dumps(
-        {"type": SNAPSHOT, "source": SOURCE, "time": _time(now),
-         "datacontenttype": "application/json", "dataschema": dataschema_of(SNAPSHOT)}
-    )[1:-1]  # fmt: skip
-    tail = f',"position":{int(position)}}}}}\n\n'
-    frames = []
-    for worker_id, text in documents:
-        if not text.endswith("}") or '"position":' in text:
-            raise ValueError(f"not a stored DTO: {text[:80]}")
-        subject = _dumps(worker_id)
-        frames.append(f'{head}{uuid4()}",{attributes},"subject":{subject},"data":{text[:-1]}{tail}')
+    head, attributes = _head(SNAPSHOT, now)
+    frames = [
+        f'{head}{uuid4()}",{attributes},"subject":{_dumps(worker_id)},'
+        f'"data":{_with_position(text, position)}}}\n\n'
+        for worker_id, text in documents
+    ]
     return "".join(frames).encode()
+
+
+def snapshot_batches_of(
+    documents: Sequence[tuple[str, str]], position: int, now: datetime
+) -> bytes:
+    """The same snapshots as :func:`snapshot_frames_of`, ``SNAPSHOTS_PER_FRAME`` to a
+    ``worker.snapshots`` frame (``?snapshots=batched``)."""
+    head, attributes = _head(SNAPSHOTS, now)
+    frames = []
+    for start in range(0, len(documents), SNAPSHOTS_PER_FRAME):
+        batch = documents[start : start + SNAPSHOTS_PER_FRAME]
+        snapshots = ",".join(_with_position(text, position) for _, text in batch)
+        data = f'{{"position":{int(position)},"snapshots":[{snapshots}]}}'
+        frames.append(f'{head}{uuid4()}",{attributes},"data":{data}}}\n\n')
+    return "".join(frames).encode()
+
+
+def _head(event_type: str, now: datetime) -> tuple[str, str]:
+    """A snapshot frame's start (up to its CloudEvents id) and attributes after the id."""
+    head = f"event: {event_type}\ndata: " + '{"specversion":"1.0","id":"'
+    attributes = _dumps(
+        {"type": event_type, "source": SOURCE, "time": _time(now),
+         "datacontenttype": "application/json", "dataschema": dataschema_of(event_type)}
+    )[1:-1]  # fmt: skip
+    return head, attributes
+
+
+def _with_position(text: str, position: int) -> str:
+    """A stored DTO's JSON with the snapshot's ``position`` added."""
+    if not text.endswith("}") or '"position":' in text:
+        raise ValueError(f"not a stored DTO: {text[:80]}")
+    return f'{text[:-1]},"position":{int(position)}}}'
 
 
 def control_frame(event_type: str, data: Mapping[str, Any], now: datetime) -> bytes:

@@ -20,6 +20,7 @@ from infrastructure.fanout.envelope import (
     control_frame,
     event_frame,
     retry_hint,
+    snapshot_batches_of,
     snapshot_frames_of,
 )
 from infrastructure.fanout.subscription import Subscription
@@ -42,6 +43,8 @@ class StreamRequest:
     """Only workers of these teams (``None``: any): what the subscriber may see."""
     admin: bool = False
     """Whether the subscriber is an admin (who alone hears of webhook subscriptions)."""
+    batched: bool = False
+    """The initial state as ``worker.snapshots`` frames (``?snapshots=batched``)."""
 
     def wants_type(self, frame_type: str) -> bool:
         return self.type_prefix is None or frame_type.startswith(self.type_prefix)
@@ -134,7 +137,8 @@ def _initial_state(
     data = {**extra, "position": position, "workers": len(documents)}
     if kind == HELLO:
         data |= {"worker_filter": ids, "type_filter": request.type_prefix}
-    frames = snapshot_frames_of(documents, position, now)
+    encode = snapshot_batches_of if request.batched else snapshot_frames_of
+    frames = encode(documents, position, now)
     return control_frame(kind, data, now) + frames, position
 
 

@@ -51,6 +51,8 @@ def _view(s: Standing, currency: str, alerted: list[int], lifted_by: str | None)
 
 
 async def _views(request: Request, budgets: list[Budget]) -> list[BudgetView]:
+    if not budgets:  # nothing to weigh: not a whole fleet's workers and ledgers decoded
+        return []
     system = reading(request)
     now = system.clock.now()
     month = month_of(now)

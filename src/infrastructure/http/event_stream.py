@@ -2,6 +2,7 @@
 
 Filters: ``?worker=ID`` (repeatable) and ``?type=PREFIX``. Resume with the
 ``Last-Event-ID`` header (or ``?last_event_id=`` for curl and tests).
+``?snapshots=batched``: the initial state in ``worker.snapshots`` frames.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 MAX_WORKER_FILTERS = 100
 MAX_TYPE_PREFIX = 100
+SNAPSHOT_MODES = ("each", "batched")
 
 
 @requires("viewer")
@@ -55,12 +57,18 @@ def stream_request(request: Request) -> StreamRequest:
     if prefix is not None and len(prefix) > MAX_TYPE_PREFIX:
         raise RequestInvalid.one("type", f"at most {MAX_TYPE_PREFIX} characters")
     last_id = request.headers.get("last-event-id") or params.get("last_event_id") or None
+    mode = params.get("snapshots", "each")
+    if mode not in SNAPSHOT_MODES:
+        raise RequestInvalid.one(
+            "snapshots", f"one of {', '.join(SNAPSHOT_MODES)}, not {mode[:40]!r}"
+        )
     return StreamRequest(
         worker_ids=tuple(_worker_id(w) for w in workers) or None,
         type_prefix=prefix,
         last_event_id=last_id,
         teams=teams_seen(request),
         admin="admin" in request.auth.scopes,
+        batched=mode == "batched",
     )
 
 

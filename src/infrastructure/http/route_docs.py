@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.http.event_stream import MAX_TYPE_PREFIX, MAX_WORKER_FILTERS
+from infrastructure.http.event_stream import MAX_TYPE_PREFIX, MAX_WORKER_FILTERS, SNAPSHOT_MODES
 from infrastructure.http.handling import FALSE, TRUE
 from infrastructure.http.job_endpoints import MAX_SAMPLES, JobList, JobView, WorkerMetrics
 from infrastructure.http.leader_endpoints import LeadershipView
@@ -104,6 +104,10 @@ OTHER_ROUTES: tuple[RouteDoc, ...] = (
               Param("type", {"type": "string", "maxLength": MAX_TYPE_PREFIX},
                     "Only notification types starting with this."),
               Param("last_event_id", {"type": "string"}, "Resume after this id (curl)."),
+              Param("snapshots", {"type": "string", "enum": list(SNAPSHOT_MODES),
+                                  "default": "each"},
+                    "The initial state as one worker.snapshot frame per worker (each), "
+                    "or as worker.snapshots frames of up to 500 workers (batched)."),
               Param("Last-Event-ID", {"type": "string"}, "Resume after this id.", "header"))),
     RouteDoc("GET", "/api/admin/tokens", "The API tokens (never their secrets)", "admin",
              (Answer(200, "OK", TokenList),)),

@@ -5,7 +5,7 @@
  */
 
 import {
-  applyNotification, applySnapshot, DEFAULT_IDLE, HELLO, RESYNC, SNAPSHOT,
+  applyNotification, applySnapshot, DEFAULT_IDLE, HELLO, RESYNC, SNAPSHOT, SNAPSHOTS,
 } from './model.mjs';
 
 /**
@@ -32,6 +32,7 @@ export class Fleet {
     const data = envelope.data ?? {};
     if (type === HELLO || type === RESYNC) return this._begin(data);
     if (type === SNAPSHOT) return this._snapshot(data);
+    if (type === SNAPSHOTS) return this._snapshots(data.snapshots ?? []);
     const done = this._finishIncoming();
     const result = this._notification(type, envelope);
     return done ? { kind: 'reset', ids: [] } : result;
@@ -60,6 +61,18 @@ export class Fleet {
     const current = this.workers.get(data.id);
     const next = applySnapshot(current, data);
     return this._store(current, next);
+  }
+
+  /** A `worker.snapshots` frame: each of its snapshots as if it came alone. */
+  _snapshots(snapshots) {
+    let result = { kind: 'none', ids: [] };
+    const changed = [];
+    for (const data of snapshots) {
+      const one = this._snapshot(data);
+      if (one.kind === 'changed') changed.push(...one.ids);
+      if (one.kind !== 'none' && result.kind !== 'reset') result = one;
+    }
+    return result.kind === 'changed' ? { kind: 'changed', ids: changed } : result;
   }
 
   _notification(type, envelope) {

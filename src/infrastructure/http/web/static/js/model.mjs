@@ -19,6 +19,8 @@ export { NOTIFICATION_TYPES, PAUSE_HISTORY_LIMIT, RECENT_ACTIVITY_LIMIT };
 export const HELLO = 'hello';
 export const RESYNC = 'stream.resync';
 export const SNAPSHOT = 'worker.snapshot';
+/** Many workers' snapshots in one frame (the stream is opened with `?snapshots=batched`). */
+export const SNAPSHOTS = 'worker.snapshots';
 /** The metrics job saw a worker's labs change (not in the log: nothing to apply). */
 export const LABS_CHANGED = 'worker.labs.changed';
 
@@ -29,7 +31,7 @@ export const LABS_CHANGED = 'worker.labs.changed';
 export const SETTINGS_CHANGES = new Set(CHANGE_TYPES);
 
 /** Every SSE event type the dashboard listens to. */
-export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, LABS_CHANGED,
+export const STREAM_TYPES = Object.freeze([HELLO, RESYNC, SNAPSHOT, SNAPSHOTS, LABS_CHANGED,
   ...CHANGE_TYPES, ...NOTIFICATION_TYPES]);
 
 export const DEFAULT_IDLE = Object.freeze({ timeout_minutes: 60, snooze_minutes: 30, enabled: true });

@@ -31,7 +31,8 @@ export class Stream {
 
   open() {
     const position = this.resumeFrom();
-    const url = position === null ? this.url : `${this.url}?last_event_id=${position}`;
+    const join = this.url.includes('?') ? '&' : '?';
+    const url = position === null ? this.url : `${this.url}${join}last_event_id=${position}`;
     performance.mark('stream-open');
     const source = new EventSource(url, { withCredentials: true });
     for (const type of this.types) source.addEventListener(type, this.listener);

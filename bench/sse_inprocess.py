@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from application.mapper import map_worker_to_dto
 from bench.bench_store import new_worker
 from domain.cause import Cause
 from infrastructure.fanout.hub import Hub, Subscription, frame_of
@@ -24,13 +23,12 @@ Deliver = Callable[[Hub, Sequence[Subscription], ProjectedEvent], None]
 
 
 def tag_events(count: int) -> list[ProjectedEvent]:
-    """``count`` stored-like TagsChanged events of one worker, with its DTO."""
+    """``count`` stored-like TagsChanged events of one worker, with its facts."""
     worker = new_worker(1)
     for n in range(count):
         worker.change_tags({"fanout": str(n)}, (), cause=CAUSE)
-    dto = map_worker_to_dto(worker)
     events = worker.collect_events()[1:]  # after the import
-    return [ProjectedEvent(1000 + n, e, dto) for n, e in enumerate(events)]  # type: ignore[arg-type]
+    return [ProjectedEvent.of(1000 + n, e, worker) for n, e in enumerate(events)]  # type: ignore[arg-type]
 
 
 def encode_once(hub: Hub, subscribers: Sequence[Subscription], projected: ProjectedEvent) -> None:

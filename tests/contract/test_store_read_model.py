@@ -164,6 +164,22 @@ def test_listing_filters_sorts_and_pages_the_same_everywhere(system: System) -> 
     assert newest.items[0].created_at == max(w.created_at for w in model.all_workers())
 
 
+def test_a_listings_total_is_exact_at_each_position(system: System) -> None:
+    """Asked again at the same position, a total may be remembered; never after a change."""
+    record(system, "alpha")
+    model = system.read_model
+    everyone, running = ListWorkers(), ListWorkers(statuses=("running",))
+    first = model.list_workers(everyone)
+    assert (first.total, model.list_workers(everyone).total) == (1, 1)
+    assert model.list_workers(running).total == 1
+    beta = record(system, "beta")
+    assert model.list_workers(everyone).total == 2
+    stop = ObserveInstance(beta, "ec2", "c-stop", status=WorkerStatus.STOPPED)
+    visible(system, observe_instance(stop, system.store))
+    assert model.list_workers(running).total == 1
+    assert model.list_workers(everyone).total == 2
+
+
 def test_summary_and_snapshot_say_which_position_they_reflect(system: System) -> None:
     keep = record(system, "keep")
     gone = record(system, "gone")

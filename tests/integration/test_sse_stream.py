@@ -190,6 +190,20 @@ async def operator(server: Server) -> AsyncIterator[Operator]:
         await op.close()
 
 
+def seeded(system: System, count: int) -> tuple[list[CMLWorker], int]:
+    """``count`` running workers saved straight into the store at once, and the position."""
+    fleet = [
+        CMLWorker.import_instance(
+            WorkerSpec(name=f"w-{n:04d}", region="eu-west-1", instance_type="c5.2xlarge"),
+            instance_id=f"i-{n:017x}",
+            observed=WorkerStatus.RUNNING,
+            cause=Cause("seed", "seed"),
+        )
+        for n in range(count)
+    ]
+    return fleet, system.store.save(*fleet)
+
+
 def validate(frame: Frame) -> None:
     """Every frame is a CloudEvents envelope whose data matches its type's contract."""
     envelope = CloudEventEnvelope.model_validate(frame.envelope)
@@ -230,16 +244,7 @@ async def test_a_dashboard_asking_for_batched_snapshots_gets_the_same_fleet_in_f
     tmp_path,
 ) -> None:
     system = new_system(tmp_path)
-    fleet = [
-        CMLWorker.import_instance(
-            WorkerSpec(name=f"w-{n:04d}", region="eu-west-1", instance_type="c5.2xlarge"),
-            instance_id=f"i-{n:017x}",
-            observed=WorkerStatus.RUNNING,
-            cause=Cause("seed", "seed"),
-        )
-        for n in range(1201)
-    ]
-    position = system.store.save(*fleet)
+    fleet, position = seeded(system, 1201)
     async with serving(system) as server, operator(server) as op:
         await op.settled(position)
         async with Dashboard(server) as single:
@@ -529,16 +534,7 @@ async def test_a_fleet_larger_than_a_client_can_hold_at_once_reaches_a_slow_dash
     first live write found it still buffered and cut the client as stuck."""
     monkeypatch.setattr(subscription, "MOST_BUFFERED", 4 * subscription.HIGH_WATER)
     system = new_system(tmp_path)
-    fleet = [
-        CMLWorker.import_instance(
-            WorkerSpec(name=f"w-{n:04d}", region="eu-west-1", instance_type="c5.2xlarge"),
-            instance_id=f"i-{n:017x}",
-            observed=WorkerStatus.RUNNING,
-            cause=Cause("seed", "seed"),
-        )
-        for n in range(4000)  # 6.6 MB of snapshots: more than the kernel takes (4 MB)
-    ]
-    position = system.store.save(*fleet)
+    fleet, position = seeded(system, 4000)  # 6.6 MB of snapshots: more than the kernel takes
     async with serving(system) as server, operator(server) as op:
         await op.settled(position)
         slow = await open_stalled_stream(server)  # has read the hello only

@@ -41,7 +41,7 @@ class CostLedger:
     def after(self, event: CMLWorker.Event, status: str, name: str) -> CostLedger:
         """The ledger once ``event`` happened, leaving the worker in ``status``."""
         at = event.timestamp
-        ledger = replace(self, name=name)
+        ledger = self if name == self.name else replace(self, name=name)  # most events: same
         running = status == WorkerStatus.RUNNING.value
         if running and ledger.running_since is None:
             ledger = replace(ledger, running_since=at)

@@ -37,7 +37,9 @@ class FakeReadModel:
         dtos = tuple(map_worker_to_dto(self.store.get(w)) for w in workers)
         return dtos, self.position
 
-    def snapshot_documents(self, worker_ids: Any = None) -> tuple[list[Any], int]:
+    def snapshot_documents(
+        self, worker_ids: Any = None, teams: bool = True
+    ) -> tuple[list[Any], int]:
         dtos, position = self.snapshot(worker_ids)
         return [(d.id, d.team, to_json(d)) for d in dtos], position
 

@@ -128,8 +128,8 @@ def _initial_state(
     system: Any, request: StreamRequest, kind: str, extra: dict[str, Any]
 ) -> tuple[bytes, int]:
     ids = None if request.worker_ids is None else list(request.worker_ids)
-    found, position = system.read_model.snapshot_documents(ids)
     teams = request.teams
+    found, position = system.read_model.snapshot_documents(ids, teams=teams is not None)
     documents = [(i, text) for i, team, text in found if teams is None or team in teams]
     if not request.wants_type(SNAPSHOT):
         documents = []

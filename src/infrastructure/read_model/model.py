@@ -197,11 +197,12 @@ class ReadModel:
         return tuple(dto_from_json(t) for t in texts), position
 
     def snapshot_documents(
-        self, worker_ids: Sequence[str] | None = None
+        self, worker_ids: Sequence[str] | None = None, *, teams: bool = True
     ) -> tuple[list[tuple[str, str | None, str]], int]:
         """:meth:`snapshot` as the view holds it: (id, team, DTO JSON) of each worker,
-        by name, and the position (for frames made without decoding a DTO)."""
-        return self.view.documents(worker_ids)
+        by name, and the position (for frames made without decoding a DTO); the team
+        only when ``teams``."""
+        return self.view.documents(worker_ids, teams=teams)
 
     def add_listener(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(batch)`` from the projection thread after each committed batch.

@@ -78,15 +78,22 @@ class WorkerViewBase(TrackingRecorder, ABC):
         self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
     ) -> tuple[list[str], int]:
         """DTO JSON of the given workers (all when ``None``) by name, and the position."""
-        found, position = self.documents(worker_ids, include_terminated=include_terminated)
+        found, position = self.documents(
+            worker_ids, include_terminated=include_terminated, teams=False
+        )
         return [text for _, _, text in found], position
 
     @abstractmethod
     def documents(
-        self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
+        self,
+        worker_ids: Sequence[str] | None,
+        *,
+        include_terminated: bool = True,
+        teams: bool = True,
     ) -> tuple[list[tuple[str, str | None, str]], int]:
         """(id, team, DTO JSON) of the given workers (all when ``None``) by name, and
-        the position they reflect."""
+        the position they reflect. ``teams=False``: the team is not read (``None``), which
+        spares reading it out of every row's JSON."""
 
     @abstractmethod
     def close(self) -> None: ...

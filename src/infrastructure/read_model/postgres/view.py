@@ -78,6 +78,7 @@ def _columns(row: WorkerRow) -> tuple[object, ...]:
     )
 
 
+TEAM = "d.dto::jsonb ->> 'team'"
 MAX_TOTALS = 256
 """Listings whose totals are remembered (by filters); more, and all are forgotten."""
 
@@ -242,7 +243,11 @@ class PgWorkerView(WorkerViewBase):
         return {str(status): int(n) for status, n in counts}, position
 
     def documents(
-        self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
+        self,
+        worker_ids: Sequence[str] | None,
+        *,
+        include_terminated: bool = True,
+        teams: bool = True,
     ) -> tuple[list[tuple[str, str | None, str]], int]:
         where: list[str] = []
         params: list[Any] = []
@@ -253,7 +258,7 @@ class PgWorkerView(WorkerViewBase):
             where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
-            "SELECT w.id, d.dto::jsonb ->> 'team', d.dto FROM workers w"
+            f"SELECT w.id, {TEAM if teams else 'NULL'}, d.dto FROM workers w"
             f" JOIN worker_dtos d ON d.id = w.id{clause} ORDER BY w.name_key, w.id"
         )
         with self._db.read() as c:

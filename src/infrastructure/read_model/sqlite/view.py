@@ -39,6 +39,7 @@ SCHEMA = (
     COSTS_TABLE,
 )
 VIEW_TABLES = ("workers", "worker_dtos", "workers_tracking", "worker_costs")
+TEAM = "json_extract(d.dto, '$.team')"
 CREATE_META = "CREATE TABLE IF NOT EXISTS workers_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 UPSERT_ROW = """
     INSERT INTO workers (id, name, status, region, instance_type, created_at, updated_at,
@@ -167,7 +168,11 @@ class WorkerView(WorkerViewBase):
         return {status: int(n) for status, n in counts}, position
 
     def documents(
-        self, worker_ids: Sequence[str] | None, *, include_terminated: bool = True
+        self,
+        worker_ids: Sequence[str] | None,
+        *,
+        include_terminated: bool = True,
+        teams: bool = True,
     ) -> tuple[list[tuple[str, str | None, str]], int]:
         where, params = [], []
         if worker_ids is not None:
@@ -177,7 +182,7 @@ class WorkerView(WorkerViewBase):
             where.append("w.status NOT IN ('terminated', 'released')")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         sql = (
-            "SELECT id, json_extract(d.dto, '$.team'), d.dto FROM workers w"
+            f"SELECT id, {TEAM if teams else 'NULL'}, d.dto FROM workers w"
             f" JOIN worker_dtos d USING (id){clause} ORDER BY w.name, id"
         )
         with self._db.reading() as c:
